@@ -1,0 +1,19 @@
+/**
+ * The labels that mark a container as ours. We only ever touch containers carrying LABEL.project with
+ * the project's name; a container with one of our names but not our labels is someone else's.
+ */
+export const LABEL_PREFIX = 'agentctl.';
+
+export const LABEL = {
+  project: 'agentctl.project',
+  agent: 'agentctl.agent',
+  /** sha256 of the canonical hashed spec. */
+  specHash: 'agentctl.spec-hash',
+  /** The canonical hashed spec itself, so `diff` can show field-level before/after. */
+  spec: 'agentctl.spec',
+  /**
+   * The name the container is meant to have. A recreate creates the replacement under a temporary
+   * name and renames it at the end: a container whose actual name differs is a leftover.
+   */
+  name: 'agentctl.name',
+} as const;

@@ -1,0 +1,47 @@
+/**
+ * Canonical hashing of an agent's spec. The hash (and the canonical JSON it is computed from) is stored
+ * in a label on the container, so the planner can tell "created from exactly this spec" without
+ * re-deriving Docker's view of every field.
+ */
+import { createHash } from 'node:crypto';
+import type { AgentSpec } from './types.js';
+
+/**
+ * Fields the engine can change in place (`docker update`) or that are a run state rather than a
+ * property of the container. They are compared against what the engine reports, not via the hash,
+ * so changing them never recreates a container.
+ */
+export const LIVE_FIELDS = ['memoryBytes', 'nanoCpus', 'pids', 'restart', 'state'] as const;
+
+export type HashedSpec = Omit<AgentSpec, (typeof LIVE_FIELDS)[number]>;
+
+/** The part of a spec that, when changed, requires a new container. */
+export function hashedPart(spec: AgentSpec): HashedSpec {
+  const copy: Record<string, unknown> = { ...spec };
+  for (const f of LIVE_FIELDS) delete copy[f];
+  return copy as unknown as HashedSpec;
+}
+
+/** JSON with object keys sorted at every level and undefined values dropped: equal specs, equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined) out[key] = sortKeys(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+export function specHash(spec: AgentSpec): string {
+  return createHash('sha256')
+    .update(canonicalJson(hashedPart(spec)))
+    .digest('hex');
+}

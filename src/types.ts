@@ -1,0 +1,202 @@
+/**
+ * Domain types shared by every layer. Nothing here knows about YAML, dockerode or the CLI.
+ *
+ * Flow: config -> DesiredState; docker -> ObservedState; reconcile/plan(desired, observed) -> Plan;
+ * reconcile/execute(plan) -> ApplyReport.
+ */
+
+/** A position in the source file, 1-based, for `file:line:col` messages. */
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export type RestartPolicy = 'no' | 'always' | 'unless-stopped' | 'on-failure';
+export type DesiredRunState = 'running' | 'stopped';
+
+export interface Ulimit {
+  soft: number;
+  hard: number;
+}
+
+/**
+ * The normalized, fully defaulted desired state of one agent (one container).
+ * Every field is explicit so that hashing and diffing never depend on defaults applied later.
+ */
+export interface AgentSpec {
+  /** Agent id (replicas already expanded: `worker-3`). */
+  id: string;
+  /** Container name: `<namePrefix><id>`. */
+  name: string;
+  image: string;
+  /** Cmd; undefined = the image's default. */
+  command?: string[];
+  /** Full environment, including the AGENT_* variables we always set. */
+  env: Record<string, string>;
+  memoryBytes: number;
+  nanoCpus: number;
+  pids: number;
+  ulimits: Record<string, Ulimit>;
+  /** Mount path -> Docker tmpfs option string (`rw,noexec,nosuid,size=100m`). */
+  tmpfs: Record<string, string>;
+  readOnly: boolean;
+  network: string;
+  capAdd: string[];
+  capDrop: string[];
+  noNewPrivileges: boolean;
+  /** undefined = the image's default user. */
+  user?: string;
+  init: boolean;
+  logs: { driver: string; options: Record<string, string> };
+  restart: RestartPolicy;
+  state: DesiredRunState;
+  /** User labels (ours are added when the container is created). */
+  labels: Record<string, string>;
+  /** OCI runtime (e.g. `runsc`); undefined = the engine's default. */
+  runtime?: string;
+  /** Absolute host path of the agent's working directory, mounted at /mnt. */
+  workDir: string;
+}
+
+export interface ConfigWarning {
+  pos?: SourcePos;
+  message: string;
+}
+
+export interface DesiredState {
+  /** Absolute path of the config file, or `<stdin>`. */
+  file: string;
+  project: string;
+  /** Absolute host path. */
+  runtimeDir: string;
+  namePrefix: string;
+  /** Sorted by id. */
+  agents: AgentSpec[];
+  /** Where each agent was declared, for messages. */
+  positions: Record<string, SourcePos>;
+  warnings: ConfigWarning[];
+}
+
+export type ContainerRunState =
+  'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+/** Values the engine can change in place (docker update) and that we therefore read back from inspect. */
+export interface LiveLimits {
+  memoryBytes: number;
+  nanoCpus: number;
+  pids: number;
+  restart: RestartPolicy;
+}
+
+/** One container we own, as the engine reports it. */
+export interface ObservedContainer {
+  id: string;
+  name: string;
+  agentId: string;
+  state: ContainerRunState;
+  /** The image reference it was created from, and the image id it resolved to at creation. */
+  image: string;
+  imageId: string;
+  specHash?: string;
+  /** The hashed part of the spec it was created from (parsed from our label), for field-level diffs. */
+  spec?: Record<string, unknown>;
+  /** A replacement left behind by an interrupted recreate. */
+  temporary: boolean;
+  /** Read from inspect; undefined only when the container vanished between list and inspect. */
+  limits?: LiveLimits;
+  labels: Record<string, string>;
+  createdAt?: string;
+  startedAt?: string;
+}
+
+/** A container with one of our names that we do not own (never touched, reported as a conflict). */
+export interface ForeignContainer {
+  id: string;
+  name: string;
+}
+
+export interface EngineInfo {
+  ncpu: number;
+  memTotalBytes: number;
+  serverVersion: string;
+  /** OCI runtimes the engine knows (runc, runsc...). */
+  runtimes: string[];
+}
+
+export interface ObservedState {
+  project: string;
+  containers: ObservedContainer[];
+  /** image reference -> image id, or null when the image is not present. */
+  images: Record<string, string | null>;
+  foreign: ForeignContainer[];
+}
+
+export interface FieldChange {
+  /** Dotted path, e.g. `env.MODE` or `memoryBytes`. */
+  path: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+interface ActionBase {
+  agentId: string;
+  /** Human explanation of why this action is needed. */
+  cause: string;
+}
+
+export type Action =
+  | (ActionBase & { kind: 'create'; spec: AgentSpec })
+  | (ActionBase & { kind: 'start'; containerId: string; name: string })
+  | (ActionBase & { kind: 'stop'; containerId: string; name: string })
+  | (ActionBase & {
+      kind: 'update';
+      containerId: string;
+      name: string;
+      spec: AgentSpec;
+      changes: FieldChange[];
+    })
+  | (ActionBase & {
+      kind: 'recreate';
+      containerId: string;
+      name: string;
+      spec: AgentSpec;
+      changes: FieldChange[];
+    })
+  | (ActionBase & { kind: 'remove'; containerId: string; name: string });
+
+export type ActionKind = Action['kind'];
+
+export interface Conflict {
+  agentId: string;
+  name: string;
+  containerId: string;
+  message: string;
+}
+
+export interface Plan {
+  project: string;
+  /** Stable order: cleanup of leftovers first, then by agent id, each agent's steps in execution order. */
+  actions: Action[];
+  /** Agents already in the desired state. */
+  unchanged: string[];
+  conflicts: Conflict[];
+}
+
+export interface ActionResult {
+  action: Action;
+  ok: boolean;
+  error?: string;
+  durationMs: number;
+  /** Container id after the action (new id for create/recreate). */
+  containerId?: string;
+}
+
+export interface ApplyReport {
+  project: string;
+  dryRun: boolean;
+  results: ActionResult[];
+  unchanged: string[];
+  durationMs: number;
+  ok: boolean;
+}
