@@ -1,0 +1,40 @@
+/** Built-in defaults: what an agent gets for every field the file leaves out. */
+import type { RawAgent } from './raw.js';
+
+export const DEFAULT_NAME_PREFIX = 'claude-agent-';
+
+/** Relative to the config file's directory. */
+export const DEFAULT_RUNTIME_DIR = './evanai_runtime';
+
+/** Where the agent's working directory is mounted in its container. */
+export const AGENT_WORK_DIR = '/mnt';
+
+/** Variables every agent gets before its own env; AGENT_ID and AGENT_WORK_DIR are set after it. */
+export const BASE_ENV: Readonly<Record<string, string>> = {
+  TMPDIR: '/tmp/agent',
+  PYTHONPATH: AGENT_WORK_DIR,
+};
+
+/**
+ * The defaults table, written as it would be in agents.yaml. `command`, `user` and `runtime` have
+ * no entry: leaving them out means the image's (or engine's) own default.
+ */
+export const DEFAULT_AGENT: Readonly<RawAgent> = Object.freeze({
+  image: 'claude-agent:latest',
+  env: {},
+  memory: '2g',
+  cpus: 2,
+  pids: 1024,
+  ulimits: { nofile: { soft: 1024, hard: 2048 }, nproc: { soft: 512, hard: 1024 } },
+  tmpfs: { '/tmp/agent': '100m', '/home/agent/.cache': '50m' },
+  readOnly: true,
+  network: 'bridge',
+  capabilities: { drop: ['ALL'], add: ['CHOWN', 'DAC_OVERRIDE', 'SETGID', 'SETUID'] },
+  noNewPrivileges: true,
+  init: true,
+  logs: { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } },
+  restart: 'unless-stopped',
+  state: 'running',
+  labels: {},
+  replicas: 1,
+});

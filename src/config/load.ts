@@ -1,0 +1,53 @@
+/**
+ * The config module's public entry: agents.yaml text or file -> DesiredState, or an AgentctlError
+ * of kind 'config' listing every problem as `file:line:col: message`.
+ */
+import { basename, dirname, resolve } from 'node:path';
+import type { DesiredState } from '../types.js';
+import { Diagnostics } from './diagnostics.js';
+import { normalize } from './normalize.js';
+import type { NormalizeOptions } from './normalize.js';
+import { readConfigFile, readStdin } from './read-source.js';
+import { projectFromDirName } from './rules.js';
+import { checkSchema } from './validate.js';
+import { parseYaml } from './yaml-document.js';
+
+export { DEFAULT_AGENT, DEFAULT_NAME_PREFIX, DEFAULT_RUNTIME_DIR } from './defaults.js';
+
+/** Pure: no I/O. `file` labels messages and DesiredState.file; `defaultProject` must be a valid id. */
+export function parseConfig(text: string, opts: NormalizeOptions): DesiredState {
+  const parsed = parseYaml(text, opts.file);
+  const d = new Diagnostics(parsed.locator);
+  d.addWarnings(parsed.warnings);
+  // Unreadable YAML: report only that; anything checked on the partial data would mislead.
+  d.addProblems(parsed.problems);
+  d.throwIfProblems();
+  // An empty document (or only comments) is an empty fleet, not an error; normalize warns about it.
+  if (parsed.data !== null && parsed.data !== undefined) checkSchema(parsed.data, d);
+  const state = normalize(parsed.data, opts, d);
+  d.throwIfProblems();
+  return state;
+}
+
+/**
+ * `fileArg` is resolved against `cwd`; `-` reads stdin. The default project is the name of the
+ * file's directory (the current directory for stdin).
+ */
+export async function loadConfig(
+  fileArg: string,
+  opts: { cwd?: string; readStdin?: () => Promise<string> } = {},
+): Promise<DesiredState> {
+  const cwd = opts.cwd ?? process.cwd();
+  if (fileArg === '-') {
+    const text = await (opts.readStdin ?? readStdin)();
+    return parseConfig(text, {
+      file: '<stdin>',
+      baseDir: cwd,
+      defaultProject: projectFromDirName(basename(cwd)),
+    });
+  }
+  const file = resolve(cwd, fileArg);
+  const baseDir = dirname(file);
+  const text = await readConfigFile(file);
+  return parseConfig(text, { file, baseDir, defaultProject: projectFromDirName(basename(baseDir)) });
+}

@@ -1,0 +1,152 @@
+/**
+ * Validated data -> DesiredState: built-in defaults, then `defaults:`, then each agent's own
+ * settings; replicas expanded; every AgentSpec complete, so that hashing and diffing never depend
+ * on defaults applied later.
+ */
+import { join, resolve } from 'node:path';
+import type { AgentSpec, DesiredState, SourcePos } from '../types.js';
+import {
+  AGENT_WORK_DIR,
+  BASE_ENV,
+  DEFAULT_AGENT,
+  DEFAULT_NAME_PREFIX,
+  DEFAULT_RUNTIME_DIR,
+} from './defaults.js';
+import type { Diagnostics } from './diagnostics.js';
+import { formatPath } from './field-path.js';
+import type { FieldPath } from './field-path.js';
+import { toLayer } from './layer.js';
+import type { AgentLayer } from './layer.js';
+import type { RawAgent, RawConfig } from './raw.js';
+import { expandReplicas } from './replicas.js';
+import { layerWarnings, NO_AGENTS_WARNING } from './warnings.js';
+
+export interface NormalizeOptions {
+  /** Absolute path of the config file, or `<stdin>`. */
+  file: string;
+  /** Directory that a relative runtimeDir is resolved against. */
+  baseDir: string;
+  /** Used when the file sets no `project`. */
+  defaultProject: string;
+}
+
+/** A layer with every field that has a default. */
+type CompleteLayer = Required<Omit<AgentLayer, 'command' | 'user' | 'runtime'>> & AgentLayer;
+
+/**
+ * The defaults table goes through the same conversion as the file, so there is one source of truth;
+ * a mistake in it is a bug, not a config problem. (The unit tests pin the complete result.)
+ */
+const BUILT_IN = toLayer(DEFAULT_AGENT, [], {
+  usable: () => true,
+  clean: () => true,
+  problem: (path, message) => {
+    throw new Error(`invalid built-in default ${formatPath(path)}: ${message}`);
+  },
+}) as CompleteLayer;
+
+interface Declared {
+  key: string;
+  layer: AgentLayer;
+}
+
+export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics): DesiredState {
+  // An empty document is an empty config; a document of the wrong type has been reported already.
+  const root = (isMap(data) && d.usable([]) ? data : {}) as RawConfig;
+  const runtimeDir = resolve(opts.baseDir, setting(root, 'runtimeDir', d) ?? DEFAULT_RUNTIME_DIR);
+  const namePrefix = setting(root, 'namePrefix', d) ?? DEFAULT_NAME_PREFIX;
+  const defaults = readLayer(root.defaults, ['defaults'], d);
+  const declared = declaredAgents(root, d);
+  if (declared.length === 0) d.warnAt(d.locator.valuePos(['agents']), NO_AGENTS_WARNING);
+
+  const layers = new Map(declared.map(({ key, layer }) => [key, layer]));
+  const replicas = declared.map(({ key, layer }) => ({
+    key,
+    replicas: layer.replicas ?? defaults.replicas ?? 1,
+  }));
+  const base = overlay(BUILT_IN, defaults);
+  const agents: AgentSpec[] = [];
+  const positions: [string, SourcePos][] = [];
+  for (const [id, key] of expandReplicas(replicas, d)) {
+    agents.push(toSpec(id, overlay(base, layers.get(key) ?? {}), { namePrefix, runtimeDir }));
+    positions.push([id, d.locator.keyPos(['agents', key])]);
+  }
+  agents.sort((a, b) => compare(a.id, b.id));
+
+  return {
+    file: opts.file,
+    project: setting(root, 'project', d) ?? opts.defaultProject,
+    runtimeDir,
+    namePrefix,
+    agents,
+    positions: Object.fromEntries(positions),
+    warnings: d.sortedWarnings(),
+  };
+}
+
+/** A top-level setting, when it passed the schema. */
+function setting<K extends 'project' | 'runtimeDir' | 'namePrefix'>(
+  root: RawConfig,
+  key: K,
+  d: Diagnostics,
+): RawConfig[K] | undefined {
+  return d.clean([key]) ? root[key] : undefined;
+}
+
+function declaredAgents(root: RawConfig, d: Diagnostics): Declared[] {
+  // Where the schema passed, `agents` and each agent are maps or empty (null).
+  if (!root.agents || !d.usable(['agents'])) return [];
+  return Object.entries(root.agents)
+    .filter(([key]) => d.usable(['agents', key]))
+    .map(([key, raw]) => ({ key, layer: readLayer(raw, ['agents', key], d) }));
+}
+
+/** An empty value (`worker:`) sets nothing. */
+function readLayer(raw: RawAgent | null | undefined, at: FieldPath, d: Diagnostics): AgentLayer {
+  if (!raw || !d.usable(at)) return {};
+  const layer = toLayer(raw, at, d);
+  for (const warning of layerWarnings(raw, layer)) d.warn([...at, ...warning.path], warning.message);
+  return layer;
+}
+
+/** `upper` wins field by field; env, labels and ulimits merge name by name. */
+function overlay(lower: CompleteLayer, upper: AgentLayer): CompleteLayer {
+  return {
+    ...lower,
+    ...upper,
+    env: { ...lower.env, ...upper.env },
+    labels: { ...lower.labels, ...upper.labels },
+    ulimits: { ...lower.ulimits, ...upper.ulimits },
+  };
+}
+
+function toSpec(
+  id: string,
+  layer: CompleteLayer,
+  fleet: { namePrefix: string; runtimeDir: string },
+): AgentSpec {
+  const { replicas: _replicas, env, labels, ulimits, tmpfs, ...fields } = layer;
+  return {
+    ...fields,
+    id,
+    name: `${fleet.namePrefix}${id}`,
+    env: sortedRecord({ ...BASE_ENV, ...env, AGENT_ID: id, AGENT_WORK_DIR }),
+    labels: sortedRecord(labels),
+    ulimits: sortedRecord(ulimits),
+    tmpfs: sortedRecord(tmpfs),
+    workDir: join(fleet.runtimeDir, 'agent-working-directory', id),
+  };
+}
+
+/** Sorted keys make the spec's JSON (and so its hash) independent of the order in the file. */
+function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => compare(a, b)));
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,43 @@
+/**
+ * The shape of agents.yaml as schemas/agents.schema.json describes it. The data only has this type
+ * where the schema found no error (see Diagnostics.clean): keep the two in step.
+ */
+import type { DesiredRunState, RestartPolicy } from '../types.js';
+
+/** Written as a string, number or boolean; always used as a string. */
+export type RawScalar = string | number | boolean;
+
+export type RawUlimit = number | { soft: number; hard: number };
+
+export interface RawAgent {
+  image?: string;
+  command?: string[];
+  env?: Record<string, RawScalar>;
+  memory?: string | number;
+  cpus?: number;
+  pids?: number;
+  ulimits?: Record<string, RawUlimit>;
+  tmpfs?: Record<string, string | number>;
+  readOnly?: boolean;
+  network?: string;
+  capabilities?: { add?: string[]; drop?: string[] };
+  noNewPrivileges?: boolean;
+  user?: string | number;
+  init?: boolean;
+  logs?: { driver: string; options?: Record<string, RawScalar> };
+  restart?: RestartPolicy;
+  state?: DesiredRunState;
+  labels?: Record<string, RawScalar>;
+  replicas?: number;
+  runtime?: string;
+}
+
+export interface RawConfig {
+  version?: number;
+  project?: string;
+  runtimeDir?: string;
+  namePrefix?: string;
+  /** null: the key is present with no value (`defaults:`), which means no defaults. */
+  defaults?: RawAgent | null;
+  agents?: Record<string, RawAgent | null> | null;
+}

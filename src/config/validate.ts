@@ -1,0 +1,178 @@
+/**
+ * Schema validation with the validator precompiled from schemas/agents.schema.json (see
+ * scripts/compile-schema.mjs), and the translation of ajv's errors into messages a user can act on,
+ * each anchored at the YAML node it is about.
+ */
+import type { ErrorObject } from 'ajv';
+import { addCapabilityProblem, dropCapabilityProblem } from './capabilities.js';
+import compiledValidator from './compiled-validator.js';
+import { describeValue } from './describe.js';
+import type { Anchor, Diagnostics } from './diagnostics.js';
+import { pointerToPath, valueAt } from './field-path.js';
+import type { FieldPath } from './field-path.js';
+import {
+  invalidIdMessage,
+  networkMessage,
+  reservedEnvMessage,
+  reservedLabelMessage,
+  tmpfsPathProblem,
+} from './rules.js';
+import { MEMORY_RANGE, sizeProblem, TMPFS_RANGE } from './units.js';
+
+type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+const validator = compiledValidator as unknown as Validator;
+
+/** Left out on purpose: asking for them gets the reason, not just "unknown field". */
+const REFUSED_FIELDS = new Map([
+  ['privileged', 'agentctl never runs privileged containers'],
+  ['devices', 'agents get no host devices'],
+  ['volumes', "an agent's only mount is its working directory at /mnt"],
+  ['mounts', "an agent's only mount is its working directory at /mnt"],
+  ['binds', "an agent's only mount is its working directory at /mnt"],
+  ['<<', 'YAML merge keys are not supported; put shared settings under defaults'],
+]);
+
+interface Issue {
+  path: FieldPath;
+  anchor: Anchor;
+  message: string;
+}
+
+/** Reports every schema error and marks its data invalid for the semantic checks that follow. */
+export function checkSchema(data: unknown, d: Diagnostics): void {
+  if (validator(data)) return;
+  for (const error of validator.errors ?? []) {
+    const issue = toIssue(error, data);
+    if (!issue) continue;
+    d.markInvalid(issue.path);
+    d.problem(issue.path, issue.message, issue.anchor);
+  }
+}
+
+function toIssue(error: ErrorObject, data: unknown): Issue | undefined {
+  const at = pointerToPath(error.instancePath, data);
+  // ajv follows each failed property name check with a summary error that adds nothing.
+  if (error.keyword === 'propertyNames') return undefined;
+  if (error.propertyName !== undefined) {
+    return {
+      path: [...at, error.propertyName],
+      anchor: 'key',
+      message: keyMessage(at, error.propertyName, error),
+    };
+  }
+  if (error.keyword === 'additionalProperties') {
+    const name = String(error.params.additionalProperty);
+    const reason = REFUSED_FIELDS.get(name);
+    return {
+      path: [...at, name],
+      anchor: 'key',
+      message: `unknown field "${name}"${reason ? ` (${reason})` : ''}`,
+    };
+  }
+  if (error.keyword === 'required') {
+    // Anchored at the missing key, which does not exist: the locator falls back to the parent map.
+    const name = String(error.params.missingProperty);
+    const hint = at.length === 0 && name === 'version' ? ' (add "version: 1")' : '';
+    return { path: [...at, name], anchor: 'key', message: `missing required field "${name}"${hint}` };
+  }
+  return { path: at, anchor: 'value', message: valueMessage(at, valueAt(data, at), error) };
+}
+
+/** The path of a field inside an agent's settings (under `defaults` or `agents.<id>`). */
+function agentField(path: FieldPath): FieldPath | undefined {
+  if (path[0] === 'defaults') return path.slice(1);
+  if (path[0] === 'agents' && path.length >= 2) return path.slice(2);
+  return undefined;
+}
+
+/** A map key that failed its `propertyNames` schema; `parent` is the map. */
+function keyMessage(parent: FieldPath, key: string, error: ErrorObject): string {
+  if (parent.length === 1 && parent[0] === 'agents') {
+    return REFUSED_FIELDS.get(key) ?? invalidIdMessage('agent id', key);
+  }
+  const field = agentField(parent);
+  if (field?.length === 1) {
+    switch (field[0]) {
+      case 'env':
+        return error.keyword === 'not'
+          ? reservedEnvMessage(key)
+          : `invalid variable name ${JSON.stringify(key)}: use letters, digits and _, not starting with a digit`;
+      case 'labels':
+        return error.keyword === 'not' ? reservedLabelMessage(key) : 'label keys must not be empty';
+      case 'ulimits':
+        return `unknown ulimit ${JSON.stringify(key)}: expected one of ${listOf(error.params.allowedValues)}`;
+      case 'tmpfs':
+        return tmpfsPathProblem(key) ?? genericMessage(error, key);
+    }
+  }
+  return `invalid key ${JSON.stringify(key)}: ${genericMessage(error, key)}`;
+}
+
+function valueMessage(path: FieldPath, value: unknown, error: ErrorObject): string {
+  return specificMessage(path, value) ?? genericMessage(error, value);
+}
+
+/** Fields whose rules are spelled out better by the semantic checks than by the schema's keywords. */
+function specificMessage(path: FieldPath, value: unknown): string | undefined {
+  const field = agentField(path);
+  const [name, list] = field ?? [];
+  if (field?.length === 1 && name === 'memory') return sizeProblem(value, MEMORY_RANGE);
+  if (field?.length === 2 && name === 'tmpfs') return sizeProblem(value, TMPFS_RANGE);
+  // The remaining fields are strings that failed a pattern.
+  if (typeof value !== 'string') return undefined;
+  if (field?.length === 1 && name === 'network') return networkMessage(value);
+  if (field?.length === 3 && name === 'capabilities') {
+    return list === 'add' ? addCapabilityProblem(value) : dropCapabilityProblem(value);
+  }
+  if (path.length === 1 && path[0] === 'project') return invalidIdMessage('project name', value);
+  if (path.length === 1 && path[0] === 'namePrefix') {
+    return `invalid name prefix ${JSON.stringify(value)}: use letters, digits, '.', '_' and '-', starting with a letter or digit`;
+  }
+  return undefined;
+}
+
+function genericMessage(error: ErrorObject, value: unknown): string {
+  const { params } = error;
+  switch (error.keyword) {
+    case 'type':
+      return `expected ${typeNames(params.type)}, got ${describeValue(value)}`;
+    case 'enum':
+      return `expected one of ${listOf(params.allowedValues)}, got ${describeValue(value)}`;
+    case 'const':
+      return `must be ${JSON.stringify(params.allowedValue)}, got ${describeValue(value)}`;
+    case 'minimum':
+      return `must be at least ${params.limit}, got ${describeValue(value)}`;
+    case 'maximum':
+      return `must be at most ${params.limit}, got ${describeValue(value)}`;
+    case 'minLength':
+    case 'minItems':
+      return 'must not be empty';
+    case 'pattern':
+      return `${describeValue(value)} is not valid: it must match ${params.pattern}`;
+    default:
+      return error.message ?? 'is not valid';
+  }
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  integer: 'an integer',
+  boolean: 'a boolean',
+  object: 'a map',
+  array: 'a list',
+};
+
+function typeNames(types: string | string[]): string {
+  // `null` is accepted only where an empty value means "nothing to set"; it is not worth suggesting.
+  const wanted = [types].flat().filter((t) => t !== 'null');
+  if (wanted.length === 1 && wanted[0] === 'boolean') return 'true or false';
+  const names = wanted.map((t) => TYPE_NAMES[t] ?? t);
+  return names.length > 1
+    ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`
+    : (names[0] ?? 'something else');
+}
+
+function listOf(values: unknown): string {
+  return Array.isArray(values) ? values.map(String).join(', ') : String(values);
+}
