@@ -1,0 +1,54 @@
+/** Pure mapping from a normalized AgentSpec to the Engine API create body. */
+import { LABEL } from '../labels.js';
+import { canonicalJson, hashedPart, specHash } from '../spec-hash.js';
+import type { AgentSpec } from '../types.js';
+import type { CreateContainerBody } from './port.js';
+
+/** Where every agent's working directory appears inside its container. */
+export const AGENT_MOUNT = '/mnt';
+
+export function ownedLabels(project: string, spec: AgentSpec): Record<string, string> {
+  return {
+    ...spec.labels,
+    [LABEL.project]: project,
+    [LABEL.agent]: spec.id,
+    [LABEL.name]: spec.name,
+    [LABEL.specHash]: specHash(spec),
+    [LABEL.spec]: canonicalJson(hashedPart(spec)),
+  };
+}
+
+export function createBody(project: string, spec: AgentSpec): CreateContainerBody {
+  return {
+    Image: spec.image,
+    ...(spec.command ? { Cmd: spec.command } : {}),
+    Env: Object.entries(spec.env)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}=${v}`),
+    ...(spec.user !== undefined ? { User: spec.user } : {}),
+    WorkingDir: AGENT_MOUNT,
+    Labels: ownedLabels(project, spec),
+    HostConfig: {
+      Memory: spec.memoryBytes,
+      // Equal to Memory: no swap, so the memory limit is a real limit.
+      MemorySwap: spec.memoryBytes,
+      NanoCpus: spec.nanoCpus,
+      PidsLimit: spec.pids,
+      Ulimits: Object.entries(spec.ulimits)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([Name, u]) => ({ Name, Soft: u.soft, Hard: u.hard })),
+      Tmpfs: { ...spec.tmpfs },
+      ReadonlyRootfs: spec.readOnly,
+      NetworkMode: spec.network,
+      CapDrop: [...spec.capDrop],
+      CapAdd: [...spec.capAdd],
+      SecurityOpt: spec.noNewPrivileges ? ['no-new-privileges:true'] : [],
+      Init: spec.init,
+      LogConfig: { Type: spec.logs.driver, Config: { ...spec.logs.options } },
+      RestartPolicy: { Name: spec.restart, MaximumRetryCount: 0 },
+      ...(spec.runtime !== undefined ? { Runtime: spec.runtime } : {}),
+      // A Mount (unlike a Bind) fails when the source is missing instead of creating it as root.
+      Mounts: [{ Type: 'bind', Source: spec.workDir, Target: AGENT_MOUNT, ReadOnly: false }],
+    },
+  };
+}
