@@ -1,0 +1,133 @@
+/**
+ * The executor carries a Plan out and makes no decisions. Agents run in parallel (bounded); one agent's
+ * steps run in order, and a failed step skips that agent's remaining steps but never stops the others.
+ */
+import { randomBytes } from 'node:crypto';
+import { createBody } from '../docker/container-config.js';
+import type { DockerPort } from '../docker/port.js';
+import { toAgentctlError } from '../errors.js';
+import type { Action, ActionResult, AgentSpec, Plan } from '../types.js';
+import { mapLimit } from '../util/concurrency.js';
+import { ensureWorkDir, OwnerResolver } from './workdir.js';
+
+export type ProgressEvent = { type: 'begin'; action: Action } | { type: 'end'; result: ActionResult };
+
+export interface ExecuteOptions {
+  project: string;
+  runtimeDir: string;
+  /** Agents worked on at once. */
+  parallel: number;
+  /** Grace period for stopping a container before it is killed. */
+  stopTimeoutSeconds: number;
+  onProgress?: (e: ProgressEvent) => void;
+}
+
+export async function execute(plan: Plan, port: DockerPort, opts: ExecuteOptions): Promise<ActionResult[]> {
+  const owners = new OwnerResolver(port);
+  const groups = groupByAgent(plan.actions);
+  const perGroup = await mapLimit(groups, Math.max(1, opts.parallel), async (steps) => {
+    const results: ActionResult[] = [];
+    for (const action of steps) {
+      if (results.some((r) => !r.ok)) {
+        results.push({
+          action,
+          ok: false,
+          error: 'skipped: an earlier step for this agent failed',
+          durationMs: 0,
+        });
+        continue;
+      }
+      opts.onProgress?.({ type: 'begin', action });
+      const result = await runOne(action, port, owners, opts);
+      opts.onProgress?.({ type: 'end', result });
+      results.push(result);
+    }
+    return results;
+  });
+  return perGroup.flat();
+}
+
+async function runOne(
+  action: Action,
+  port: DockerPort,
+  owners: OwnerResolver,
+  opts: ExecuteOptions,
+): Promise<ActionResult> {
+  const started = performance.now();
+  try {
+    const containerId = await perform(action, port, owners, opts);
+    return { action, ok: true, durationMs: performance.now() - started, containerId };
+  } catch (err) {
+    return {
+      action,
+      ok: false,
+      error: toAgentctlError(err).message,
+      durationMs: performance.now() - started,
+    };
+  }
+}
+
+async function perform(
+  action: Action,
+  port: DockerPort,
+  owners: OwnerResolver,
+  opts: ExecuteOptions,
+): Promise<string> {
+  switch (action.kind) {
+    case 'create': {
+      await ensureWorkDir(opts.runtimeDir, action.spec, owners);
+      const id = await port.createContainer(action.spec.name, createBody(opts.project, action.spec));
+      if (action.spec.state === 'running') await port.startContainer(id);
+      return id;
+    }
+    case 'start':
+      await port.startContainer(action.containerId);
+      return action.containerId;
+    case 'stop':
+      await port.stopContainer(action.containerId, opts.stopTimeoutSeconds);
+      return action.containerId;
+    case 'update':
+      await port.updateContainer(action.containerId, {
+        memoryBytes: action.spec.memoryBytes,
+        nanoCpus: action.spec.nanoCpus,
+        pids: action.spec.pids,
+        restart: action.spec.restart,
+      });
+      return action.containerId;
+    case 'recreate':
+      return recreate(action.containerId, action.spec, port, owners, opts);
+    case 'remove':
+      await port.stopContainer(action.containerId, opts.stopTimeoutSeconds);
+      await port.removeContainer(action.containerId);
+      return action.containerId;
+  }
+}
+
+/**
+ * Replace a container without ever leaving the agent with none because the new one could not be made:
+ * create the replacement under a temporary name first, then stop and remove the old one and hand its
+ * name over. If we are interrupted in between, the leftover (its name differs from its name label) is
+ * removed by the next plan.
+ */
+async function recreate(
+  oldId: string,
+  spec: AgentSpec,
+  port: DockerPort,
+  owners: OwnerResolver,
+  opts: ExecuteOptions,
+): Promise<string> {
+  await ensureWorkDir(opts.runtimeDir, spec, owners);
+  const tempName = `${spec.name}-next-${randomBytes(3).toString('hex')}`;
+  const newId = await port.createContainer(tempName, createBody(opts.project, spec));
+  await port.stopContainer(oldId, opts.stopTimeoutSeconds);
+  await port.removeContainer(oldId);
+  await port.renameContainer(newId, spec.name);
+  if (spec.state === 'running') await port.startContainer(newId);
+  return newId;
+}
+
+function groupByAgent(actions: Action[]): Action[][] {
+  const groups = new Map<string, Action[]>();
+  for (const a of actions) groups.set(a.agentId, [...(groups.get(a.agentId) ?? []), a]);
+  return [...groups.values()];
+}

@@ -1,0 +1,67 @@
+/**
+ * Observe: read the engine once into an ObservedState. One list call for the project's containers,
+ * inspects for the limits `docker update` can change behind our back, one lookup per distinct image,
+ * and a by-name lookup only for names we do not own yet (to report clashes with foreign containers).
+ */
+import { LABEL } from '../labels.js';
+import type { ContainerSummary, DockerPort } from '../docker/port.js';
+import type { DesiredState, ObservedContainer, ObservedState } from '../types.js';
+import { mapLimit } from '../util/concurrency.js';
+
+const INSPECT_CONCURRENCY = 16;
+
+export async function observe(port: DockerPort, desired: DesiredState): Promise<ObservedState> {
+  const summaries = await port.listContainers({ [LABEL.project]: desired.project });
+  const ownedNames = new Set(summaries.map((s) => s.name));
+  const unclaimedNames = desired.agents.map((a) => a.name).filter((n) => !ownedNames.has(n));
+  const imageRefs = [...new Set(desired.agents.map((a) => a.image))].sort();
+
+  const [containers, foreign, imageIds] = await Promise.all([
+    mapLimit(summaries, INSPECT_CONCURRENCY, (s) => toObserved(port, s)),
+    port.listContainersByName(unclaimedNames),
+    Promise.all(imageRefs.map(async (ref) => (await port.inspectImage(ref))?.id ?? null)),
+  ]);
+
+  return {
+    project: desired.project,
+    containers: containers
+      .filter((c): c is ObservedContainer => c !== undefined)
+      .sort((a, b) => a.agentId.localeCompare(b.agentId) || a.name.localeCompare(b.name)),
+    images: Object.fromEntries(imageRefs.map((ref, i) => [ref, imageIds[i] ?? null])),
+    foreign: foreign
+      .filter((c) => c.labels[LABEL.project] !== desired.project)
+      .map((c) => ({ id: c.id, name: c.name }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+  };
+}
+
+async function toObserved(port: DockerPort, s: ContainerSummary): Promise<ObservedContainer | undefined> {
+  const details = await port.inspectContainer(s.id);
+  // Removed between list and inspect: it is gone, which is what the planner should see.
+  if (!details) return undefined;
+  return {
+    id: s.id,
+    name: s.name,
+    agentId: s.labels[LABEL.agent] ?? '',
+    state: details.state,
+    image: s.image,
+    imageId: s.imageId,
+    specHash: s.labels[LABEL.specHash],
+    spec: parseSpecLabel(s.labels[LABEL.spec]),
+    temporary: s.labels[LABEL.name] !== undefined && s.labels[LABEL.name] !== s.name,
+    limits: details.limits,
+    labels: s.labels,
+    createdAt: s.createdAt,
+    startedAt: details.startedAt,
+  };
+}
+
+function parseSpecLabel(text: string | undefined): Record<string, unknown> | undefined {
+  if (!text) return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

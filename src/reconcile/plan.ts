@@ -1,0 +1,180 @@
+/**
+ * The planner: a pure, synchronous function from (desired, observed) to a Plan. It makes every decision;
+ * the executor only carries the plan out. Same inputs, same plan, same order.
+ */
+import { hashedPart, specHash } from '../spec-hash.js';
+import type {
+  Action,
+  AgentSpec,
+  Conflict,
+  DesiredState,
+  FieldChange,
+  LiveLimits,
+  ObservedContainer,
+  ObservedState,
+  Plan,
+} from '../types.js';
+import { fieldChanges } from './field-diff.js';
+
+export interface PlanOptions {
+  /** Remove containers of agents that are no longer in the file (default true). */
+  prune?: boolean;
+}
+
+export function plan(desired: DesiredState, observed: ObservedState, opts: PlanOptions = {}): Plan {
+  const prune = opts.prune ?? true;
+  const byAgent = groupByAgent(observed.containers);
+  const wanted = new Map(desired.agents.map((a) => [a.id, a]));
+  const agentIds = [...new Set([...wanted.keys(), ...byAgent.keys()])].sort();
+
+  const actions: Action[] = [];
+  const unchanged: string[] = [];
+  for (const id of agentIds) {
+    const spec = wanted.get(id);
+    const containers = byAgent.get(id) ?? [];
+    const steps = spec
+      ? planAgent(spec, containers, observed)
+      : prune
+        ? containers.map((c) => removal(c, `agent is no longer in ${shortFile(desired.file)}`))
+        : // Without pruning, leftovers of an interrupted recreate still go: they are never an agent.
+          containers.filter((c) => c.temporary).map((c) => removal(c, LEFTOVER));
+    if (spec && steps.length === 0) unchanged.push(id);
+    actions.push(...steps);
+  }
+  return {
+    project: desired.project,
+    actions,
+    unchanged,
+    conflicts: conflicts(desired.agents, actions, observed),
+  };
+}
+
+const LEFTOVER = 'leftover replacement from an interrupted recreate';
+
+function planAgent(spec: AgentSpec, containers: ObservedContainer[], observed: ObservedState): Action[] {
+  const steps: Action[] = [];
+  const current = pickCurrent(spec, containers);
+  for (const c of containers) {
+    if (c === current) continue;
+    steps.push(removal(c, c.temporary ? LEFTOVER : 'a second container for the same agent'));
+  }
+  if (!current) {
+    steps.push({ kind: 'create', agentId: spec.id, spec, cause: 'no container for this agent' });
+    return steps;
+  }
+
+  const recreateCause = whyRecreate(spec, current, observed);
+  if (recreateCause) {
+    steps.push({
+      kind: 'recreate',
+      agentId: spec.id,
+      containerId: current.id,
+      name: current.name,
+      spec,
+      changes: recreateCause.changes,
+      cause: recreateCause.cause,
+    });
+    return steps;
+  }
+
+  const limitChanges = current.limits ? liveChanges(current.limits, spec) : [];
+  if (limitChanges.length > 0) {
+    steps.push({
+      kind: 'update',
+      agentId: spec.id,
+      containerId: current.id,
+      name: current.name,
+      spec,
+      changes: limitChanges,
+      cause: `${limitChanges.map((c) => c.path).join(', ')} differ from the file`,
+    });
+  }
+  const running = current.state === 'running' || current.state === 'restarting';
+  const ref = { agentId: spec.id, containerId: current.id, name: current.name };
+  if (spec.state === 'running' && !running) {
+    steps.push({ kind: 'start', ...ref, cause: `container is ${current.state}, file wants it running` });
+  } else if (spec.state === 'stopped' && running) {
+    steps.push({ kind: 'stop', ...ref, cause: 'file wants it stopped' });
+  }
+  return steps;
+}
+
+/** The container that stands for the agent: the one with its name, else a non-leftover one. */
+function pickCurrent(spec: AgentSpec, containers: ObservedContainer[]): ObservedContainer | undefined {
+  return containers.find((c) => c.name === spec.name && !c.temporary) ?? containers.find((c) => !c.temporary);
+}
+
+function whyRecreate(
+  spec: AgentSpec,
+  c: ObservedContainer,
+  observed: ObservedState,
+): { cause: string; changes: FieldChange[] } | undefined {
+  if (c.state === 'dead' || c.state === 'removing') return { cause: `container is ${c.state}`, changes: [] };
+  const reasons: string[] = [];
+  let changes: FieldChange[] = [];
+  if (c.specHash !== specHash(spec)) {
+    changes = c.spec ? fieldChanges(c.spec, hashedPart(spec) as unknown as Record<string, unknown>) : [];
+    reasons.push(
+      changes.length > 0
+        ? `changed: ${changes.map((ch) => ch.path).join(', ')}`
+        : 'created from a different spec (or by an older agentctl)',
+    );
+  }
+  const imageId = observed.images[spec.image];
+  // Only when the image is present: a missing image is a preflight error, not a reason to recreate.
+  if (imageId && imageId !== c.imageId) {
+    reasons.push(`image ${spec.image} now points to ${short(imageId)} (container has ${short(c.imageId)})`);
+    changes = [...changes, { path: 'image id', before: c.imageId, after: imageId }];
+  }
+  return reasons.length > 0 ? { cause: reasons.join('; '), changes } : undefined;
+}
+
+function liveChanges(live: LiveLimits, spec: AgentSpec): FieldChange[] {
+  const pairs: [string, unknown, unknown][] = [
+    ['cpus', live.nanoCpus, spec.nanoCpus],
+    ['memory', live.memoryBytes, spec.memoryBytes],
+    ['pids', live.pids, spec.pids],
+    ['restart', live.restart, spec.restart],
+  ];
+  return pairs
+    .filter(([, before, after]) => before !== after)
+    .map(([path, before, after]) => ({ path, before, after }));
+}
+
+function removal(c: ObservedContainer, cause: string): Action {
+  return { kind: 'remove', agentId: c.agentId, containerId: c.id, name: c.name, cause };
+}
+
+/** Agents that need their name while a container we do not own holds it. */
+function conflicts(agents: AgentSpec[], actions: Action[], observed: ObservedState): Conflict[] {
+  const foreignByName = new Map(observed.foreign.map((f) => [f.name, f]));
+  const needsName = new Set(
+    actions.filter((a) => a.kind === 'create' || a.kind === 'recreate').map((a) => a.agentId),
+  );
+  const out: Conflict[] = [];
+  for (const a of agents) {
+    const f = foreignByName.get(a.name);
+    if (!f || !needsName.has(a.id)) continue;
+    out.push({
+      agentId: a.id,
+      name: a.name,
+      containerId: f.id,
+      message: `container name "${a.name}" is taken by container ${short(f.id)}, which agentctl does not manage for project "${observed.project}"; rename or remove it, or set namePrefix`,
+    });
+  }
+  return out;
+}
+
+function groupByAgent(containers: ObservedContainer[]): Map<string, ObservedContainer[]> {
+  const m = new Map<string, ObservedContainer[]>();
+  for (const c of containers) m.set(c.agentId, [...(m.get(c.agentId) ?? []), c]);
+  return m;
+}
+
+function short(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+function shortFile(file: string): string {
+  return file.split('/').pop() ?? file;
+}
