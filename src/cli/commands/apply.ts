@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import { EXIT } from '../../errors.js';
+import { reconcile } from '../../ops/reconcile.js';
+import { useColor } from '../../render/color.js';
+import { planToJson, renderPlan } from '../../render/plan-text.js';
+import { progressLine, reportSummary, reportToJson } from '../../render/report.js';
+import {
+  fileOption,
+  loadDesired,
+  nonNegativeInt,
+  outputOption,
+  positiveInt,
+  printJson,
+  type OutputFormat,
+} from '../io.js';
+
+interface ApplyFlags {
+  file: string;
+  output: OutputFormat;
+  dryRun?: boolean;
+  prune: boolean;
+  parallel: number;
+  timeout: number;
+  allowEmpty?: boolean;
+  wait: number;
+}
+
+export function registerApply(program: Command): void {
+  program
+    .command('apply')
+    .description('converge Docker to the agents file (exit 0: converged, 1: something failed)')
+    .addOption(fileOption())
+    .addOption(outputOption())
+    .option('--dry-run', 'plan and run the preflight checks, change nothing')
+    .option('--no-prune', 'keep containers of agents that are no longer in the file')
+    .option('-p, --parallel <n>', 'agents worked on at once', positiveInt('--parallel'), 4)
+    .option(
+      '-t, --timeout <seconds>',
+      'grace period when stopping a container',
+      nonNegativeInt('--timeout'),
+      10,
+    )
+    .option('--allow-empty', 'allow a file with no agents to remove every agent of the project')
+    .option(
+      '--wait <seconds>',
+      'wait this long for another run holding the project lock',
+      nonNegativeInt('--wait'),
+      0,
+    )
+    .action(async (opts: ApplyFlags) => {
+      const desired = await loadDesired(opts.file);
+      const text = opts.output === 'text';
+      const color = useColor(process.stderr);
+      const { plan, report } = await reconcile(desired, {
+        dryRun: opts.dryRun,
+        prune: opts.prune,
+        parallel: opts.parallel,
+        stopTimeoutSeconds: opts.timeout,
+        allowEmpty: opts.allowEmpty,
+        lockWaitMs: opts.wait * 1000,
+        onLockWait: (holder) => process.stderr.write(`waiting for the project lock held by ${holder}\n`),
+        // The plan goes to stdout first so a reader sees what is about to happen; progress to stderr.
+        onPlan: (p) => {
+          if (text && p.actions.length > 0)
+            process.stdout.write(`${renderPlan(p, useColor(process.stdout))}\n\n`);
+        },
+        onProgress: (e) => {
+          const line = progressLine(e, color);
+          if (line) process.stderr.write(`${line}\n`);
+        },
+      });
+      if (text) process.stdout.write(`${reportSummary(report)}\n`);
+      else printJson({ plan: planToJson(plan), report: reportToJson(report) });
+      if (!report.ok) process.exitCode = EXIT.failure;
+    });
+}

@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { EXIT } from '../../errors.js';
+import { diff } from '../../ops/reconcile.js';
+import { useColor } from '../../render/color.js';
+import { planToJson, renderPlan } from '../../render/plan-text.js';
+import { fileOption, loadDesired, outputOption, printJson, type OutputFormat } from '../io.js';
+
+export function registerDiff(program: Command): void {
+  program
+    .command('diff')
+    .description('show what apply would change (exit 0: in sync, 2: changes pending, 1: error)')
+    .addOption(fileOption())
+    .addOption(outputOption())
+    .option('--no-prune', 'do not plan removal of agents missing from the file')
+    .option('--allow-empty', 'allow a file with no agents to plan removing every agent')
+    .action(async (opts: { file: string; output: OutputFormat; prune: boolean; allowEmpty?: boolean }) => {
+      const desired = await loadDesired(opts.file);
+      const { plan } = await diff(desired, { prune: opts.prune, allowEmpty: opts.allowEmpty });
+      if (opts.output === 'json') printJson(planToJson(plan));
+      else process.stdout.write(`${renderPlan(plan, useColor(process.stdout))}\n`);
+      if (plan.conflicts.length > 0) process.exitCode = EXIT.failure;
+      else if (plan.actions.length > 0) process.exitCode = EXIT.changes;
+    });
+}

@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { down } from '../../ops/down.js';
+import {
+  fileOption,
+  loadDesired,
+  nonNegativeInt,
+  outputOption,
+  printJson,
+  type OutputFormat,
+} from '../io.js';
+
+export function registerDown(program: Command): void {
+  program
+    .command('down')
+    .description("remove the project's containers (working directories are kept unless --data)")
+    .addOption(fileOption())
+    .addOption(outputOption())
+    .option('--data', "also delete the agents' working directories (never follows a symlink)")
+    .option(
+      '-t, --timeout <seconds>',
+      'grace period when stopping a container',
+      nonNegativeInt('--timeout'),
+      10,
+    )
+    .option(
+      '--wait <seconds>',
+      'wait this long for another run holding the project lock',
+      nonNegativeInt('--wait'),
+      0,
+    )
+    .action(
+      async (opts: { file: string; output: OutputFormat; data?: boolean; timeout: number; wait: number }) => {
+        const desired = await loadDesired(opts.file, { quietWarnings: true });
+        const result = await down(desired, {
+          removeData: opts.data,
+          stopTimeoutSeconds: opts.timeout,
+          lockWaitMs: opts.wait * 1000,
+        });
+        if (opts.output === 'json') {
+          printJson(result);
+          return;
+        }
+        for (const r of result.removed) process.stdout.write(`removed ${r.container}\n`);
+        for (const d of result.removedData) process.stdout.write(`deleted ${d}\n`);
+        const kept = opts.data ? '' : ' (working directories kept; use --data to delete them)';
+        process.stdout.write(
+          `${result.removed.length} container(s) removed from project "${desired.project}"${kept}\n`,
+        );
+      },
+    );
+}

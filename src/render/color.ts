@@ -1,0 +1,28 @@
+/** ANSI colors, only when asked (a TTY without NO_COLOR). */
+export interface Painter {
+  green(s: string): string;
+  yellow(s: string): string;
+  red(s: string): string;
+  magenta(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+}
+
+const wrap = (code: number, reset: number) => (s: string) => `\x1b[${code}m${s}\x1b[${reset}m`;
+const plain = (s: string) => s;
+
+export function paint(enabled: boolean): Painter {
+  if (!enabled) return { green: plain, yellow: plain, red: plain, magenta: plain, dim: plain, bold: plain };
+  return {
+    green: wrap(32, 39),
+    yellow: wrap(33, 39),
+    red: wrap(31, 39),
+    magenta: wrap(35, 39),
+    dim: wrap(2, 22),
+    bold: wrap(1, 22),
+  };
+}
+
+export function useColor(stream: NodeJS.WriteStream): boolean {
+  return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+}

@@ -1,0 +1,96 @@
+/** Terraform-style rendering of a Plan, and its JSON form. */
+import type { Action, ActionKind, FieldChange, Plan } from '../types.js';
+import { formatBytes, formatCpus } from './units.js';
+import { paint, type Painter } from './color.js';
+
+export const SYMBOL: Record<ActionKind, string> = {
+  create: '+',
+  update: '~',
+  start: '~',
+  stop: '~',
+  recreate: '-/+',
+  remove: '-',
+};
+
+const COLOR: Record<ActionKind, keyof Painter> = {
+  create: 'green',
+  update: 'yellow',
+  start: 'yellow',
+  stop: 'yellow',
+  recreate: 'magenta',
+  remove: 'red',
+};
+
+const VERB: Record<ActionKind, string> = {
+  create: 'create',
+  update: 'update in place',
+  start: 'start',
+  stop: 'stop',
+  recreate: 'recreate',
+  remove: 'remove',
+};
+
+export function renderPlan(p: Plan, color = false): string {
+  const c = paint(color);
+  const lines: string[] = [];
+  for (const a of p.actions) {
+    const sym = SYMBOL[a.kind].padStart(3);
+    lines.push(
+      c[COLOR[a.kind]](`${sym} ${a.agentId}`) + ` will be ${VERB[a.kind]}` + c.dim(`  (${a.cause})`),
+    );
+    for (const ch of changesOf(a))
+      lines.push(`      ${ch.path}: ${formatValue(ch.path, ch.before)} -> ${formatValue(ch.path, ch.after)}`);
+  }
+  for (const conflict of p.conflicts) lines.push(c.red(`  ! ${conflict.agentId}: ${conflict.message}`));
+  if (lines.length > 0) lines.push('');
+  lines.push(summaryLine(p));
+  return lines.join('\n');
+}
+
+export function summaryLine(p: Plan): string {
+  if (p.actions.length === 0 && p.conflicts.length === 0) {
+    return `No changes. Project "${p.project}" is up to date (${p.unchanged.length} agent(s)).`;
+  }
+  const n = (k: ActionKind) => p.actions.filter((a) => a.kind === k).length;
+  const parts = [
+    `${n('create')} to create`,
+    `${n('update')} to update`,
+    `${n('recreate')} to recreate`,
+    `${n('remove')} to remove`,
+    `${n('start')} to start`,
+    `${n('stop')} to stop`,
+    `${p.unchanged.length} unchanged`,
+  ];
+  const conflicts = p.conflicts.length > 0 ? `, ${p.conflicts.length} conflict(s)` : '';
+  return `Plan: ${parts.join(', ')}${conflicts}.`;
+}
+
+function changesOf(a: Action): FieldChange[] {
+  return a.kind === 'update' || a.kind === 'recreate' ? a.changes : [];
+}
+
+export function formatValue(path: string, v: unknown): string {
+  if (v === undefined) return '(none)';
+  if (path === 'memory' && typeof v === 'number') return formatBytes(v);
+  if (path === 'cpus' && typeof v === 'number') return formatCpus(v);
+  if (path === 'image id' && typeof v === 'string') return v.replace(/^sha256:/, '').slice(0, 12);
+  return JSON.stringify(v);
+}
+
+/** The plan as data: actions without the full spec (which is the file's, and large). */
+export function planToJson(p: Plan): unknown {
+  return {
+    project: p.project,
+    actions: p.actions.map((a) => ({
+      kind: a.kind,
+      agent: a.agentId,
+      cause: a.cause,
+      ...('name' in a ? { container: a.name } : { container: a.spec.name }),
+      ...('containerId' in a ? { containerId: a.containerId } : {}),
+      ...(a.kind === 'update' || a.kind === 'recreate' ? { changes: a.changes } : {}),
+    })),
+    unchanged: p.unchanged,
+    conflicts: p.conflicts,
+    summary: summaryLine(p),
+  };
+}

@@ -1,0 +1,46 @@
+/** Rendering of apply results: progress lines while it runs, a summary at the end, or JSON. */
+import type { ProgressEvent } from '../reconcile/execute.js';
+import type { ActionResult, ApplyReport } from '../types.js';
+import { paint } from './color.js';
+import { SYMBOL } from './plan-text.js';
+
+export function progressLine(e: ProgressEvent, color = false): string | undefined {
+  if (e.type !== 'end') return undefined;
+  const c = paint(color);
+  const r = e.result;
+  const what = `${SYMBOL[r.action.kind]} ${r.action.kind} ${r.action.agentId}`;
+  const secs = (r.durationMs / 1000).toFixed(2);
+  return r.ok ? `${c.green('ok')}    ${what} (${secs}s)` : `${c.red('FAIL')}  ${what}: ${r.error}`;
+}
+
+export function reportSummary(report: ApplyReport): string {
+  const ok = report.results.filter((r) => r.ok);
+  const failed = report.results.filter((r) => !r.ok);
+  const secs = (report.durationMs / 1000).toFixed(2);
+  if (report.results.length === 0) {
+    return report.dryRun
+      ? 'Dry run: nothing was changed.'
+      : `No changes. Project "${report.project}" is up to date.`;
+  }
+  const head = failed.length === 0 ? 'Apply complete' : 'Apply FAILED';
+  return `${head}: ${ok.length} action(s) done, ${failed.length} failed, ${report.unchanged.length} agent(s) unchanged, in ${secs}s.`;
+}
+
+export function reportToJson(report: ApplyReport): unknown {
+  return {
+    project: report.project,
+    ok: report.ok,
+    dryRun: report.dryRun,
+    durationMs: Math.round(report.durationMs),
+    results: report.results.map((r: ActionResult) => ({
+      kind: r.action.kind,
+      agent: r.action.agentId,
+      cause: r.action.cause,
+      ok: r.ok,
+      ...(r.error ? { error: r.error } : {}),
+      ...(r.containerId ? { containerId: r.containerId } : {}),
+      durationMs: Math.round(r.durationMs),
+    })),
+    unchanged: report.unchanged,
+  };
+}

@@ -1,0 +1,27 @@
+/** Human forms of the units agents.yaml uses, so output reads like the file. */
+const UNITS: [string, number][] = [
+  ['g', 1024 ** 3],
+  ['m', 1024 ** 2],
+  ['k', 1024],
+];
+
+/** 2147483648 -> "2g"; 1610612736 -> "1536m"; odd sizes fall back to a smaller unit or bytes. */
+export function formatBytes(bytes: number): string {
+  for (const [unit, size] of UNITS) if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
+  return `${bytes}b`;
+}
+
+export function formatCpus(nanoCpus: number): string {
+  return String(Math.round(nanoCpus / 1e6) / 1e3);
+}
+
+/** 3725 s -> "1h2m". */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h${m % 60 ? `${m % 60}m` : ''}`;
+  return `${Math.floor(h / 24)}d`;
+}
