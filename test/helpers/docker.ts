@@ -1,0 +1,39 @@
+/**
+ * Test helpers that look at the world through the docker CLI (never through agentctl's own port), so
+ * integration tests assert the engine's state rather than the calls agentctl made.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+
+export const TEST_IMAGE = 'agentctl-test-busybox:latest';
+
+export function docker(...args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+/** Like docker(), but returns the exit status and both streams instead of throwing. */
+export function dockerTry(...args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync('docker', args, { encoding: 'utf8' });
+  return { status: r.status ?? -1, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Inspect = any;
+
+export function inspect(nameOrId: string): Inspect {
+  return (JSON.parse(docker('inspect', '--type', 'container', nameOrId)) as Inspect[])[0];
+}
+
+export function exists(nameOrId: string): boolean {
+  return dockerTry('inspect', '--type', 'container', nameOrId).status === 0;
+}
+
+/** Names of all containers (any state) of a project. */
+export function projectContainers(project: string): string[] {
+  const out = docker('ps', '-a', '--filter', `label=agentctl.project=${project}`, '--format', '{{.Names}}');
+  return out ? out.split('\n').sort() : [];
+}
+
+export function removeProjectContainers(project: string): void {
+  const ids = docker('ps', '-aq', '--filter', `label=agentctl.project=${project}`);
+  if (ids) dockerTry('rm', '-f', ...ids.split('\n'));
+}

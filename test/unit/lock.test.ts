@@ -1,0 +1,40 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { acquireLock } from '../../src/lock.js';
+
+describe('project lock', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-lock-'));
+  afterEach(() => rmSync(path.join(dir, 'p.lock'), { force: true }));
+
+  it('refuses a second holder with a message naming the first', async () => {
+    const release = await acquireLock('p', { dir });
+    await expect(acquireLock('p', { dir })).rejects.toThrow(/project "p" is locked by pid \d+/);
+    await release();
+    const again = await acquireLock('p', { dir });
+    await again();
+  });
+
+  it('waits for the holder to release when asked to', async () => {
+    const release = await acquireLock('p', { dir });
+    let waitedFor = '';
+    const second = acquireLock('p', { dir, waitMs: 5000, onWait: (h) => (waitedFor = h) });
+    setTimeout(() => void release(), 300);
+    const release2 = await second;
+    expect(waitedFor).toMatch(/^pid \d+/);
+    await release2();
+  });
+
+  it('takes over a lock whose holder died', async () => {
+    // A pid that is certainly dead: a child that has exited.
+    const child = spawn(process.execPath, ['-e', '0']);
+    const pid = child.pid;
+    await new Promise((r) => child.on('exit', r));
+    writeFileSync(path.join(dir, 'p.lock'), JSON.stringify({ pid, command: 'apply', since: 'then' }));
+    const release = await acquireLock('p', { dir });
+    expect(JSON.parse(readFileSync(path.join(dir, 'p.lock'), 'utf8')).pid).toBe(process.pid);
+    await release();
+  });
+});

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { plan } from '../../src/reconcile/plan.js';
+import { planToJson, renderPlan } from '../../src/render/plan-text.js';
+import { formatBytes, formatCpus, formatDuration } from '../../src/render/units.js';
+import { container, desired, observed, spec } from '../helpers/specs.js';
+
+describe('units', () => {
+  it.each([
+    [2 * 1024 ** 3, '2g'],
+    [1536 * 1024 ** 2, '1536m'],
+    [64 * 1024, '64k'],
+    [1000, '1000b'],
+  ])('formatBytes(%d) = %s', (n, s) => expect(formatBytes(n)).toBe(s));
+  it.each([
+    [2e9, '2'],
+    [5e8, '0.5'],
+    [1.25e9, '1.25'],
+  ])('formatCpus(%d) = %s', (n, s) => expect(formatCpus(n)).toBe(s));
+  it.each([
+    [5_000, '5s'],
+    [125_000, '2m5s'],
+    [3_600_000, '1h'],
+    [3 * 86_400_000, '3d'],
+  ])('formatDuration(%d) = %s', (n, s) => expect(formatDuration(n)).toBe(s));
+});
+
+describe('renderPlan', () => {
+  const a = spec('a');
+  const p = plan(
+    desired([spec('a', { memoryBytes: 4 * 1024 ** 3 }), spec('b'), spec('c', { env: { MODE: 'x' } })]),
+    observed([container(a), container(spec('c')), container(spec('gone'))]),
+  );
+
+  it('uses terraform-style symbols, field-level changes and a summary line', () => {
+    const text = renderPlan(p);
+    expect(text).toContain('  ~ a will be update in place');
+    expect(text).toContain('      memory: 2g -> 4g');
+    expect(text).toContain('  + b will be create');
+    expect(text).toContain('-/+ c will be recreate');
+    expect(text).toMatch(/env\.MODE: \(none\) -> "x"/);
+    expect(text).toContain('  - gone will be remove');
+    expect(text.trim().split('\n').pop()).toBe(
+      'Plan: 1 to create, 1 to update, 1 to recreate, 1 to remove, 0 to start, 0 to stop, 0 unchanged.',
+    );
+  });
+
+  it('says so when there is nothing to do', () => {
+    const text = renderPlan(plan(desired([a]), observed([container(a)])));
+    expect(text).toBe('No changes. Project "demo" is up to date (1 agent(s)).');
+  });
+
+  it('renders the same plan as data', () => {
+    const json = planToJson(p) as { actions: { kind: string; agent: string; container: string }[] };
+    expect(json.actions.map((x) => [x.kind, x.agent, x.container])).toEqual([
+      ['update', 'a', 'claude-agent-a'],
+      ['create', 'b', 'claude-agent-b'],
+      ['recreate', 'c', 'claude-agent-c'],
+      ['remove', 'gone', 'claude-agent-gone'],
+    ]);
+  });
+});
