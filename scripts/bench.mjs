@@ -1,0 +1,178 @@
+#!/usr/bin/env node
+// npm run bench: agentctl against a raw-API floor measured in the same run, on the busybox test image.
+//
+//   cold apply of 20 and 100 agents   vs  plain create+start calls over the socket (same parallelism)
+//   no-op apply of 100 agents         absolute: the whole CLI process, startup included
+//   in-place memory update of 100     vs  plain update calls over the socket (same parallelism)
+//
+// Every agentctl number is the wall time of a real `agentctl apply` process. Prints a table; targets are
+// in the last column. Cleans up everything it creates.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildTestImage } from './build-test-image.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+const PARALLEL = 4;
+const SOCKET = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+function api(method, p, body) {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        socketPath: SOCKET,
+        agent,
+        method,
+        path: p,
+        headers: payload ? { 'content-type': 'application/json' } : {},
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode >= 300 && res.statusCode !== 304)
+            reject(new Error(`${method} ${p}: ${res.statusCode} ${text}`));
+          else resolve(text ? JSON.parse(text) : undefined);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function pool(items, limit, fn) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+/** The floor: what creating and starting N containers costs with no reconciler at all. */
+async function rawCreateStart(n, image, workDir) {
+  const label = `bench-floor-${randomBytes(4).toString('hex')}`;
+  const t0 = performance.now();
+  const ids = [];
+  await pool([...Array(n).keys()], PARALLEL, async (i) => {
+    const { Id } = await api('POST', `/containers/create?name=${label}-${i}`, {
+      Image: image,
+      Labels: { 'bench.floor': label },
+      HostConfig: { Memory: 64 << 20, Mounts: [{ Type: 'bind', Source: workDir, Target: '/mnt' }] },
+    });
+    await api('POST', `/containers/${Id}/start`);
+    ids.push(Id);
+  });
+  const ms = performance.now() - t0;
+  return { ms, ids };
+}
+
+async function rawUpdate(ids, memory) {
+  const t0 = performance.now();
+  await pool(ids, PARALLEL, (id) =>
+    api('POST', `/containers/${id}/update`, { Memory: memory, MemorySwap: memory }),
+  );
+  return performance.now() - t0;
+}
+
+async function removeAll(ids) {
+  await pool(ids, 8, (id) => api('DELETE', `/containers/${id}?force=1`));
+}
+
+function cli(args, cwd) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`agentctl ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return ms;
+}
+
+function fleetFile(dir, project, n, image, memory) {
+  writeFileSync(
+    path.join(dir, 'agents.yaml'),
+    [
+      'version: 1',
+      `project: ${project}`,
+      `namePrefix: ${project}-`,
+      'runtimeDir: ./runtime',
+      'defaults:',
+      `  image: ${image}`,
+      `  memory: ${memory}`,
+      '  cpus: 0.1',
+      'agents:',
+      `  a: { replicas: ${n} }`,
+      '',
+    ].join('\n'),
+  );
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const s = (ms) => `${(ms / 1000).toFixed(3)} s`;
+
+async function main() {
+  const image = buildTestImage();
+  const rows = [];
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'agentctl-bench-'));
+  try {
+    for (const n of [20, 100]) {
+      const floor = await rawCreateStart(n, image, scratch);
+      await removeAll(floor.ids);
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-bench-'));
+      const project = `bench-${n}-${randomBytes(3).toString('hex')}`;
+      fleetFile(dir, project, n, image, '64m');
+      try {
+        const cold = cli(['apply', '--parallel', String(PARALLEL)], dir);
+        rows.push([
+          `cold apply, ${n} agents`,
+          s(cold),
+          s(floor.ms),
+          (cold / floor.ms).toFixed(2) + 'x',
+          '<= 1.25x',
+        ]);
+        if (n === 100) {
+          const noop = median([0, 1, 2, 3, 4].map(() => cli(['apply'], dir)));
+          rows.push([`no-op apply, ${n} agents (median of 5)`, s(noop), '-', '-', '<= 0.350 s']);
+          fleetFile(dir, project, n, image, '96m');
+          const update = cli(['apply', '--parallel', String(PARALLEL)], dir);
+          const ids = (
+            await api(
+              'GET',
+              `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: [`agentctl.project=${project}`] }))}`,
+            )
+          ).map((c) => c.Id);
+          const updFloor = await rawUpdate(ids, 128 << 20);
+          rows.push([
+            `in-place memory update, ${n} agents`,
+            s(update),
+            s(updFloor),
+            (update / updFloor).toFixed(2) + 'x',
+            '-',
+          ]);
+        }
+      } finally {
+        cli(['down', '--data', '--timeout', '0'], dir);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+    agent.destroy();
+  }
+  const head = ['benchmark', 'agentctl', 'raw-API floor', 'ratio', 'target'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
+  console.log(`parallelism ${PARALLEL}; image ${image}; ${os.cpus().length} CPUs`);
+  console.log(line(head));
+  for (const r of rows) console.log(line(r));
+}
+
+await main();
