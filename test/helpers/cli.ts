@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-export const CLI = path.resolve('dist/cli/main.js');
+export const CLI = path.resolve('dist/agentctl.mjs');
 
 export interface CliResult {
   status: number;
