@@ -103,7 +103,7 @@ export interface ObservedContainer {
   spec?: Record<string, unknown>;
   /** A replacement left behind by an interrupted recreate. */
   temporary: boolean;
-  /** Read from inspect; undefined only when the container vanished between list and inspect. */
+  /** Read from inspect; undefined for containers the planner will not keep (not inspected). */
   limits?: LiveLimits;
   labels: Record<string, string>;
   createdAt?: string;

@@ -20,7 +20,7 @@ export interface AgentRow {
 }
 
 export async function ps(desired: DesiredState, ctx: OpContext = {}, now = Date.now()): Promise<AgentRow[]> {
-  const observed = await observe(portOf(ctx), desired);
+  const observed = await observe(portOf(ctx), desired, { inspectAll: true });
   const declared = new Set(desired.agents.map((a) => a.id));
   const rows: AgentRow[] = observed.containers.map((c) => ({
     agent: c.agentId || c.labels[LABEL.agent] || '?',

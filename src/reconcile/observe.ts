@@ -10,14 +10,27 @@ import { mapLimit } from '../util/concurrency.js';
 
 const INSPECT_CONCURRENCY = 16;
 
-export async function observe(port: DockerPort, desired: DesiredState): Promise<ObservedState> {
+export interface ObserveOptions {
+  /** Inspect every container, not just those the planner compares limits of (for `ps`). */
+  inspectAll?: boolean;
+}
+
+export async function observe(
+  port: DockerPort,
+  desired: DesiredState,
+  opts: ObserveOptions = {},
+): Promise<ObservedState> {
   const summaries = await port.listContainers({ [LABEL.project]: desired.project });
   const ownedNames = new Set(summaries.map((s) => s.name));
   const unclaimedNames = desired.agents.map((a) => a.name).filter((n) => !ownedNames.has(n));
   const imageRefs = [...new Set(desired.agents.map((a) => a.image))].sort();
+  const declared = new Set(desired.agents.map((a) => a.id));
+  // Limits matter only for containers that stay: the rest are removed whatever their limits are.
+  const needsInspect = (s: ContainerSummary) =>
+    opts.inspectAll || (declared.has(s.labels[LABEL.agent] ?? '') && s.labels[LABEL.name] === s.name);
 
   const [containers, foreign, imageIds] = await Promise.all([
-    mapLimit(summaries, INSPECT_CONCURRENCY, (s) => toObserved(port, s)),
+    mapLimit(summaries, INSPECT_CONCURRENCY, (s) => toObserved(port, s, needsInspect(s))),
     port.listContainersByName(unclaimedNames),
     Promise.all(imageRefs.map(async (ref) => (await port.inspectImage(ref))?.id ?? null)),
   ]);
@@ -35,24 +48,28 @@ export async function observe(port: DockerPort, desired: DesiredState): Promise<
   };
 }
 
-async function toObserved(port: DockerPort, s: ContainerSummary): Promise<ObservedContainer | undefined> {
-  const details = await port.inspectContainer(s.id);
+async function toObserved(
+  port: DockerPort,
+  s: ContainerSummary,
+  inspect: boolean,
+): Promise<ObservedContainer | undefined> {
+  const details = inspect ? await port.inspectContainer(s.id) : undefined;
   // Removed between list and inspect: it is gone, which is what the planner should see.
-  if (!details) return undefined;
+  if (inspect && !details) return undefined;
   return {
     id: s.id,
     name: s.name,
     agentId: s.labels[LABEL.agent] ?? '',
-    state: details.state,
+    state: details?.state ?? s.state,
     image: s.image,
     imageId: s.imageId,
     specHash: s.labels[LABEL.specHash],
     spec: parseSpecLabel(s.labels[LABEL.spec]),
     temporary: s.labels[LABEL.name] !== undefined && s.labels[LABEL.name] !== s.name,
-    limits: details.limits,
+    limits: details?.limits,
     labels: s.labels,
     createdAt: s.createdAt,
-    startedAt: details.startedAt,
+    startedAt: details?.startedAt,
   };
 }
 
