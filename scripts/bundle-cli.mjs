@@ -14,7 +14,9 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
   // Bundled CommonJS dependencies call require() for Node's built-ins.
-  banner: { js: "import { createRequire as __agentctlRequire } from 'node:module'; const require = __agentctlRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __agentctlRequire } from 'node:module'; const require = __agentctlRequire(import.meta.url);",
+  },
   // Heavy and only needed by streaming commands: loaded on demand from node_modules.
   external: ['dockerode'],
 });
