@@ -64,6 +64,18 @@ export interface ConfigWarning {
   message: string;
 }
 
+/** How to build an image the file declares with `build:` (paths absolute). */
+export interface ImageBuild {
+  /** The tag the build produces: the agents' `image`. */
+  image: string;
+  context: string;
+  /** Relative to the context. */
+  dockerfile: string;
+  args: Record<string, string>;
+  /** Agents that use the image (for messages). */
+  agents: string[];
+}
+
 export interface DesiredState {
   /** Absolute path of the config file, or `<stdin>`. */
   file: string;
@@ -75,6 +87,8 @@ export interface DesiredState {
   agents: AgentSpec[];
   /** Where each agent was declared, for messages. */
   positions: Record<string, SourcePos>;
+  /** Images the file says how to build, sorted by image. */
+  builds: ImageBuild[];
   warnings: ConfigWarning[];
 }
 

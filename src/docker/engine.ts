@@ -1,20 +1,38 @@
 /**
  * The Docker port's only implementation, and the only module that talks to the engine. It translates
  * between the Engine API and domain types and maps engine errors to AgentctlError. Plain JSON calls go
- * through EngineHttp (see there for why); streaming endpoints (exec, logs, events, build) are to use
- * dockerode, loaded lazily from this module only.
+ * through EngineHttp (see there for why), and so does the events stream (newline-delimited JSON over one
+ * long request), exec, the agents' hot path (src/docker/exec.ts), and the plain streamed answers of
+ * logs, stats and the archive endpoints (EngineHttp.open); build uses dockerode, loaded lazily from this
+ * module only.
  */
+import { readdir } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
 import { AgentctlError, toAgentctlError } from '../errors.js';
+import { LABEL } from '../labels.js';
 import type { ContainerRunState, EngineInfo, LiveLimits, RestartPolicy } from '../types.js';
 import { AGENT_MOUNT } from './container-config.js';
 import { type EngineAddress, engineAddress, EngineHttp, EngineHttpError } from './engine-http.js';
+import { runExec } from './exec.js';
+import { containerEventsFrom } from './events.js';
+import { JsonLines } from './json-lines.js';
 import type {
+  BuildRequest,
   ContainerDetails,
+  ContainerPathStat,
+  ContainerEvent,
   ContainerSummary,
   CreateContainerBody,
   DockerPort,
+  ExecIO,
+  ExecOutcome,
+  ExecRequest,
   ImageDetails,
+  LogStreamOptions,
+  StatsSample,
 } from './port.js';
+import { parsePathStat } from './path-stat.js';
+import { type ApiStats, toStatsSample } from './stats-sample.js';
 import { firstFileInTar } from './tar.js';
 
 /** Engine API shapes we read (only the fields used). */
@@ -26,12 +44,22 @@ interface ApiContainerRow {
   ImageID: string;
   Labels?: Record<string, string> | null;
   Created: number;
+  Mounts?: { Destination: string; Source: string }[];
 }
 
 interface ApiContainer {
   Id: string;
   Name: string;
-  State: { Status: string; StartedAt?: string; ExitCode?: number; OOMKilled?: boolean };
+  State: {
+    Status: string;
+    StartedAt?: string;
+    FinishedAt?: string;
+    ExitCode?: number;
+    OOMKilled?: boolean;
+  };
+  Image?: string;
+  Created?: string;
+  Config?: { Image?: string; Labels?: Record<string, string> | null; Tty?: boolean };
   HostConfig: {
     Memory?: number;
     NanoCpus?: number;
@@ -43,8 +71,21 @@ interface ApiContainer {
 
 const q = encodeURIComponent;
 
+/** Marks the throwaway containers readImageFile creates. */
+const SCRATCH_LABEL = 'agentctl.scratch';
+
+/** One line of the engine's build output stream. */
+interface BuildEvent {
+  stream?: string;
+  status?: string;
+  error?: string;
+  aux?: { ID?: string };
+}
+
 export class DockerEngine implements DockerPort {
   private readonly http: EngineHttp;
+  private readonly address: EngineAddress;
+  private dockerode?: Promise<import('dockerode')>;
 
   constructor(address: EngineAddress | undefined = engineAddress()) {
     if (!address) {
@@ -54,7 +95,14 @@ export class DockerEngine implements DockerPort {
         `DOCKER_HOST=${process.env.DOCKER_HOST} uses TLS; agentctl needs the engine on this host (a unix socket or plain tcp://), because agents' working directories are bind-mounted from this host`,
       );
     }
+    this.address = address;
     this.http = new EngineHttp(address);
+  }
+
+  /** dockerode, loaded on first use only: streaming endpoints need it, the hot paths do not. */
+  private streaming(): Promise<import('dockerode')> {
+    this.dockerode ??= import('dockerode').then((m) => new m.default({ ...this.address }));
+    return this.dockerode;
   }
 
   async info(): Promise<EngineInfo> {
@@ -114,6 +162,12 @@ export class DockerEngine implements DockerPort {
       exitCode: c.State.ExitCode,
       oomKilled: c.State.OOMKilled,
       workDir: (c.Mounts ?? []).find((m) => m.Destination === AGENT_MOUNT)?.Source,
+      image: c.Config?.Image,
+      imageId: c.Image,
+      labels: c.Config?.Labels ?? {},
+      tty: c.Config?.Tty ?? false,
+      createdAt: c.Created,
+      finishedAt: c.State.FinishedAt,
     };
   }
 
@@ -127,12 +181,13 @@ export class DockerEngine implements DockerPort {
   }
 
   async readImageFile(ref: string, path: string): Promise<Buffer | undefined> {
+    await this.removeStaleScratch();
     // A throwaway container (created, never started) exposes the image's filesystem to the archive call.
     const { Id } = await this.call<{ Id: string }>(`read ${path} from ${ref}`, 'POST', '/containers/create', {
       Image: ref,
       Cmd: ['/agentctl-never-started'],
       Entrypoint: [''],
-      Labels: { 'agentctl.scratch': 'true' },
+      Labels: { [SCRATCH_LABEL]: 'true' },
     });
     try {
       const tar = await this.rawOr404(`/containers/${Id}/archive?path=${q(path)}`);
@@ -140,6 +195,21 @@ export class DockerEngine implements DockerPort {
     } finally {
       await this.removeContainer(Id).catch(() => undefined);
     }
+  }
+
+  /**
+   * A process killed between creating and removing a throwaway container leaves it behind (created,
+   * never started, holding nothing). Whoever reads an image file next removes those older than a minute,
+   * which no run still in flight can be using.
+   */
+  private async removeStaleScratch(): Promise<void> {
+    const rows = await this.call<ApiContainerRow[]>(
+      'list containers',
+      'GET',
+      `/containers/json?all=1&filters=${q(JSON.stringify({ label: [`${SCRATCH_LABEL}=true`], status: ['created'] }))}`,
+    );
+    const cutoff = Date.now() / 1000 - 60;
+    await Promise.all(rows.filter((r) => r.Created < cutoff).map((r) => this.removeContainer(r.Id)));
   }
 
   async networkExists(name: string): Promise<boolean> {
@@ -189,6 +259,212 @@ export class DockerEngine implements DockerPort {
       PidsLimit: limits.pids,
       RestartPolicy: { Name: limits.restart, MaximumRetryCount: 0 },
     });
+  }
+
+  async listManaged(project?: string): Promise<ContainerSummary[]> {
+    // A label filter without `=value` matches every value: all our projects at once.
+    const filters = { label: [project === undefined ? LABEL.project : `${LABEL.project}=${project}`] };
+    const rows = await this.call<ApiContainerRow[]>(
+      'list containers',
+      'GET',
+      `/containers/json?all=1&filters=${q(JSON.stringify(filters))}`,
+    );
+    return rows.map(toSummary);
+  }
+
+  async restartContainer(id: string, timeoutSeconds: number): Promise<void> {
+    await this.call(`restart ${short(id)}`, 'POST', `/containers/${q(id)}/restart?t=${timeoutSeconds}`);
+  }
+
+  async waitContainer(id: string): Promise<number> {
+    const res = await this.call<{ StatusCode: number }>(
+      `wait for ${short(id)}`,
+      'POST',
+      `/containers/${q(id)}/wait`,
+    );
+    return Number(res.StatusCode);
+  }
+
+  async containerLogs(id: string, opts: LogStreamOptions): Promise<NodeJS.ReadableStream> {
+    const params = new URLSearchParams({
+      stdout: '1',
+      stderr: '1',
+      follow: opts.follow ? '1' : '0',
+      timestamps: opts.timestamps ? '1' : '0',
+      tail: opts.tail === undefined ? 'all' : String(opts.tail),
+    });
+    if (opts.since !== undefined) params.set('since', String(opts.since));
+    return this.openStream(`logs of ${short(id)}`, 'GET', `/containers/${q(id)}/logs?${params}`, {
+      signal: opts.signal,
+      ownConnection: opts.follow,
+    });
+  }
+
+  async containerStats(id: string, opts: { oneShot: boolean }): Promise<StatsSample | undefined> {
+    // Without one-shot the engine takes two samples about a second apart, so CPU % can be computed.
+    const raw = await this.callOr404<ApiStats>(
+      `stats of ${short(id)}`,
+      'GET',
+      `/containers/${q(id)}/stats?stream=false${opts.oneShot ? '&one-shot=true' : ''}`,
+    );
+    return raw ? toStatsSample(raw) : undefined;
+  }
+
+  async statContainerPath(id: string, path: string): Promise<ContainerPathStat | undefined> {
+    const res = await this.openStreamOr404(
+      `stat ${path}`,
+      'HEAD',
+      `/containers/${q(id)}/archive?path=${q(path)}`,
+    );
+    if (!res) return undefined;
+    res.resume();
+    return parsePathStat(res.headers['x-docker-container-path-stat']);
+  }
+
+  async getArchive(
+    id: string,
+    path: string,
+    signal?: AbortSignal,
+  ): Promise<{ stat: ContainerPathStat; tar: NodeJS.ReadableStream } | undefined> {
+    const res = await this.openStreamOr404(
+      `copy ${path}`,
+      'GET',
+      `/containers/${q(id)}/archive?path=${q(path)}`,
+      signal,
+    );
+    if (!res) return undefined;
+    const stat = parsePathStat(res.headers['x-docker-container-path-stat']);
+    if (!stat) {
+      res.destroy();
+      throw new AgentctlError('engine', `copy ${path}: the engine did not describe the path`);
+    }
+    return { stat, tar: res };
+  }
+
+  async putArchive(id: string, dir: string, tar: NodeJS.ReadableStream): Promise<void> {
+    // noOverwriteDirNonDir: never let a file replace a directory or the reverse.
+    const path = `/containers/${q(id)}/archive?path=${q(dir)}&noOverwriteDirNonDir=1`;
+    try {
+      const res = await this.http.open('PUT', path, {
+        body: tar,
+        headers: { 'content-type': 'application/x-tar' },
+      });
+      res.resume();
+      await new Promise<void>((resolve, reject) => res.on('end', resolve).on('error', reject));
+    } catch (err) {
+      if (err instanceof EngineHttpError && err.statusCode === 404) {
+        throw new AgentctlError('not-found', `copy into ${dir}: no such directory in the container`);
+      }
+      // 20.10 answers 500 here, so go by the message.
+      if (err instanceof EngineHttpError && /read-only/.test(err.message)) {
+        throw new AgentctlError(
+          'usage',
+          `cannot copy into ${dir}: the agent's root filesystem is read-only, and the engine's archive API cannot reach tmpfs mounts; copy into ${AGENT_MOUNT} (the agent's working directory)`,
+        );
+      }
+      throw describe(`copy into ${dir}`, err);
+    }
+  }
+
+  async buildImage(req: BuildRequest, onOutput: (line: string) => void): Promise<string> {
+    const docker = await this.streaming();
+    let entries: string[];
+    try {
+      entries = await readdir(req.context);
+    } catch (err) {
+      throw new AgentctlError(
+        'preflight',
+        `build context ${req.context} cannot be read: ${(err as Error).message}`,
+      );
+    }
+    // dockerode packs the context (honouring .dockerignore) and streams it to the engine.
+    const stream = await docker
+      .buildImage(
+        { context: req.context, src: entries },
+        {
+          t: req.image,
+          dockerfile: req.dockerfile,
+          buildargs: req.args,
+          nocache: req.noCache ?? false,
+          pull: req.pull ?? false,
+          rm: true,
+          forcerm: true,
+        },
+      )
+      .catch((err: unknown) => {
+        throw describe(`build ${req.image}`, err);
+      });
+    let failure: string | undefined;
+    let imageId: string | undefined;
+    const lines = new JsonLines<BuildEvent>((e) => {
+      if (e.error) failure = e.error.trim();
+      if (e.aux?.ID) imageId = e.aux.ID;
+      const text = (e.stream ?? e.status ?? '').replace(/\n$/, '');
+      if (text.trim()) for (const line of text.split('\n')) onOutput(line);
+    });
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (chunk: Buffer) => lines.push(chunk));
+      stream.on('error', reject);
+      stream.on('end', () => {
+        lines.end();
+        resolve();
+      });
+    });
+    if (failure) throw new AgentctlError('engine', `build ${req.image} failed: ${failure}`);
+    return imageId ?? (await this.inspectImage(req.image))?.id ?? '';
+  }
+
+  async containerEvents(
+    labels: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<AsyncIterable<ContainerEvent>> {
+    // Plain newline-delimited JSON over one long-lived request: no need to load dockerode for it.
+    const filters = { type: ['container'], label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
+    try {
+      // Its own connection: a pooled one would be held for the stream's whole life.
+      const body = await this.http.open('GET', `/events?filters=${q(JSON.stringify(filters))}`, {
+        signal,
+        ownConnection: true,
+      });
+      return containerEventsFrom(body);
+    } catch (err) {
+      throw describe('subscribe to engine events', err);
+    }
+  }
+
+  private async openStream(
+    what: string,
+    method: string,
+    path: string,
+    opts: { signal?: AbortSignal; ownConnection?: boolean } = {},
+  ): Promise<NodeJS.ReadableStream> {
+    try {
+      return await this.http.open(method, path, opts);
+    } catch (err) {
+      throw describe(what, err);
+    }
+  }
+
+  private async openStreamOr404(
+    what: string,
+    method: string,
+    path: string,
+    signal?: AbortSignal,
+  ): Promise<IncomingMessage | undefined> {
+    try {
+      return await this.http.open(method, path, { signal });
+    } catch (err) {
+      if (err instanceof EngineHttpError && err.statusCode === 404) return undefined;
+      throw describe(what, err);
+    }
+  }
+
+  async exec(containerId: string, req: ExecRequest, io: ExecIO): Promise<ExecOutcome> {
+    try {
+      return await runExec(this.http, containerId, req, io);
+    } catch (err) {
+      throw describe(`exec in ${short(containerId)}`, err);
+    }
   }
 
   private async call<T>(what: string, method: string, path: string, body?: unknown): Promise<T> {
@@ -242,6 +518,7 @@ function toSummary(row: ApiContainerRow): ContainerSummary {
     imageId: row.ImageID,
     labels: row.Labels ?? {},
     createdAt: new Date(row.Created * 1000).toISOString(),
+    workDir: (row.Mounts ?? []).find((m) => m.Destination === AGENT_MOUNT)?.Source,
   };
 }
 

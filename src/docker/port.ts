@@ -42,6 +42,8 @@ export interface ContainerSummary {
   imageId: string;
   labels: Record<string, string>;
   createdAt: string;
+  /** Host source of the /mnt bind mount, if any (the list call reports mounts too). */
+  workDir?: string;
 }
 
 /** What inspect adds to a summary. */
@@ -55,6 +57,51 @@ export interface ContainerDetails {
   oomKilled?: boolean;
   /** Host source of the /mnt bind mount, if any. */
   workDir?: string;
+  /** The image reference it was created from, and the image id that resolved to. */
+  image?: string;
+  imageId?: string;
+  labels?: Record<string, string>;
+  /** Whether it has a TTY (then its log stream is raw, not multiplexed). */
+  tty?: boolean;
+  createdAt?: string;
+  finishedAt?: string;
+}
+
+export interface LogStreamOptions {
+  follow: boolean;
+  /** Only the last N lines; undefined = all. */
+  tail?: number;
+  /** Only entries since this time (unix seconds). */
+  since?: number;
+  timestamps: boolean;
+  signal?: AbortSignal;
+}
+
+/** One stats sample of a running container, with the engine's previous one when it took two. */
+export interface StatsSample {
+  /** When the engine took the sample (RFC 3339). */
+  read: string;
+  /** Cumulative CPU time of the container and of the host, in nanoseconds. */
+  cpuTotalNs: number;
+  systemCpuNs: number;
+  onlineCpus: number;
+  preCpuTotalNs?: number;
+  preSystemCpuNs?: number;
+  /** Memory in use without the inactive file cache, as `docker stats` counts it. */
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  pids: number;
+}
+
+/** A path inside a container, as the archive endpoints describe it. */
+export interface ContainerPathStat {
+  name: string;
+  size: number;
+  isDir: boolean;
+  isSymlink: boolean;
+  linkTarget: string;
+  /** Permission bits (0o777). */
+  mode: number;
 }
 
 export interface ImageDetails {
@@ -63,6 +110,64 @@ export interface ImageDetails {
   user: string;
   labels: Record<string, string>;
 }
+
+export interface BuildRequest {
+  /** Tag for the result. */
+  image: string;
+  /** Absolute path of the build context. */
+  context: string;
+  /** Relative to the context. */
+  dockerfile: string;
+  args: Record<string, string>;
+  noCache?: boolean;
+  /** Try to pull newer versions of the base images. */
+  pull?: boolean;
+}
+
+/** One container event from the engine's event stream (`docker events`). */
+export interface ContainerEvent {
+  /** The engine's action: create, start, die, kill, oom, stop, destroy, update, rename, exec_start: ... */
+  action: string;
+  containerId: string;
+  /** The container's labels, plus what the engine adds (name, image, exitCode...). */
+  attributes: Record<string, string>;
+  /** When the engine saw it, in ms since the epoch. */
+  timeMs: number;
+}
+
+/** A command to run in a running container (`docker exec`). */
+export interface ExecRequest {
+  cmd: string[];
+  /** `KEY=VALUE` entries added to the container's environment. */
+  env?: string[];
+  workdir?: string;
+  /** undefined = the container's user. */
+  user?: string;
+  /** A terminal: output is one raw stream (reported as stdout) and input is typed. */
+  tty?: boolean;
+  /** What the command reads on stdin, then end of file. Omitted: no stdin is attached. */
+  stdin?: Buffer | NodeJS.ReadableStream;
+  /** Aborting stops reading and closes the connection; it does not signal the process. */
+  signal?: AbortSignal;
+}
+
+export interface ExecIO {
+  /** Output as it arrives, never buffered. A returned promise pauses reading until it settles. */
+  onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void | Promise<void>;
+  /** Once the process is starting: its exec id, and a way to resize its terminal. */
+  onStart?(exec: { id: string; resize(rows: number, cols: number): Promise<void> }): void;
+}
+
+export type ExecOutcome =
+  /**
+   * The exec ran. `started` is false when the runtime could not start the process (executable or
+   * user not found, bad working directory): the output is then the runtime's message. `exitCode` is
+   * null only when reading was aborted while the process still ran.
+   */
+  | { status: 'exited'; exitCode: number | null; started: boolean }
+  /** Nothing ran: the container is gone, or exists but is not running (`message` says how). */
+  | { status: 'no-container' }
+  | { status: 'not-running'; message: string };
 
 export interface DockerPort {
   info(): Promise<EngineInfo>;
@@ -85,4 +190,37 @@ export interface DockerPort {
   removeContainer(id: string): Promise<void>;
   renameContainer(id: string, newName: string): Promise<void>;
   updateContainer(id: string, limits: LiveLimits): Promise<void>;
+  /** Containers we manage (carrying our project label): of every project, or of `project` only. */
+  listManaged(project?: string): Promise<ContainerSummary[]>;
+  /** Stop (SIGTERM, SIGKILL after `timeoutSeconds`) and start again; starts a stopped container. */
+  restartContainer(id: string, timeoutSeconds: number): Promise<void>;
+  /** Resolves with the exit code once the container is not running (at once if it is not). */
+  waitContainer(id: string): Promise<number>;
+  /** The log stream: multiplexed (src/docker/multiplex.ts) unless the container has a TTY. */
+  containerLogs(id: string, opts: LogStreamOptions): Promise<NodeJS.ReadableStream>;
+  /** One sample (`oneShot`: without the engine's second sample for CPU %); undefined if it is gone. */
+  containerStats(id: string, opts: { oneShot: boolean }): Promise<StatsSample | undefined>;
+  /** undefined when the path does not exist in the container. */
+  statContainerPath(id: string, path: string): Promise<ContainerPathStat | undefined>;
+  /** A tar of `path` (entries named from its base name); undefined when the path does not exist. */
+  getArchive(
+    id: string,
+    path: string,
+    signal?: AbortSignal,
+  ): Promise<{ stat: ContainerPathStat; tar: NodeJS.ReadableStream } | undefined>;
+  /** Extracts a tar into the existing directory `dir`, owned by the container's user. */
+  putArchive(id: string, dir: string, tar: NodeJS.ReadableStream): Promise<void>;
+  /** Builds and tags an image, passing each line of build output on; resolves to the image id. */
+  buildImage(req: BuildRequest, onOutput: (line: string) => void): Promise<string>;
+  /**
+   * Subscribes to events of the containers carrying every label in `labels`. Resolves once the engine
+   * has accepted the subscription; the iterable then yields events until the engine closes the stream
+   * (it ends) or the connection fails (it throws). Aborting `signal` ends it.
+   */
+  containerEvents(
+    labels: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<AsyncIterable<ContainerEvent>>;
+  /** Runs a command in a running container, streaming its output; see ExecOutcome. */
+  exec(containerId: string, req: ExecRequest, io: ExecIO): Promise<ExecOutcome>;
 }

@@ -48,7 +48,7 @@ export class OwnerResolver {
 
   constructor(private readonly port: DockerPort) {}
 
-  resolve(spec: AgentSpec): Promise<Owner | undefined> {
+  resolve(spec: Pick<AgentSpec, 'image' | 'user'>): Promise<Owner | undefined> {
     const key = `${spec.image}\0${spec.user ?? ''}`;
     let p = this.cache.get(key);
     if (!p) {
@@ -58,7 +58,7 @@ export class OwnerResolver {
     return p;
   }
 
-  private async lookup(spec: AgentSpec): Promise<Owner | undefined> {
+  private async lookup(spec: Pick<AgentSpec, 'image' | 'user'>): Promise<Owner | undefined> {
     const user = spec.user ?? (await this.port.inspectImage(spec.image))?.user ?? '';
     const [name = '', group] = user.split(':');
     if (name === '' || name === 'root' || name === '0') return undefined;
