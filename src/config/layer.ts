@@ -3,6 +3,7 @@
  * AgentSpec units and checked. Layers are merged later (normalize.ts); checking each one where it
  * is written reports a bad default once, at its own line, rather than once per agent.
  */
+import { isAbsolute, normalize, sep } from 'node:path';
 import type { AgentSpec, Ulimit } from '../types.js';
 import { addCapabilityProblem, dropCapabilityProblem, normalizeCapabilities } from './capabilities.js';
 import type { Anchor } from './diagnostics.js';
@@ -13,7 +14,17 @@ import { formatSize, MEMORY_RANGE, parseSize, sizeProblem, TMPFS_RANGE } from '.
 import type { SizeRange } from './units.js';
 
 /** Only the fields the layer sets are present (never as `undefined`: merging relies on it). */
-export type AgentLayer = Partial<Omit<AgentSpec, 'id' | 'name' | 'workDir'>> & { replicas?: number };
+export type AgentLayer = Partial<Omit<AgentSpec, 'id' | 'name' | 'workDir'>> & {
+  replicas?: number;
+  /** Not part of the container's spec: how its image is made (context still relative to the file). */
+  build?: LayerBuild;
+};
+
+export interface LayerBuild {
+  context: string;
+  dockerfile: string;
+  args: Record<string, string>;
+}
 
 /**
  * A converter is only called when its field's value has the type the schema gives it (`usable`).
@@ -62,7 +73,26 @@ const CONVERTERS: Converters = {
   labels: (labels) => ({ labels: stringRecord(labels) }),
   replicas: (replicas) => ({ replicas }),
   runtime: (runtime) => ({ runtime }),
+  build: (build, path, checks) => {
+    // A build with a missing or mistyped entry has been reported; half a build is no build.
+    if (!checks.clean(path)) return {};
+    const dockerfile = build.dockerfile ?? 'Dockerfile';
+    const problem = dockerfileProblem(dockerfile);
+    if (problem !== undefined) {
+      checks.problem([...path, 'dockerfile'], problem);
+      return {};
+    }
+    return { build: { context: build.context, dockerfile, args: stringRecord(build.args ?? {}) } };
+  },
 };
+
+/** The engine reads the Dockerfile from inside the build context, so it must be a path within it. */
+function dockerfileProblem(dockerfile: string): string | undefined {
+  if (isAbsolute(dockerfile) || normalize(dockerfile).split(sep).includes('..')) {
+    return `must be a path inside the build context, got "${dockerfile}"`;
+  }
+  return undefined;
+}
 
 const FIELDS = Object.keys(CONVERTERS) as (keyof RawAgent)[];
 

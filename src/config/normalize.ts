@@ -4,7 +4,7 @@
  * on defaults applied later.
  */
 import { join, resolve } from 'node:path';
-import type { AgentSpec, DesiredState, SourcePos } from '../types.js';
+import type { AgentSpec, DesiredState, ImageBuild, SourcePos } from '../types.js';
 import {
   AGENT_WORK_DIR,
   BASE_ENV,
@@ -16,7 +16,7 @@ import type { Diagnostics } from './diagnostics.js';
 import { formatPath } from './field-path.js';
 import type { FieldPath } from './field-path.js';
 import { toLayer } from './layer.js';
-import type { AgentLayer } from './layer.js';
+import type { AgentLayer, LayerBuild } from './layer.js';
 import type { RawAgent, RawConfig } from './raw.js';
 import { expandReplicas } from './replicas.js';
 import { layerWarnings, NO_AGENTS_WARNING } from './warnings.js';
@@ -31,7 +31,7 @@ export interface NormalizeOptions {
 }
 
 /** A layer with every field that has a default. */
-type CompleteLayer = Required<Omit<AgentLayer, 'command' | 'user' | 'runtime'>> & AgentLayer;
+type CompleteLayer = Required<Omit<AgentLayer, 'command' | 'user' | 'runtime' | 'build'>> & AgentLayer;
 
 /**
  * The defaults table goes through the same conversion as the file, so there is one source of truth;
@@ -67,9 +67,13 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
   const base = overlay(BUILT_IN, defaults);
   const agents: AgentSpec[] = [];
   const positions: [string, SourcePos][] = [];
+  const builds = new ImageBuilds(opts.baseDir, d);
   for (const [id, key] of expandReplicas(replicas, d)) {
-    agents.push(toSpec(id, overlay(base, layers.get(key) ?? {}), { namePrefix, runtimeDir }));
+    const layer = overlay(base, layers.get(key) ?? {});
+    agents.push(toSpec(id, layer, { namePrefix, runtimeDir }));
     positions.push([id, d.locator.keyPos(['agents', key])]);
+    if (layer.build)
+      builds.add(layer.image, layer.build, id, layers.get(key)?.build ? ['agents', key] : ['defaults']);
   }
   agents.sort((a, b) => compare(a.id, b.id));
 
@@ -80,6 +84,7 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
     namePrefix,
     agents,
     positions: Object.fromEntries(positions),
+    builds: builds.sorted(),
     warnings: d.sortedWarnings(),
   };
 }
@@ -125,7 +130,7 @@ function toSpec(
   layer: CompleteLayer,
   fleet: { namePrefix: string; runtimeDir: string },
 ): AgentSpec {
-  const { replicas: _replicas, env, labels, ulimits, tmpfs, ...fields } = layer;
+  const { replicas: _replicas, build: _build, env, labels, ulimits, tmpfs, ...fields } = layer;
   return {
     ...fields,
     id,
@@ -136,6 +141,47 @@ function toSpec(
     tmpfs: sortedRecord(tmpfs),
     workDir: join(fleet.runtimeDir, 'agent-working-directory', id),
   };
+}
+
+/**
+ * The images the file says how to build. Several agents may share one image (replicas, defaults), but
+ * only if they agree on how it is built: one tag cannot hold two builds.
+ */
+class ImageBuilds {
+  private readonly byImage = new Map<string, ImageBuild>();
+
+  constructor(
+    private readonly baseDir: string,
+    private readonly d: Diagnostics,
+  ) {}
+
+  add(image: string, build: LayerBuild, agentId: string, at: FieldPath): void {
+    const wanted = {
+      image,
+      context: resolve(this.baseDir, build.context),
+      dockerfile: build.dockerfile,
+      args: sortedRecord(build.args),
+    };
+    const known = this.byImage.get(image);
+    if (!known) {
+      this.byImage.set(image, { ...wanted, agents: [agentId] });
+      return;
+    }
+    const same =
+      known.context === wanted.context &&
+      known.dockerfile === wanted.dockerfile &&
+      JSON.stringify(known.args) === JSON.stringify(wanted.args);
+    if (same) known.agents.push(agentId);
+    else
+      this.d.problem(
+        [...at, 'build'],
+        `image "${image}" is already built differently for agent ${known.agents[0]}`,
+      );
+  }
+
+  sorted(): ImageBuild[] {
+    return [...this.byImage.values()].sort((a, b) => compare(a.image, b.image));
+  }
 }
 
 /** Sorted keys make the spec's JSON (and so its hash) independent of the order in the file. */

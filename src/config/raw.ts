@@ -30,6 +30,13 @@ export interface RawAgent {
   labels?: Record<string, RawScalar>;
   replicas?: number;
   runtime?: string;
+  build?: RawBuild;
+}
+
+export interface RawBuild {
+  context: string;
+  dockerfile?: string;
+  args?: Record<string, RawScalar>;
 }
 
 export interface RawConfig {

@@ -19,6 +19,8 @@ export async function preflight(
   p: Plan,
   port: DockerPort,
   engine: EngineInfo,
+  /** Images a dry run would build first. */
+  willBuild: ReadonlySet<string> = new Set(),
 ): Promise<void> {
   const problems: string[] = p.conflicts.map((c) => formatAt(desired.positions[c.agentId], c.message));
   const specs = actionSpecs(p);
@@ -51,12 +53,12 @@ export async function preflight(
     p.actions.some((a) => a.agentId === s.id && (a.kind === 'create' || a.kind === 'recreate')),
   );
   for (const ref of [...new Set(needContainer.map((s) => s.image))].sort()) {
-    if (observed.images[ref]) continue;
+    if (observed.images[ref] || willBuild.has(ref)) continue;
     const users = needContainer.filter((s) => s.image === ref).map((s) => s.id);
     problems.push(
       formatAt(
         desired.positions[users[0] ?? ''],
-        `image "${ref}" is not present on the engine (needed by ${users.join(', ')}); build it (e.g. docker build -t ${ref} agent-image/) or docker pull it`,
+        `image "${ref}" is not present on the engine (needed by ${users.join(', ')}); declare how to build it (build: { context: ... }), build it yourself (docker build -t ${ref} ...) or docker pull it`,
       ),
     );
   }

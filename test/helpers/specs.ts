@@ -38,6 +38,7 @@ export function desired(agents: AgentSpec[], project = 'demo'): DesiredState {
     namePrefix: 'claude-agent-',
     agents: [...agents].sort((a, b) => a.id.localeCompare(b.id)),
     positions: {},
+    builds: [],
     warnings: [],
   };
 }

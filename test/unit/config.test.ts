@@ -59,6 +59,7 @@ describe('defaults', () => {
       project: 'demo',
       runtimeDir: '/srv/demo/evanai_runtime',
       namePrefix: 'claude-agent-',
+      builds: [],
       agents: [
         {
           id: 'agent-001',

@@ -1,0 +1,88 @@
+/** Images declared with `build:`: apply builds what is missing, --build rebuilds, agents follow the new image. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { reconcile } from '../../src/ops/reconcile.js';
+import { agentctl } from '../helpers/cli.js';
+import { docker, dockerTry, inspect, projectContainers, TEST_IMAGE } from '../helpers/docker.js';
+import { type TestProject, testProject } from '../helpers/project.js';
+
+function imageId(tag: string): string | undefined {
+  const r = dockerTry('image', 'inspect', '--format', '{{.Id}}', tag);
+  return r.status === 0 ? r.stdout : undefined;
+}
+
+describe('building declared images (real engine)', () => {
+  let p: TestProject;
+  let tag: string;
+  afterEach(() => {
+    p.cleanup();
+    dockerTry('rmi', '-f', tag);
+  });
+
+  function setUp(dockerfile: string): string {
+    p = testProject('build');
+    tag = `agentctl-test-build-${p.project}:latest`;
+    const ctx = path.join(p.dir, 'image');
+    mkdirSync(ctx);
+    writeFileSync(path.join(ctx, 'Dockerfile'), dockerfile);
+    writeFileSync(path.join(ctx, '.dockerignore'), 'secret.txt\n');
+    writeFileSync(path.join(ctx, 'secret.txt'), 'must not reach the engine');
+    p.write(`agents:\n  a: { image: "${tag}", build: { context: ./image, args: { FLAVOUR: plain } } }`);
+    return ctx;
+  }
+
+  it('apply builds a missing image, then uses it; --build rebuilds and the agent is recreated', async () => {
+    const ctx = setUp(`FROM ${TEST_IMAGE}\nARG FLAVOUR\nLABEL flavour=$FLAVOUR\nCOPY . /ctx/\n`);
+    expect(imageId(tag)).toBeUndefined();
+
+    const lines: string[] = [];
+    const first = await reconcile(await p.load(), { buildOptions: { onOutput: (_i, l) => lines.push(l) } });
+    expect(first.report.results.filter((r) => !r.ok).map((r) => r.error)).toEqual([]);
+    expect(lines.some((l) => /Step \d+\/\d+/.test(l))).toBe(true);
+    const built = imageId(tag);
+    expect(built).toBeDefined();
+    expect(docker('image', 'inspect', '--format', '{{index .Config.Labels "flavour"}}', tag)).toBe('plain');
+    const c = inspect(`${p.prefix}a`);
+    expect(c.Image).toBe(built);
+    // .dockerignore is honoured: the ignored file never reached the build.
+    expect(dockerTry('exec', `${p.prefix}a`, 'ls', '/ctx/secret.txt').status).not.toBe(0);
+    expect(docker('exec', `${p.prefix}a`, 'ls', '/ctx')).toContain('Dockerfile');
+
+    // The image is present now: a plain apply neither rebuilds nor changes anything.
+    writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${TEST_IMAGE}\nLABEL flavour=changed\n`);
+    const second = await reconcile(await p.load());
+    expect(second.plan.actions).toEqual([]);
+    expect(imageId(tag)).toBe(built);
+
+    // apply --build rebuilds; the tag now points elsewhere, so the agent is recreated on the new image.
+    const third = await reconcile(await p.load(), { build: 'always' });
+    expect(third.plan.actions.map((a) => `${a.kind} ${a.agentId}`)).toEqual(['recreate a']);
+    const rebuilt = imageId(tag);
+    expect(rebuilt).not.toBe(built);
+    expect(inspect(`${p.prefix}a`).Image).toBe(rebuilt);
+  });
+
+  it('a failing build stops the run before any container is made', async () => {
+    setUp(`FROM ${TEST_IMAGE}\nRUN ["/bin/false"]\n`);
+    await expect(reconcile(await p.load())).rejects.toThrow(
+      /image build failed, nothing was changed: build .* failed/,
+    );
+    expect(projectContainers(p.project)).toEqual([]);
+  });
+
+  it('agentctl build streams the output and says what it built; dry-run builds nothing', () => {
+    setUp(`FROM ${TEST_IMAGE}\nLABEL x=1\n`);
+    const dry = agentctl(['apply', '--dry-run'], { cwd: p.dir });
+    expect(dry.status).toBe(0);
+    expect(imageId(tag)).toBeUndefined();
+
+    const r = agentctl(['build'], { cwd: p.dir });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`building ${tag} from ${path.join(p.dir, 'image')}`);
+    expect(r.stderr).toMatch(new RegExp(`\\[${tag.replace(/[.]/g, '\\.')}\\] Step 1/2 : FROM`));
+    expect(r.stdout).toMatch(new RegExp(`^built ${tag.replace(/[.]/g, '\\.')} \\(`));
+    expect(imageId(tag)).toBeDefined();
+    expect(projectContainers(p.project)).toEqual([]);
+  });
+});
