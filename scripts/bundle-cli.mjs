@@ -1,12 +1,22 @@
 #!/usr/bin/env node
-// Bundles the CLI into one file (dist/agentctl.mjs). Startup is most of a no-op `apply`: resolving and
-// loading ~100 small ES and CommonJS modules (ours, yaml's, commander's) one by one costs about 0.1 s on a
-// small machine; one pre-linked file costs a fraction of that. The library (dist/index.js) stays unbundled.
+// Bundles the CLI (dist/agentctl.mjs plus its chunks in dist/cli-chunks/). Startup is most of a no-op
+// `apply`: resolving and loading ~100 small ES and CommonJS modules (ours, yaml's, commander's) one by one
+// costs about 0.1 s on a small machine; a few pre-linked files cost a fraction of that. The entry point
+// (src/cli/bin.ts) loads either the full program or, for `exec` and `shell` (an agent's hot path), only
+// their own chunks: code splitting keeps YAML, the schema and the planner out of that path. The library
+// (dist/index.js) stays unbundled.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
+// Chunk names carry content hashes: clear out the previous build's.
+rmSync('dist/cli-chunks', { recursive: true, force: true });
+
 await build({
-  entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/agentctl.mjs',
+  entryPoints: { agentctl: 'src/cli/bin.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  chunkNames: 'cli-chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',

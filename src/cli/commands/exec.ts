@@ -1,0 +1,159 @@
+/**
+ * `agentctl exec`: a command in an agent's container, like `docker exec`, plus a timeout that kills it
+ * inside the container. This runs thousands of times in an agent's tool loop, so it imports only the
+ * exec path: the config layer (YAML, schema) is loaded only for `--file`.
+ */
+import { type Command, Option } from 'commander';
+import type { DockerPort } from '../../docker/port.js';
+import { AgentctlError } from '../../errors.js';
+import { portOf } from '../../ops/context.js';
+import { runInAgent } from '../../ops/exec.js';
+import { notRunningError, type ResolvedAgent, resolveAgent } from '../../ops/resolve-agent.js';
+import { outputSink } from '../output-sink.js';
+
+export interface ExecFlags {
+  interactive?: boolean;
+  tty?: boolean;
+  timeout?: number;
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  file?: string;
+  project?: string;
+}
+
+export function registerExec(program: Command): void {
+  addExecOptions(
+    program
+      .command('exec')
+      .description("run a command in an agent's container; its exit code becomes ours (124: timed out)")
+      .argument('<agent>', 'agent id or container name')
+      .argument('<command...>', 'the command and its arguments (put `--` before it)')
+      .option('-i, --interactive', 'pass our stdin to the command')
+      .option('-t, --tty', 'allocate a terminal'),
+  )
+    // Options after the command belong to it: `agentctl exec x ls -l`.
+    .passThroughOptions()
+    .action(async (agent: string, command: string[], flags: ExecFlags) => {
+      // Passed through, a `--` after the agent arrives as part of the command.
+      const argv = command[0] === '--' ? command.slice(1) : command;
+      if (argv.length === 0) throw new AgentctlError('usage', 'exec: name the command to run after --');
+      process.exitCode = await execInAgent(agent, argv, flags);
+    });
+}
+
+/** The options exec and shell share. */
+export function addExecOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        '--timeout <seconds>',
+        'kill the command inside the container after this long (exit 124)',
+      ).argParser(positiveSeconds),
+    )
+    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collectEnv)
+    .option('-w, --workdir <dir>', 'working directory inside the container (default: /mnt)')
+    .option('-u, --user <user>', "user name or uid[:gid] (default: the agent's)")
+    .option('-f, --file <path>', "look the agent up in this agents file's project")
+    .option('--project <name>', 'look the agent up in this project (default: every project)');
+}
+
+/** Resolves the agent, runs the command streaming its output to ours; resolves to our exit code. */
+export async function execInAgent(
+  idOrName: string,
+  command: string[],
+  flags: ExecFlags,
+  prepare?: (port: DockerPort, agent: ResolvedAgent) => Promise<string[]>,
+): Promise<number> {
+  const port = portOf({});
+  const agent = await resolveAgent(port, idOrName, { project: await projectOf(flags) });
+  if (agent.state !== 'running') throw notRunningError(agent);
+  const cmd = prepare ? await prepare(port, agent) : command;
+
+  const tty = flags.tty ?? false;
+  const stdin = process.stdin;
+  const raw = tty && flags.interactive && stdin.isTTY;
+  if (raw) stdin.setRawMode(true);
+  // Ctrl-C without a terminal reaches us, not the command: kill it in the container too (exit 130).
+  // With a terminal it is a keystroke the command receives.
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  const sink = outputSink(onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let onResize: (() => void) | undefined;
+  try {
+    const outcome = await runInAgent(
+      port,
+      agent,
+      cmd,
+      {
+        env: parseEnv(flags.env),
+        workdir: flags.workdir,
+        user: flags.user,
+        tty,
+        stdin: flags.interactive ? stdin : undefined,
+        timeoutMs: flags.timeout !== undefined ? flags.timeout * 1000 : undefined,
+        signal: interrupt.signal,
+        onStart: (exec) => {
+          if (!tty || !process.stdout.isTTY) return;
+          const resize = () => void exec.resize(process.stdout.rows, process.stdout.columns).catch(() => {});
+          onResize = resize;
+          process.stdout.on('resize', resize);
+          resize();
+        },
+      },
+      (stream, chunk) => sink.write(stream, chunk),
+    );
+    // Like a pipe's writer killed by SIGPIPE.
+    if (sink.broken) return 128 + 13;
+    if (outcome.timedOut) {
+      const survivors = outcome.killed === false ? ' (some of its processes may have survived)' : '';
+      process.stderr.write(
+        `agentctl: ${cmd.join(' ')}: timed out after ${flags.timeout} s; killed in the container${survivors}\n`,
+      );
+    }
+    return outcome.exitCode;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    sink.dispose();
+    if (onResize) process.stdout.off('resize', onResize);
+    if (raw) stdin.setRawMode(false);
+    // Stop reading our stdin (the command is done with it), so nothing keeps the process alive.
+    if (flags.interactive) {
+      stdin.unpipe();
+      stdin.destroy();
+    }
+  }
+}
+
+/** `--project`, or the project `--file` declares (the only case that loads the config layer). */
+async function projectOf(flags: ExecFlags): Promise<string | undefined> {
+  if (flags.file !== undefined && flags.project !== undefined)
+    throw new AgentctlError('usage', 'give --file or --project, not both');
+  if (flags.file === undefined) return flags.project;
+  const { loadDesired } = await import('../io.js');
+  return (await loadDesired(flags.file, { quietWarnings: true })).project;
+}
+
+function positiveSeconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new AgentctlError('usage', `--timeout must be a number of seconds > 0, got "${v}"`);
+  return n;
+}
+
+function collectEnv(v: string, prev: string[] = []): string[] {
+  if (!/^[^=]+=/.test(v)) throw new AgentctlError('usage', `--env takes KEY=VALUE, got "${v}"`);
+  return [...prev, v];
+}
+
+function parseEnv(entries: string[] = []): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of entries) {
+    const i = e.indexOf('=');
+    env[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return env;
+}

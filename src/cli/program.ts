@@ -1,0 +1,39 @@
+/**
+ * What every agentctl program shares: the commander setup and the one top-level handler that turns
+ * errors into messages and exit codes. Used by main.ts (every command) and exec-main.ts (the hot path).
+ */
+import { Command, CommanderError } from 'commander';
+import { AgentctlError, exitCodeFor, toAgentctlError } from '../errors.js';
+import { VERSION } from '../version.js';
+
+export function createProgram(): Command {
+  return (
+    new Command('agentctl')
+      .description('Declarative, hardened Docker sandboxes for AI agents')
+      .version(VERSION)
+      .showHelpAfterError('(run with --help for usage)')
+      // Program options only before the command: `exec AGENT CMD -x` leaves `-x` to CMD.
+      .enablePositionalOptions()
+      .exitOverride()
+  );
+}
+
+export async function runCli(program: Command, argv: string[]): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has already printed help, the version or the usage error.
+      process.exitCode = err.exitCode;
+      return;
+    }
+    const e = err instanceof AgentctlError ? err : toAgentctlError(err);
+    const isBug =
+      !(err instanceof AgentctlError) && e.kind === 'engine' && !(err as { statusCode?: number })?.statusCode;
+    // Config errors are already `file:line:col: message`, one per line, as editors and CI annotate them.
+    const prefix = e.kind === 'config' ? '' : 'agentctl: ';
+    for (const line of [e.message, ...e.details]) process.stderr.write(`${prefix}${line}\n`);
+    if (isBug && process.env.AGENTCTL_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    process.exitCode = exitCodeFor(e);
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The library's front door for code that drives agents directly (an LLM tool loop): create an agent,
+ * run commands in it, read its logs, stop and remove it. One manager works in one project and keeps one
+ * engine connection pool; it remembers which container each agent is and which shell it has, so a
+ * command costs only the exec itself.
+ */
+import path from 'node:path';
+import { DEFAULT_NAME_PREFIX, DEFAULT_RUNTIME_DIR } from '../config/defaults.js';
+import type { DockerPort } from '../docker/port.js';
+import { AgentctlError } from '../errors.js';
+import { type OpContext, portOf } from './context.js';
+import { createAgent, type CreateAgentOptions } from './create-agent.js';
+import { isStaleContainerError } from './exec.js';
+import {
+  type ExecResult,
+  executeInAgent,
+  type ExecuteCommandOptions,
+  type ShellCache,
+} from './execute-command.js';
+import { removeAgents, startAgents, stopAgents, type LifecycleResult } from './lifecycle.js';
+import { getLogs, type LogsOptions, type LogsResult } from './logs.js';
+import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
+
+export interface AgentManagerOptions extends OpContext {
+  /** Where agents' working directories live (`<runtimeDir>/agent-working-directory/<id>`), relative
+   * to the current directory. Default `./evanai_runtime`. */
+  runtimeDir?: string;
+  /** The project the manager's agents belong to (default `adhoc`). */
+  project?: string;
+  /** Container name = prefix + agent id (default `claude-agent-`). */
+  namePrefix?: string;
+}
+
+export const DEFAULT_ADHOC_PROJECT = 'adhoc';
+
+/** How long createAgent and removeAgent wait for another run (an `apply`) holding the project's lock. */
+const LOCK_WAIT_MS = 60_000;
+
+export class AgentManager {
+  readonly project: string;
+  readonly runtimeDir: string;
+  readonly namePrefix: string;
+  private readonly port: DockerPort;
+  /** Agent id -> its container, as last resolved. A stale entry is noticed by exec and refreshed. */
+  private readonly agents = new Map<string, ResolvedAgent>();
+  private readonly shells: ShellCache = new Map();
+
+  constructor(opts: AgentManagerOptions = {}) {
+    this.port = portOf(opts);
+    this.project = opts.project ?? DEFAULT_ADHOC_PROJECT;
+    this.runtimeDir = path.resolve(opts.runtimeDir ?? DEFAULT_RUNTIME_DIR);
+    this.namePrefix = opts.namePrefix ?? DEFAULT_NAME_PREFIX;
+  }
+
+  /**
+   * Creates (and starts) the agent with agents.yaml's hardened defaults under the given fields.
+   * Idempotent: an agent that already has these settings is left alone; different settings recreate
+   * its container (its working directory is kept). A missing image is an error (kind `preflight`).
+   */
+  async createAgent(agent: CreateAgentOptions): Promise<ResolvedAgent> {
+    this.agents.delete(agent.id);
+    await createAgent(
+      agent,
+      { project: this.project, runtimeDir: this.runtimeDir, namePrefix: this.namePrefix },
+      { port: this.port, lockWaitMs: LOCK_WAIT_MS },
+    );
+    return this.resolve(agent.id);
+  }
+
+  /**
+   * Runs `command` with `bash -c` (`sh -c` where the image has no bash) in the agent and returns its
+   * exit code and output. Never throws for what the command does (a failure is its exit code);
+   * throws AgentctlError when the agent does not exist or is not running, or the engine fails.
+   */
+  async executeCommand(id: string, command: string, opts: ExecuteCommandOptions = {}): Promise<ExecResult> {
+    const cached = this.agents.get(id);
+    const agent = cached ?? (await this.resolve(id));
+    try {
+      return await executeInAgent(this.port, agent, command, opts, this.shells);
+    } catch (err) {
+      // The agent's container was recreated or removed since we last looked: look again, once. Safe
+      // to retry: these errors come from creating the exec, before anything ran.
+      if (!cached || !isStaleContainerError(err)) throw err;
+      this.agents.delete(id);
+      const fresh = await this.resolve(id);
+      if (fresh.id === agent.id) throw err;
+      return executeInAgent(this.port, fresh, command, opts, this.shells);
+    }
+  }
+
+  /** The agent's output so far (its container's stdout and stderr). */
+  getLogs(id: string, opts: Omit<LogsOptions, 'port' | 'project'> = {}): Promise<LogsResult> {
+    return getLogs(id, { ...opts, port: this.port, project: this.project });
+  }
+
+  async startAgent(id: string): Promise<void> {
+    single(await startAgents([id], { port: this.port, project: this.project }));
+  }
+
+  /** Stops the agent: SIGTERM, then SIGKILL after `timeoutSeconds` (default 10). */
+  async stopAgent(id: string, opts: { timeoutSeconds?: number } = {}): Promise<void> {
+    single(
+      await stopAgents([id], {
+        port: this.port,
+        project: this.project,
+        stopTimeoutSeconds: opts.timeoutSeconds,
+      }),
+    );
+  }
+
+  /** Removes the agent's container; with `removeData`, its working directory too. */
+  async removeAgent(id: string, opts: { removeData?: boolean; timeoutSeconds?: number } = {}): Promise<void> {
+    this.agents.delete(id);
+    single(
+      await removeAgents([id], {
+        port: this.port,
+        project: this.project,
+        removeData: opts.removeData,
+        stopTimeoutSeconds: opts.timeoutSeconds,
+        lockWaitMs: LOCK_WAIT_MS,
+      }),
+    );
+  }
+
+  private async resolve(id: string): Promise<ResolvedAgent> {
+    const agent = await resolveAgent(this.port, id, { project: this.project });
+    this.agents.set(id, agent);
+    return agent;
+  }
+}
+
+function single(results: LifecycleResult[]): void {
+  const failed = results.find((r) => !r.ok);
+  if (failed) throw new AgentctlError('engine', `${failed.agent}: ${failed.error}`);
+}

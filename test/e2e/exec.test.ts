@@ -1,0 +1,156 @@
+/** `agentctl exec` and `agentctl shell`: the built CLI, spawned as a user (or an agent's tool loop) runs it. */
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentctl, CLI } from '../helpers/cli.js';
+import { docker } from '../helpers/docker.js';
+import { type TestProject, testProject } from '../helpers/project.js';
+
+describe('agentctl exec', () => {
+  let p: TestProject;
+  let other: TestProject;
+  const exec = (args: string[], opts: Parameters<typeof agentctl>[1] = {}) =>
+    agentctl(['exec', '--project', p.project, ...args], opts);
+
+  beforeAll(() => {
+    p = testProject('exec-cli');
+    // network none: exec needs none, and it keeps the test independent of the engine's bridge.
+    p.write(['agents:', '  worker: {}', '  resting: { state: stopped }'].join('\n'), '  network: none');
+    const applied = agentctl(['apply', '-f', p.file]);
+    expect(applied.stderr).not.toMatch(/error|failed/i);
+    expect(applied.status).toBe(0);
+    // The same agent id in a second project, for ambiguity.
+    other = testProject('exec-cli2');
+    other.write(['agents:', '  worker: {}'].join('\n'), '  network: none');
+    expect(agentctl(['apply', '-f', other.file]).status).toBe(0);
+  });
+  afterAll(() => {
+    p?.cleanup();
+    other?.cleanup();
+  });
+
+  it("keeps stdout and stderr apart and exits with the command's code", () => {
+    const r = exec(['worker', '--', 'sh', '-c', 'echo out; echo err >&2; exit 7']);
+    expect(r).toEqual({ status: 7, stdout: 'out\n', stderr: 'err\n' });
+    expect(exec(['worker', '--', 'true']).status).toBe(0);
+  });
+
+  it('leaves options after the command to the command, as docker exec does', () => {
+    const r = exec(['worker', 'ls', '-a', '-d', '/mnt']);
+    expect(r).toMatchObject({ status: 0, stdout: '/mnt\n' });
+  });
+
+  it('passes env, workdir and user', () => {
+    const r = exec([
+      '-e',
+      'A=1',
+      '--env',
+      'B=two words',
+      '-w',
+      '/tmp',
+      '-u',
+      'root',
+      'worker',
+      '--',
+      'sh',
+      '-c',
+      'echo "$A|$B"; pwd; id -u',
+    ]);
+    expect(r).toMatchObject({ status: 0, stdout: '1|two words\n/tmp\n0\n' });
+  });
+
+  it('pipes our stdin to the command with -i, and attaches none without', () => {
+    const piped = exec(['-i', 'worker', '--', 'sh', '-c', 'cat; echo " [eof]"'], {
+      input: 'hello from stdin',
+    });
+    expect(piped).toMatchObject({ status: 0, stdout: 'hello from stdin [eof]\n' });
+    const detached = exec(['worker', '--', 'sh', '-c', 'cat; echo "[eof]"'], { input: 'ignored' });
+    expect(detached).toMatchObject({ status: 0, stdout: '[eof]\n' });
+  });
+
+  it('kills a command that hits --timeout inside the container and exits 124', () => {
+    const name = `${p.prefix}worker`;
+    const r = exec([
+      '--timeout',
+      '1',
+      'worker',
+      '--',
+      'sh',
+      '-c',
+      'echo begun; sleep 1001 & setsid sleep 1002 & sleep 1003',
+    ]);
+    expect(r.status).toBe(124);
+    expect(r.stdout).toBe('begun\n');
+    expect(r.stderr).toMatch(/^agentctl: sh -c .*: timed out after 1 s; killed in the container\n$/);
+    const left = docker('exec', name, 'ps', '-o', 'args');
+    expect(left).not.toMatch(/sleep 100[123]/);
+  });
+
+  it('stops the command when our reader goes away (exit 141, like a pipe writer), and on SIGINT (130)', () => {
+    const name = `${p.prefix}worker`;
+    const piped = spawnSync(
+      'bash',
+      [
+        '-c',
+        `"${process.execPath}" "${CLI}" exec --project ${p.project} worker -- yes | head -2; echo "rc=\${PIPESTATUS[0]}"`,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(piped.stdout).toBe('y\ny\nrc=141\n');
+    const interrupted = spawnSync(
+      'sh',
+      [
+        '-c',
+        `"${process.execPath}" "${CLI}" exec --project ${p.project} worker -- sh -c 'sleep 1007 & sleep 1008' & pid=$!; ` +
+          `while ! docker exec ${name} ps -o args | grep -q "sleep 1008"; do sleep 0.1; done; kill -INT $pid; wait $pid; echo "rc=$?"`,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(interrupted.stdout).toBe('rc=130\n');
+    expect(docker('exec', name, 'ps', '-o', 'args')).not.toMatch(/yes|sleep 100[78]/);
+  });
+
+  it('resolves the agent through --file, and by container name', () => {
+    expect(agentctl(['exec', '-f', p.file, 'worker', '--', 'sh', '-c', 'echo $AGENT_ID']).stdout).toBe(
+      'worker\n',
+    );
+    expect(agentctl(['exec', `${p.prefix}worker`, '--', 'hostname']).status).toBe(0);
+  });
+
+  it('lists the candidates when an id is in several projects', () => {
+    const r = agentctl(['exec', 'worker', '--', 'true']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('agent "worker" is ambiguous');
+    expect(r.stderr).toContain(`${p.project}/worker (${p.prefix}worker)`);
+    expect(r.stderr).toContain(`${other.project}/worker (${other.prefix}worker)`);
+  });
+
+  it('fails clearly for an unknown agent, a stopped one and an unreachable engine', () => {
+    const unknown = exec(['nope', '--', 'true']);
+    expect(unknown).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: `agentctl: no agent "nope" in project "${p.project}"\n`,
+    });
+    const stopped = exec(['resting', '--', 'true']);
+    expect(stopped.status).toBe(1);
+    expect(stopped.stderr).toBe(
+      'agentctl: agent resting is not running; start it with agentctl start resting\n',
+    );
+    const down = exec(['worker', '--', 'true'], { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+    expect(down.status).toBe(1);
+    expect(down.stderr).toMatch(/^agentctl: cannot reach the Docker engine .*is dockerd running\?/);
+  });
+
+  it('rejects bad flags as usage errors', () => {
+    expect(exec(['--timeout', '0', 'worker', '--', 'true']).stderr).toMatch(/--timeout must be/);
+    expect(exec(['-e', 'NOEQUALS', 'worker', '--', 'true']).stderr).toMatch(/--env takes KEY=VALUE/);
+    expect(exec(['-f', p.file, 'worker', '--', 'true']).stderr).toMatch(/--file or --project, not both/);
+  });
+
+  it('shell runs sh where there is no bash, reading commands from piped stdin', () => {
+    const r = agentctl(['shell', '--project', p.project, 'worker'], {
+      input: 'echo "$0 in $(pwd)"\nexit 3\n',
+    });
+    expect(r).toMatchObject({ status: 3, stdout: 'sh in /mnt\n' });
+  });
+});
