@@ -2,6 +2,7 @@
 import { LABEL } from '../labels.js';
 import { observe } from '../reconcile/observe.js';
 import type { DesiredState } from '../types.js';
+import { mapLimit } from '../util/concurrency.js';
 import { type OpContext, portOf } from './context.js';
 
 export interface AgentRow {
@@ -39,4 +40,49 @@ export async function ps(desired: DesiredState, ctx: OpContext = {}, now = Date.
     rows.push({ agent: a.id, container: a.name, state: 'missing', image: a.image, declared: true });
   }
   return rows.sort((a, b) => a.agent.localeCompare(b.agent) || a.container.localeCompare(b.container));
+}
+
+/** A row of `ps` without a file: an agent of any project we manage. */
+export interface ManagedAgentRow {
+  project: string;
+  agent: string;
+  container: string;
+  state: string;
+  image: string;
+  memoryBytes?: number;
+  nanoCpus?: number;
+  uptimeMs?: number;
+  containerId: string;
+}
+
+/** Every agent we manage on the engine (or only `project`'s), whatever file declared it. */
+export async function psAll(
+  ctx: OpContext & { project?: string } = {},
+  now = Date.now(),
+): Promise<ManagedAgentRow[]> {
+  const port = portOf(ctx);
+  const summaries = await port.listManaged(ctx.project);
+  const rows = await mapLimit(summaries, 16, async (s): Promise<ManagedAgentRow | undefined> => {
+    const d = await port.inspectContainer(s.id);
+    if (!d) return undefined; // removed meanwhile
+    return {
+      project: s.labels[LABEL.project] ?? '',
+      agent: s.labels[LABEL.agent] || '?',
+      container: s.name,
+      state: d.state,
+      image: s.image,
+      memoryBytes: d.limits.memoryBytes,
+      nanoCpus: d.limits.nanoCpus,
+      uptimeMs: d.state === 'running' && d.startedAt ? now - Date.parse(d.startedAt) : undefined,
+      containerId: s.id,
+    };
+  });
+  return rows
+    .filter((r): r is ManagedAgentRow => r !== undefined)
+    .sort(
+      (a, b) =>
+        a.project.localeCompare(b.project) ||
+        a.agent.localeCompare(b.agent) ||
+        a.container.localeCompare(b.container),
+    );
 }

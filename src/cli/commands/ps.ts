@@ -1,16 +1,34 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ps } from '../../ops/ps.js';
+import { ps, psAll } from '../../ops/ps.js';
 import { renderTable } from '../../render/table.js';
 import { formatBytes, formatCpus, formatDuration } from '../../render/units.js';
 import { fileOption, loadDesired, outputOption, printJson, type OutputFormat } from '../io.js';
 
+interface PsFlags {
+  file: string;
+  output: OutputFormat;
+  all?: boolean;
+  project?: string;
+}
+
 export function registerPs(program: Command): void {
   program
     .command('ps')
-    .description("list the project's agents and their containers")
+    .description(
+      "list the project's agents (-f, or ./agents.yaml if present); otherwise every agent we manage",
+    )
     .addOption(fileOption())
     .addOption(outputOption())
-    .action(async (opts: { file: string; output: OutputFormat }) => {
+    .option('-a, --all', 'every agent we manage on the engine, of all projects')
+    .option('--project <name>', "only this project's agents (without a file)")
+    .action(async (opts: PsFlags, cmd: Command) => {
+      // No file named and none here (or --all, or --project): every agent we manage, by project.
+      const fileNamed = cmd.getOptionValueSource('file') === 'cli';
+      if (opts.all || (!fileNamed && (opts.project !== undefined || !existsSync(opts.file)))) {
+        await printAll(opts.project, opts.output);
+        return;
+      }
       const desired = await loadDesired(opts.file, { quietWarnings: true });
       const rows = await ps(desired);
       if (opts.output === 'json') {
@@ -30,4 +48,25 @@ export function registerPs(program: Command): void {
         `${renderTable(['AGENT', 'CONTAINER', 'STATE', 'IMAGE', 'MEMORY', 'CPUS', 'UPTIME'], table)}\n`,
       );
     });
+}
+
+async function printAll(project: string | undefined, output: OutputFormat): Promise<void> {
+  const rows = await psAll({ project });
+  if (output === 'json') {
+    printJson(rows);
+    return;
+  }
+  const table = rows.map((r) => [
+    r.project,
+    r.agent,
+    r.container,
+    r.state,
+    r.image,
+    r.memoryBytes !== undefined ? formatBytes(r.memoryBytes) : '-',
+    r.nanoCpus !== undefined ? formatCpus(r.nanoCpus) : '-',
+    r.uptimeMs !== undefined ? formatDuration(r.uptimeMs) : '-',
+  ]);
+  process.stdout.write(
+    `${renderTable(['PROJECT', 'AGENT', 'CONTAINER', 'STATE', 'IMAGE', 'MEMORY', 'CPUS', 'UPTIME'], table)}\n`,
+  );
 }

@@ -1,0 +1,79 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { DEFAULT_RUNTIME_DIR } from '../../config/defaults.js';
+import { EXIT } from '../../errors.js';
+import { cleanup } from '../../ops/cleanup.js';
+import { formatDuration, humanBytes } from '../../render/units.js';
+import { parseDuration } from '../../util/duration.js';
+import { nonNegativeInt, outputOption, printJson, type OutputFormat } from '../io.js';
+import { projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
+
+interface Flags extends TargetFlags {
+  output: OutputFormat;
+  olderThan: string;
+  dryRun?: boolean;
+  runtimeDir?: string;
+  wait: number;
+}
+
+export function registerCleanup(program: Command): void {
+  program
+    .command('cleanup')
+    .description(
+      'remove our stopped containers and unused working directories older than --older-than (never follows symlinks)',
+    )
+    .option('--older-than <duration>', 'only what stopped or last changed this long ago', '7d')
+    .option('--dry-run', 'show what would be removed and freed, remove nothing')
+    .option(
+      '--runtime-dir <dir>',
+      `where working directories live (default: the file's, or ${DEFAULT_RUNTIME_DIR})`,
+    )
+    .addOption(targetFileOption())
+    .addOption(projectOption())
+    .addOption(outputOption())
+    .option(
+      '--wait <seconds>',
+      'wait this long for another run holding a project lock',
+      nonNegativeInt('--wait'),
+      0,
+    )
+    .action(async (flags: Flags) => {
+      const olderThanMs = parseDuration(flags.olderThan, '--older-than');
+      const { project, desired } = await resolveTarget(flags);
+      const runtimeDir = path.resolve(flags.runtimeDir ?? desired?.runtimeDir ?? DEFAULT_RUNTIME_DIR);
+      const result = await cleanup({
+        project,
+        runtimeDir,
+        olderThanMs,
+        dryRun: flags.dryRun,
+        keep: desired?.agents.map((a) => a.id),
+        lockWaitMs: flags.wait * 1000,
+      });
+      const failed = [...result.containers, ...result.directories].filter((x) => !x.ok);
+      if (flags.output === 'json') printJson(result);
+      else {
+        const verb = result.dryRun ? 'would remove' : 'removed';
+        const now = Date.now();
+        for (const c of result.containers.filter((x) => x.ok)) {
+          process.stdout.write(
+            `${verb} container ${c.container} (${c.project}/${c.agent}, ${c.state} for ${formatDuration(now - Date.parse(c.since))})\n`,
+          );
+        }
+        for (const d of result.directories.filter((x) => x.ok)) {
+          process.stdout.write(
+            `${result.dryRun ? 'would delete' : 'deleted'} ${d.path} (${humanBytes(d.bytes)})\n`,
+          );
+        }
+        for (const s of result.skipped) process.stderr.write(`agentctl: left alone: ${s}\n`);
+        const n = result.containers.filter((x) => x.ok).length;
+        const m = result.directories.filter((x) => x.ok).length;
+        process.stdout.write(
+          `${result.dryRun ? 'Dry run: would free' : 'Freed'} ${humanBytes(result.freedBytes)} (${result.freedBytes} bytes): ${n} container(s), ${m} working director${m === 1 ? 'y' : 'ies'}\n`,
+        );
+      }
+      for (const f of failed) {
+        process.stderr.write(`agentctl: ${'container' in f ? f.container : f.path}: ${f.error}\n`);
+      }
+      if (failed.length > 0) process.exitCode = EXIT.failure;
+    });
+}

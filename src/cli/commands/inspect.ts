@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { type AgentRecord, inspectAgent } from '../../ops/inspect.js';
+import { formatBytes, formatCpus, humanBytes } from '../../render/units.js';
+import { outputOption, printJson, type OutputFormat } from '../io.js';
+import { projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
+
+export function registerInspect(program: Command): void {
+  program
+    .command('inspect <id>')
+    .description('one agent: its spec, state, limits, working directory and its disk use, image')
+    .addOption(targetFileOption())
+    .addOption(projectOption())
+    .addOption(outputOption())
+    .action(async (id: string, flags: TargetFlags & { output: OutputFormat }) => {
+      const { project } = await resolveTarget(flags);
+      const record = await inspectAgent(id, { project });
+      if (flags.output === 'json') printJson(record);
+      else process.stdout.write(renderRecord(record));
+    });
+}
+
+export function renderRecord(r: AgentRecord): string {
+  const lines: [string, string | undefined][] = [
+    ['agent', r.agent],
+    ['project', r.project],
+    ['container', `${r.container} (${r.containerId.slice(0, 12)})`],
+    ['state', r.state + (r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : '')],
+    ['created', r.createdAt],
+    ['started', r.startedAt],
+    ['finished', r.finishedAt],
+    ['oom killed', r.oomKilled ? 'yes' : undefined],
+    ['image', r.image + (r.imageVersion ? ` (version ${r.imageVersion})` : '')],
+    ['image id', r.imageId.replace(/^sha256:/, '').slice(0, 12)],
+    [
+      'limits',
+      `memory ${formatBytes(r.limits.memoryBytes)}, cpus ${formatCpus(r.limits.nanoCpus)}, pids ${r.limits.pids}, restart ${r.limits.restart}`,
+    ],
+    ['working dir', r.workDir],
+    ['disk use', r.disk ? `${r.disk.complete ? '' : 'at least '}${humanBytes(r.disk.bytes)}` : undefined],
+  ];
+  const width = Math.max(...lines.map(([k]) => k.length)) + 2;
+  const out = lines
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${`${k}:`.padEnd(width)}${v}\n`)
+    .join('');
+  const spec = r.spec ? `spec:\n${indent(stringify(r.spec))}` : 'spec: (no agentctl.spec label)\n';
+  return out + spec;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => (l ? `  ${l}` : l))
+    .join('\n');
+}

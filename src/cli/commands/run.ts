@@ -1,0 +1,147 @@
+import { type Command, Option } from 'commander';
+import { AgentctlError } from '../../errors.js';
+import { portOf } from '../../ops/context.js';
+import { ADHOC_PROJECT, followUntilExit, runAgent, type RunResult } from '../../ops/run.js';
+import { outputOption, printJson, type OutputFormat } from '../io.js';
+import { exitQuietlyOnClosedPipe } from '../stdio.js';
+import { execInAgent } from './exec.js';
+
+interface Flags {
+  memory?: string;
+  cpus?: number;
+  image?: string;
+  network?: string;
+  rm?: boolean;
+  interactive?: boolean;
+  tty?: boolean;
+  project?: string;
+  file?: string;
+  runtimeDir?: string;
+  output: OutputFormat;
+}
+
+/** What an interactive session's container runs, so it stays up while the session (an exec) lasts. */
+const SESSION_HOLDER = ['sleep', 'infinity'];
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description(
+      'launch one ad-hoc agent with the same hardened defaults as agents.yaml (project "adhoc"); with -- CMD, run CMD and wait for it',
+    )
+    .argument('[id]', 'agent id (default: agent-<random>)')
+    .argument('[command...]', 'after --: the command to run (the container command; with -it, the session)')
+    .option('--memory <size>', 'memory limit, e.g. 4g (default as in agents.yaml: 2g)')
+    .addOption(new Option('--cpus <n>', 'CPU limit (default 2)').argParser(cpusOf))
+    .option('--image <ref>', 'image (default claude-agent:latest)')
+    .option('--network <name>', 'bridge (default), none, host or a network name')
+    .option('--rm', 'remove the container when its command ends (its working directory is kept)')
+    .option('-i, --interactive', 'an interactive session in the new agent (with -t: on a terminal)')
+    .option('-t, --tty', 'allocate a terminal for the session')
+    .option('--project <name>', `project (default "${ADHOC_PROJECT}")`)
+    .option('-f, --file <path>', "use this agents file's project, runtime directory and name prefix")
+    .option('--runtime-dir <dir>', 'where the working directory goes (default ./evanai_runtime)')
+    .addOption(outputOption())
+    .action(async (operands: string | undefined, rest: string[], flags: Flags, cmd: Command) => {
+      const { id, command } = splitOperands([...(operands === undefined ? [] : [operands]), ...rest], cmd);
+      const target = await fleetOf(flags);
+      const session = Boolean(flags.interactive || flags.tty);
+      const foreground = session || flags.rm || command !== undefined;
+      const run = await runAgent({
+        id,
+        ...target,
+        image: flags.image,
+        memory: flags.memory,
+        cpus: flags.cpus,
+        network: flags.network,
+        // A session runs in an exec: the container only has to stay up meanwhile.
+        command: session ? SESSION_HOLDER : command,
+        // Something that runs once must not be restarted when it ends.
+        restart: foreground ? 'no' : undefined,
+      });
+      if (!foreground) {
+        if (flags.output === 'json') printJson(run);
+        else process.stdout.write(`${describe(run)}\n`);
+        return;
+      }
+      // stdout is the command's from here on: our own lines go to stderr.
+      process.stderr.write(`${describe(run)}\n`);
+      exitQuietlyOnClosedPipe();
+      if (session) {
+        try {
+          process.exitCode = await execInAgent(run.agent, command ?? ['sh'], {
+            interactive: true,
+            tty: Boolean(flags.tty) && process.stdin.isTTY === true,
+            project: run.project,
+          });
+        } finally {
+          if (flags.rm) await portOf({}).removeContainer(run.containerId);
+        }
+        return;
+      }
+      const interrupt = new AbortController();
+      const onSignal = () => interrupt.abort();
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        process.exitCode = await followUntilExit(run, {
+          stdout: process.stdout,
+          stderr: process.stderr,
+          remove: flags.rm,
+          signal: interrupt.signal,
+        });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}
+
+/** Operands before `--` are the id; after it, the command (commander does not say where `--` was). */
+function splitOperands(operands: string[], cmd: Command): { id?: string; command?: string[] } {
+  const argv = process.argv;
+  const dashes = argv.indexOf('--', argv.indexOf(cmd.name()));
+  const command = dashes === -1 ? undefined : argv.slice(dashes + 1);
+  const before = command ? operands.slice(0, operands.length - command.length) : operands;
+  if (before.length > 1) {
+    throw new AgentctlError(
+      'usage',
+      `run takes one agent id, got ${before.map((a) => JSON.stringify(a)).join(' ')}; put the command after --`,
+    );
+  }
+  if (command && command.length === 0) throw new AgentctlError('usage', 'nothing after --: name the command');
+  return { id: before[0], command };
+}
+
+async function fleetOf(
+  flags: Flags,
+): Promise<{ project?: string; runtimeDir?: string; namePrefix?: string }> {
+  if (flags.file === undefined) return { project: flags.project, runtimeDir: flags.runtimeDir };
+  const { loadDesired } = await import('../io.js');
+  const desired = await loadDesired(flags.file, { quietWarnings: true });
+  if (flags.project !== undefined && flags.project !== desired.project) {
+    throw new AgentctlError(
+      'usage',
+      `--project ${flags.project} contradicts ${desired.file} (project "${desired.project}")`,
+    );
+  }
+  process.stderr.write(
+    `note: ${desired.file} does not declare this agent; its next apply removes it (unless --no-prune)\n`,
+  );
+  return {
+    project: desired.project,
+    runtimeDir: flags.runtimeDir ?? desired.runtimeDir,
+    namePrefix: desired.namePrefix,
+  };
+}
+
+function describe(r: RunResult): string {
+  return `agent ${r.agent} created in project "${r.project}" (container ${r.container}), working directory ${r.workDir}`;
+}
+
+function cpusOf(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new AgentctlError('usage', `--cpus must be a number > 0, got "${v}"`);
+  return n;
+}

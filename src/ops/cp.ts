@@ -1,0 +1,212 @@
+/**
+ * cp: copy files and directories between the host and an agent, like `docker cp`, through the engine's
+ * archive endpoints. Inside the agent the engine confines paths to the container's filesystem; on the
+ * host, extraction never writes outside the destination (src/ops/host-extract.ts).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { AGENT_MOUNT } from '../docker/container-config.js';
+import type { DockerPort } from '../docker/port.js';
+import { packTar } from '../docker/tar-writer.js';
+import { AgentctlError } from '../errors.js';
+import { LABEL } from '../labels.js';
+import { OwnerResolver } from '../reconcile/workdir.js';
+import { type OpContext, portOf } from './context.js';
+import { extractToHost } from './host-extract.js';
+import { hostEntries, type PackTally } from './host-pack.js';
+import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
+
+export type CopyEndpoint = { kind: 'host'; path: string } | { kind: 'agent'; agent: string; path: string };
+
+export interface CopyOptions extends OpContext {
+  /** Resolve the agent id in this project only. */
+  project?: string;
+  /** Host paths are relative to this (default: the current directory). */
+  cwd?: string;
+}
+
+export interface CopyResult {
+  direction: 'from-agent' | 'to-agent';
+  agent: string;
+  project: string;
+  /** As resolved: an absolute host path, and `agent:/absolute/path`. */
+  source: string;
+  destination: string;
+  files: number;
+  directories: number;
+  links: number;
+  bytes: number;
+  /** Entries not copied, with why (the copy then fails after copying the rest). */
+  skipped: string[];
+}
+
+/** `ID:/path` names a path in an agent (an id has no `/`); anything else is a host path (`./a:b` too). */
+export function parseCopyArg(arg: string): CopyEndpoint {
+  const m = /^([a-z0-9][a-z0-9_.-]{0,62}):(.*)$/.exec(arg);
+  if (!m) return { kind: 'host', path: arg };
+  return { kind: 'agent', agent: m[1] as string, path: m[2] as string };
+}
+
+/**
+ * A path inside the agent: relative paths are relative to its working directory (/mnt). `..` is refused
+ * rather than resolved, so a path always means what it says.
+ */
+export function agentPath(p: string): string {
+  if (p === '') throw new AgentctlError('usage', 'the path in the agent is empty (write ID:/mnt/file)');
+  if (p.split('/').includes('..')) {
+    throw new AgentctlError(
+      'usage',
+      `path ${JSON.stringify(p)} in the agent contains "..": write it without`,
+    );
+  }
+  return path.posix.resolve(AGENT_MOUNT, p);
+}
+
+export async function copy(src: string, dest: string, opts: CopyOptions = {}): Promise<CopyResult> {
+  const from = parseCopyArg(src);
+  const to = parseCopyArg(dest);
+  if (from.kind === 'agent' && to.kind === 'agent') {
+    throw new AgentctlError('usage', 'copy between two agents is not supported: copy to the host first');
+  }
+  if (from.kind === 'host' && to.kind === 'host') {
+    throw new AgentctlError(
+      'usage',
+      'one side must be an agent path, written ID:/path (e.g. agent-001:/mnt/out)',
+    );
+  }
+  const port = portOf(opts);
+  const cwd = opts.cwd ?? process.cwd();
+  if (from.kind === 'agent' && to.kind === 'host') {
+    const agent = await resolveAgent(port, from.agent, { project: opts.project });
+    return copyFromAgent(port, agent, agentPath(from.path), to.path, cwd);
+  }
+  if (from.kind === 'host' && to.kind === 'agent') {
+    const agent = await resolveAgent(port, to.agent, { project: opts.project });
+    return copyToAgent(port, agent, path.resolve(cwd, from.path), agentPath(to.path), dest.endsWith('/'));
+  }
+  throw new Error('unreachable');
+}
+
+async function copyFromAgent(
+  port: DockerPort,
+  agent: ResolvedAgent,
+  srcPath: string,
+  destArg: string,
+  cwd: string,
+): Promise<CopyResult> {
+  const destAbs = path.resolve(cwd, destArg);
+  const destSt = await fs.lstat(destAbs).catch(() => undefined);
+  if (destSt?.isSymbolicLink()) {
+    throw new AgentctlError(
+      'unsafe',
+      `destination ${destAbs} is a symlink; agentctl does not write through symlinks (name the real path)`,
+    );
+  }
+  if (!destSt && /[/\\]$/.test(destArg)) {
+    throw new AgentctlError('not-found', `destination directory ${destAbs} does not exist`);
+  }
+  const parent = destSt?.isDirectory() ? destAbs : path.dirname(destAbs);
+  // The parent is the user's own choice of place: its real path is where the copy is confined to.
+  const dir = await fs.realpath(parent).catch(() => {
+    throw new AgentctlError('not-found', `destination directory ${parent} does not exist`);
+  });
+  if (!(await fs.stat(dir)).isDirectory()) {
+    throw new AgentctlError('usage', `destination ${parent} is not a directory`);
+  }
+
+  const archive = await port.getArchive(agent.id, srcPath);
+  if (!archive) throw await missingInAgent(port, agent, srcPath);
+  const { stat, tar } = archive;
+  if (destSt && !destSt.isDirectory() && stat.isDir) {
+    (tar as Readable).destroy?.();
+    throw new AgentctlError('usage', `cannot copy directory ${srcPath} onto file ${destAbs}`);
+  }
+  const targetName = destSt?.isDirectory() ? stat.name : path.basename(destAbs);
+  const tally = await extractToHost(tar as AsyncIterable<Buffer>, { dir, rootName: stat.name, targetName });
+  return {
+    direction: 'from-agent',
+    agent: agent.agentId,
+    project: agent.project,
+    source: `${agent.agentId}:${srcPath}`,
+    destination: path.join(dir, targetName),
+    files: tally.files,
+    directories: tally.directories,
+    links: tally.links,
+    bytes: tally.bytes,
+    skipped: tally.refused,
+  };
+}
+
+async function copyToAgent(
+  port: DockerPort,
+  agent: ResolvedAgent,
+  srcAbs: string,
+  destPath: string,
+  destIsDir: boolean,
+): Promise<CopyResult> {
+  const srcSt = await fs.lstat(srcAbs).catch(() => undefined);
+  if (!srcSt) throw new AgentctlError('not-found', `no such file or directory: ${srcAbs}`);
+  const destSt = await port.statContainerPath(agent.id, destPath);
+  if (!destSt && destIsDir) {
+    throw new AgentctlError('not-found', `directory ${destPath} does not exist in agent ${agent.agentId}`);
+  }
+  // A symlink named with a trailing slash is a directory to copy into: the engine follows it, within
+  // the container's root (a link to /etc means the container's /etc).
+  const intoDir = destSt !== undefined && (destSt.isDir || (destSt.isSymlink && destIsDir));
+  if (destSt && !intoDir && (srcSt.isDirectory() || destIsDir)) {
+    throw new AgentctlError('usage', `${destPath} in agent ${agent.agentId} is not a directory`);
+  }
+  // Into an existing directory under the source's name; otherwise as (or over) the named path.
+  const [dir, name] = intoDir
+    ? [destPath, path.basename(srcAbs)]
+    : [path.posix.dirname(destPath), path.posix.basename(destPath)];
+  const owner = await agentOwner(port, agent);
+  const tally: PackTally = { files: 0, directories: 0, links: 0, bytes: 0, skipped: [] };
+  const tar = Readable.from(packTar(hostEntries(srcAbs, name, owner, tally)));
+  await port.putArchive(agent.id, dir, tar);
+  return {
+    direction: 'to-agent',
+    agent: agent.agentId,
+    project: agent.project,
+    source: srcAbs,
+    destination: `${agent.agentId}:${path.posix.join(dir, name)}`,
+    files: tally.files,
+    directories: tally.directories,
+    links: tally.links,
+    bytes: tally.bytes,
+    skipped: tally.skipped,
+  };
+}
+
+/** The uid/gid the agent runs as, so what it is given is its own (root when it runs as root). */
+async function agentOwner(port: DockerPort, agent: ResolvedAgent): Promise<{ uid: number; gid: number }> {
+  const details = await port.inspectContainer(agent.id);
+  const spec = parseJson(details?.labels?.[LABEL.spec]);
+  const image = details?.image;
+  if (!image) return { uid: 0, gid: 0 };
+  const user = typeof spec?.user === 'string' ? spec.user : undefined;
+  return (await new OwnerResolver(port).resolve({ image, user })) ?? { uid: 0, gid: 0 };
+}
+
+/** Not found: say so, and why when the path is on a tmpfs mount (the archive API cannot see those). */
+async function missingInAgent(port: DockerPort, agent: ResolvedAgent, p: string): Promise<AgentctlError> {
+  const details = await port.inspectContainer(agent.id);
+  const spec = parseJson(details?.labels?.[LABEL.spec]);
+  const tmpfs = Object.keys((spec?.tmpfs as Record<string, string> | undefined) ?? {});
+  const mount = tmpfs.find((m) => p === m || p.startsWith(`${m}/`));
+  const hint = mount
+    ? ` (${mount} is a tmpfs mount, which the engine's archive API cannot read: copy the file to ${AGENT_MOUNT} first)`
+    : '';
+  return new AgentctlError('not-found', `no such file or directory in agent ${agent.agentId}: ${p}${hint}`);
+}
+
+function parseJson(text: string | undefined): Record<string, unknown> | undefined {
+  if (!text) return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

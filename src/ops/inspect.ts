@@ -1,0 +1,77 @@
+/** inspect: one agent as a record: its spec (from our label), state, live limits, data and image. */
+import { AgentctlError } from '../errors.js';
+import { LABEL } from '../labels.js';
+import type { ContainerRunState, LiveLimits } from '../types.js';
+import { diskUsage } from '../util/disk-usage.js';
+import { type OpContext, portOf } from './context.js';
+import { resolveAgent } from './resolve-agent.js';
+
+export const IMAGE_VERSION_LABEL = 'org.opencontainers.image.version';
+
+export interface AgentRecord {
+  agent: string;
+  project: string;
+  container: string;
+  containerId: string;
+  state: ContainerRunState;
+  createdAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  oomKilled?: boolean;
+  image: string;
+  imageId: string;
+  /** The image's `org.opencontainers.image.version` label, when it has one. */
+  imageVersion?: string;
+  /** What the engine enforces now (it may differ from the spec after a `docker update`). */
+  limits: LiveLimits;
+  /** The spec the container was created from (the `agentctl.spec` label). */
+  spec?: Record<string, unknown>;
+  workDir?: string;
+  /** Disk use of the working directory; `complete` is false when the walk was cut short. */
+  disk?: { bytes: number; complete: boolean };
+}
+
+export interface InspectOptions extends OpContext {
+  project?: string;
+}
+
+export async function inspectAgent(id: string, opts: InspectOptions = {}): Promise<AgentRecord> {
+  const port = portOf(opts);
+  const agent = await resolveAgent(port, id, { project: opts.project });
+  const c = await port.inspectContainer(agent.id);
+  if (!c) throw new AgentctlError('not-found', `agent ${agent.agentId} was removed`);
+  const imageId = c.imageId ?? '';
+  const [image, disk] = await Promise.all([
+    imageId ? port.inspectImage(imageId) : undefined,
+    c.workDir ? diskUsage(c.workDir) : undefined,
+  ]);
+  return {
+    agent: agent.agentId,
+    project: agent.project,
+    container: c.name,
+    containerId: c.id,
+    state: c.state,
+    createdAt: c.createdAt,
+    startedAt: c.startedAt,
+    ...(c.state === 'running' ? {} : { finishedAt: c.finishedAt, exitCode: c.exitCode }),
+    oomKilled: c.oomKilled,
+    image: c.image ?? '',
+    imageId,
+    imageVersion: image?.labels[IMAGE_VERSION_LABEL],
+    limits: c.limits,
+    spec: parseSpec(c.labels?.[LABEL.spec]),
+    workDir: c.workDir,
+    disk: disk && { bytes: disk.bytes, complete: disk.complete },
+  };
+}
+
+function parseSpec(text: string | undefined): Record<string, unknown> | undefined {
+  if (!text) return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * start, stop, restart and rm of agents named by id. Every id is resolved before anything is done, so a
+ * typo or an ambiguous id changes nothing; then each agent is worked on independently and reported.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { DockerPort } from '../docker/port.js';
+import { AgentctlError, toAgentctlError } from '../errors.js';
+import { assertNoSymlinks, WORKDIRS } from '../reconcile/workdir.js';
+import { mapLimit } from '../util/concurrency.js';
+import { diskUsage } from '../util/disk-usage.js';
+import { type OpContext, portOf } from './context.js';
+import { lockProjects } from './project-locks.js';
+import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
+
+export interface LifecycleOptions extends OpContext {
+  /** Resolve ids in this project only (otherwise: among every agent we manage). */
+  project?: string;
+  /** Grace period before a stopping container is killed (default 10). */
+  stopTimeoutSeconds?: number;
+}
+
+export interface RemoveOptions extends LifecycleOptions {
+  /** Also delete each agent's working directory (never through a symlink). */
+  removeData?: boolean;
+  /** How long to wait for a run holding a project's lock (default 0: fail at once). */
+  lockWaitMs?: number;
+}
+
+export interface LifecycleResult {
+  agent: string;
+  project: string;
+  container: string;
+  ok: boolean;
+  error?: string;
+}
+
+export interface RemoveResult extends LifecycleResult {
+  /** The working directory deleted with --data, and what it held. */
+  removedData?: string;
+  freedBytes?: number;
+}
+
+const PARALLEL = 4;
+const AGENT_ID = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+
+export function startAgents(ids: string[], opts: LifecycleOptions = {}): Promise<LifecycleResult[]> {
+  return forEachAgent(ids, opts, (port, a) => port.startContainer(a.id));
+}
+
+export function stopAgents(ids: string[], opts: LifecycleOptions = {}): Promise<LifecycleResult[]> {
+  return forEachAgent(ids, opts, (port, a) => port.stopContainer(a.id, opts.stopTimeoutSeconds ?? 10));
+}
+
+export function restartAgents(ids: string[], opts: LifecycleOptions = {}): Promise<LifecycleResult[]> {
+  return forEachAgent(ids, opts, (port, a) => port.restartContainer(a.id, opts.stopTimeoutSeconds ?? 10));
+}
+
+/** Removes the agents' containers; their working directories stay unless `removeData`. */
+export async function removeAgents(ids: string[], opts: RemoveOptions = {}): Promise<RemoveResult[]> {
+  const port = portOf(opts);
+  const agents = await resolveAll(port, ids, opts.project);
+  // Like apply and down, removal holds each project's lock, so it never interleaves with an apply.
+  const release = await lockProjects(
+    agents.map((a) => a.project),
+    opts.lockWaitMs,
+  );
+  try {
+    return await mapLimit(agents, PARALLEL, async (a): Promise<RemoveResult> => {
+      const base = { agent: a.agentId, project: a.project, container: a.name };
+      try {
+        const workDir = opts.removeData ? (await port.inspectContainer(a.id))?.workDir : undefined;
+        await port.stopContainer(a.id, opts.stopTimeoutSeconds ?? 10);
+        await port.removeContainer(a.id);
+        if (!opts.removeData) return { ...base, ok: true };
+        const freed = await removeWorkDir(port, a.agentId, workDir);
+        return { ...base, ok: true, ...freed };
+      } catch (err) {
+        return { ...base, ok: false, error: toAgentctlError(err).message };
+      }
+    });
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * Deletes an agent's working directory, found from its container's /mnt mount. The mount source is
+ * engine state, so it is checked before anything is deleted: it must be `<runtimeDir>/agent-working-
+ * directory/<id>`, reached without a symlink, and no other container may still mount it.
+ */
+async function removeWorkDir(
+  port: DockerPort,
+  agentId: string,
+  workDir: string | undefined,
+): Promise<{ removedData?: string; freedBytes?: number }> {
+  if (!workDir) return {};
+  if (
+    !AGENT_ID.test(agentId) ||
+    !path.isAbsolute(workDir) ||
+    path.basename(workDir) !== agentId ||
+    path.basename(path.dirname(workDir)) !== WORKDIRS
+  ) {
+    throw new AgentctlError(
+      'unsafe',
+      `container removed, but its /mnt source ${workDir} is not <runtimeDir>/${WORKDIRS}/${agentId}; not deleting it`,
+    );
+  }
+  const runtimeDir = path.dirname(path.dirname(workDir));
+  await assertNoSymlinks(runtimeDir, workDir);
+  const users = (await port.listContainers({})).filter((c) => c.workDir === workDir);
+  if (users.length > 0) {
+    throw new AgentctlError(
+      'unsafe',
+      `container removed, but ${workDir} is still mounted by ${users.map((c) => c.name).join(', ')}; not deleting it`,
+    );
+  }
+  const st = await fs.lstat(workDir).catch(() => undefined);
+  if (!st) return {};
+  if (!st.isDirectory()) throw new AgentctlError('unsafe', `${workDir} is not a directory; not deleting it`);
+  const usage = await diskUsage(workDir);
+  // fs.rm removes symlinks inside the tree as links: it never follows them.
+  await fs.rm(workDir, { recursive: true, force: true });
+  return { removedData: workDir, freedBytes: usage?.bytes ?? 0 };
+}
+
+async function forEachAgent(
+  ids: string[],
+  opts: LifecycleOptions,
+  act: (port: DockerPort, agent: ResolvedAgent) => Promise<void>,
+): Promise<LifecycleResult[]> {
+  const port = portOf(opts);
+  const agents = await resolveAll(port, ids, opts.project);
+  return mapLimit(agents, PARALLEL, async (a) => {
+    const base = { agent: a.agentId, project: a.project, container: a.name };
+    try {
+      await act(port, a);
+      return { ...base, ok: true };
+    } catch (err) {
+      return { ...base, ok: false, error: toAgentctlError(err).message };
+    }
+  });
+}
+
+/** Every id resolved (in the order given, each container once), or the first failure thrown. */
+export async function resolveAll(
+  port: DockerPort,
+  ids: string[],
+  project: string | undefined,
+): Promise<ResolvedAgent[]> {
+  if (ids.length === 0) throw new AgentctlError('usage', 'name at least one agent');
+  const settled = await Promise.allSettled(ids.map((id) => resolveAgent(port, id, { project })));
+  const errors = settled.flatMap((s) => (s.status === 'rejected' ? [toAgentctlError(s.reason)] : []));
+  const [first, ...more] = errors;
+  if (first) {
+    if (more.length === 0) throw first;
+    // Several bad ids: name them all at once, so one run shows every typo.
+    throw new AgentctlError(first.kind, first.message, {
+      details: [...first.details, ...more.flatMap((e) => [e.message, ...e.details])],
+    });
+  }
+  const resolved = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const seen = new Set<string>();
+  return resolved.filter((a) => !seen.has(a.id) && seen.add(a.id));
+}

@@ -1,0 +1,103 @@
+/**
+ * An agent's logs: stdout and stderr kept apart (demultiplexed unless the container has a TTY),
+ * written to sinks as they arrive (`follow` streams until the container stops or `signal` aborts),
+ * or collected and returned. Works for stopped agents too: the engine keeps their logs.
+ */
+import { once } from 'node:events';
+import { Demultiplexer, type StreamName } from '../docker/multiplex.js';
+import { AgentctlError } from '../errors.js';
+import { parseSince } from '../util/duration.js';
+import { type OpContext, portOf } from './context.js';
+import { resolveAgent } from './resolve-agent.js';
+
+export interface LogsOptions extends OpContext {
+  /** Resolve the id in this project only. */
+  project?: string;
+  /** Keep streaming new output until the container stops or `signal` aborts. */
+  follow?: boolean;
+  /** Only the last N lines. */
+  tail?: number;
+  /** Only output since then: a Date, unix seconds, or text as `--since` takes it (`10m`, RFC 3339). */
+  since?: Date | number | string;
+  /** Prefix each line with the engine's RFC 3339 timestamp. */
+  timestamps?: boolean;
+  /** Where to write output as it arrives; without them, output is collected and returned. */
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  signal?: AbortSignal;
+}
+
+export interface LogsResult {
+  agent: string;
+  project: string;
+  container: string;
+  /** Collected output (empty when written to a sink instead). */
+  stdout: string;
+  stderr: string;
+}
+
+export async function getLogs(id: string, opts: LogsOptions = {}): Promise<LogsResult> {
+  const port = portOf(opts);
+  if (opts.tail !== undefined && (!Number.isInteger(opts.tail) || opts.tail < 0)) {
+    throw new AgentctlError('usage', `tail must be a whole number >= 0, got ${opts.tail}`);
+  }
+  const agent = await resolveAgent(port, id, { project: opts.project });
+  const details = await port.inspectContainer(agent.id);
+  if (!details) throw new AgentctlError('not-found', `agent ${agent.agentId} was removed`);
+
+  const collected: Record<StreamName, Buffer[]> = { stdout: [], stderr: [] };
+  const sinks: Record<StreamName, NodeJS.WritableStream | undefined> = {
+    stdout: opts.stdout,
+    stderr: opts.stderr,
+  };
+  const blocked = new Set<NodeJS.WritableStream>();
+  const write = (name: StreamName, chunk: Buffer) => {
+    const sink = sinks[name];
+    if (!sink) {
+      // subarray()s of the socket's buffer: copy before keeping them.
+      collected[name].push(Buffer.from(chunk));
+      return;
+    }
+    if (!sink.write(chunk)) blocked.add(sink);
+  };
+  const demux = new Demultiplexer(write);
+
+  const since = sinceSeconds(opts.since);
+  const result = {
+    agent: agent.agentId,
+    project: agent.project,
+    container: agent.name,
+  };
+  try {
+    const body = await port.containerLogs(agent.id, {
+      follow: opts.follow ?? false,
+      tail: opts.tail,
+      since,
+      timestamps: opts.timestamps ?? false,
+      signal: opts.signal,
+    });
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      // A TTY's output is one raw stream (stdout); otherwise frames say which stream each piece is.
+      if (details.tty) write('stdout', chunk);
+      else demux.push(chunk);
+      // Backpressure: a slow reader (a pager, a pipe) slows the engine down instead of filling memory.
+      for (const sink of blocked) await once(sink, 'drain');
+      blocked.clear();
+    }
+  } catch (err) {
+    // Aborting is how a caller ends `follow`: not an error.
+    if (!opts.signal?.aborted) throw err;
+  }
+  return {
+    ...result,
+    stdout: Buffer.concat(collected.stdout).toString('utf8'),
+    stderr: Buffer.concat(collected.stderr).toString('utf8'),
+  };
+}
+
+function sinceSeconds(since: LogsOptions['since']): number | undefined {
+  if (since === undefined) return undefined;
+  if (since instanceof Date) return since.getTime() / 1000;
+  if (typeof since === 'number') return since;
+  return parseSince(since);
+}

@@ -1,0 +1,161 @@
+/**
+ * run: one ad-hoc agent, with exactly the defaults an agents.yaml entry gets. The flags become agent
+ * fields and go through createAgent (the config layer's parseConfig, then reconcile() with prune off),
+ * so other agents of the project are never touched.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { DEFAULT_RUNTIME_DIR } from '../config/defaults.js';
+import type { RawAgent } from '../config/raw.js';
+import { ID_PATTERN, invalidIdMessage } from '../config/rules.js';
+import { AgentctlError } from '../errors.js';
+import { LABEL } from '../labels.js';
+import { workDirOf } from '../reconcile/workdir.js';
+import type { RestartPolicy } from '../types.js';
+import { type OpContext, portOf } from './context.js';
+import { createAgent } from './create-agent.js';
+import { getLogs } from './logs.js';
+import { resolveAgent } from './resolve-agent.js';
+
+export const ADHOC_PROJECT = 'adhoc';
+
+export interface RunOptions extends OpContext {
+  /** Agent id; default `agent-<random>`. */
+  id?: string;
+  /** Default `adhoc`. */
+  project?: string;
+  /** Relative to `cwd`; default ./evanai_runtime. */
+  runtimeDir?: string;
+  namePrefix?: string;
+  image?: string;
+  /** As in agents.yaml: `4g`, `512m`. */
+  memory?: string;
+  cpus?: number;
+  network?: string;
+  /** The container's command; default: the image's. */
+  command?: string[];
+  restart?: RestartPolicy;
+  cwd?: string;
+  /** How long to wait for another run holding the project's lock (default 60 s: ad-hoc runs queue). */
+  lockWaitMs?: number;
+}
+
+export interface RunResult {
+  agent: string;
+  project: string;
+  container: string;
+  containerId: string;
+  workDir: string;
+}
+
+/** Creates and starts the agent. An agent with this id already in the project is an error, not replaced. */
+export async function runAgent(opts: RunOptions = {}): Promise<RunResult> {
+  const port = portOf(opts);
+  const id = opts.id ?? `agent-${randomBytes(3).toString('hex')}`;
+  if (!ID_PATTERN.test(id)) throw new AgentctlError('usage', invalidIdMessage('agent id', id));
+  const project = opts.project ?? ADHOC_PROJECT;
+  const runtimeDir = path.resolve(opts.cwd ?? process.cwd(), opts.runtimeDir ?? DEFAULT_RUNTIME_DIR);
+  const fields: Omit<RawAgent, 'replicas'> = {
+    ...(opts.image !== undefined && { image: opts.image }),
+    ...(opts.memory !== undefined && { memory: opts.memory }),
+    ...(opts.cpus !== undefined && { cpus: opts.cpus }),
+    ...(opts.network !== undefined && { network: opts.network }),
+    ...(opts.command !== undefined && { command: opts.command }),
+    ...(opts.restart !== undefined && { restart: opts.restart }),
+  };
+  // createAgent would replace an agent with other settings: `run` makes new agents only.
+  const existing = (await port.listManaged(project)).find((c) => c.labels[LABEL.agent] === id);
+  if (existing) {
+    throw new AgentctlError(
+      'usage',
+      `agent ${id} already exists in project "${project}" (container ${existing.name}, ${existing.state}); start it with agentctl start ${id}, or remove it with agentctl rm ${id}`,
+    );
+  }
+  try {
+    await createAgent(
+      { id, ...fields },
+      { project, runtimeDir, namePrefix: opts.namePrefix },
+      { port, lockWaitMs: opts.lockWaitMs ?? 60_000 },
+    );
+  } catch (err) {
+    if (!(err instanceof AgentctlError)) throw err;
+    // Positions in a file nobody wrote mean nothing: say which flag instead.
+    if (err.kind === 'config') {
+      const [first = '', ...rest] = [err.message, ...err.details].map((m) => asFlagMessage(m, id));
+      throw new AgentctlError('usage', first, { details: rest });
+    }
+    if (err.kind === 'preflight') {
+      const strip = (m: string) => m.replace(/createAgent\("[^"]*"\):\d+:\d+: /g, '');
+      throw new AgentctlError('preflight', strip(err.message), { details: err.details.map(strip) });
+    }
+    throw err;
+  }
+  const agent = await resolveAgent(port, id, { project });
+  return {
+    agent: id,
+    project,
+    container: agent.name,
+    containerId: agent.id,
+    workDir: workDirOf(runtimeDir, id),
+  };
+}
+
+const FLAG_OF: Record<string, string> = {
+  image: '--image',
+  memory: '--memory',
+  cpus: '--cpus',
+  network: '--network',
+  command: 'the command',
+  project: '--project',
+  runtimeDir: '--runtime-dir',
+};
+
+/** `createAgent("x"):5:17: agents.x.memory: expected ...` -> `--memory: expected ...`. */
+export function asFlagMessage(message: string, id: string): string {
+  const text = message.replace(/^.*?:\d+:\d+: /, '');
+  const agentPath = new RegExp(`^agents(?:\\.${escape(id)}|\\[${escape(JSON.stringify(id))}\\])\\.?`);
+  const rest = text.replace(agentPath, '');
+  const field = /^(\w+)/.exec(rest)?.[1] ?? '';
+  const flag = FLAG_OF[field];
+  return flag ? rest.replace(field, flag) : rest;
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export interface AttachOptions extends OpContext {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Remove the container once it has stopped (its working directory stays). */
+  remove?: boolean;
+  /** Aborting stops the container (SIGTERM, then SIGKILL after 10 s); removal still follows. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Streams the agent's output until its container stops, then removes it if asked. Resolves with the
+ * command's exit code.
+ */
+export async function followUntilExit(run: RunResult, opts: AttachOptions): Promise<number> {
+  const port = portOf(opts);
+  const stop = () => void port.stopContainer(run.containerId, 10).catch(() => undefined);
+  opts.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    // The engine ends a followed log stream when the container stops; the exit code comes from wait.
+    const [code] = await Promise.all([
+      port.waitContainer(run.containerId),
+      getLogs(run.agent, {
+        port,
+        project: run.project,
+        follow: true,
+        stdout: opts.stdout,
+        stderr: opts.stderr,
+      }),
+    ]);
+    return code;
+  } finally {
+    opts.signal?.removeEventListener('abort', stop);
+    if (opts.remove) await port.removeContainer(run.containerId);
+  }
+}

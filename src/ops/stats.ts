@@ -1,0 +1,103 @@
+/**
+ * stats: CPU %, memory, pids and /mnt disk use of running agents. A sampler keeps the previous sample
+ * of each container, so a live view computes CPU % from its own samples with one-shot calls; the first
+ * sample asks the engine for two (about a second apart), for all containers at once.
+ */
+import type { StatsSample } from '../docker/port.js';
+import { LABEL } from '../labels.js';
+import { mapLimit } from '../util/concurrency.js';
+import { type DiskUsage, diskUsage } from '../util/disk-usage.js';
+import { type OpContext, portOf } from './context.js';
+
+export interface StatsRow {
+  agent: string;
+  project: string;
+  container: string;
+  /** Share of one CPU, as `docker stats` shows it (200 = two CPUs busy); undefined on a first one-shot. */
+  cpuPercent?: number;
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  pids: number;
+  workDir?: string;
+  /** Disk use of the working directory (/mnt); `diskComplete` false: a lower bound. */
+  diskBytes?: number;
+  diskComplete?: boolean;
+}
+
+export interface StatsOptions extends OpContext {
+  /** Only this project's agents (otherwise: every agent we manage). */
+  project?: string;
+  /** How long a working directory's disk use is reused before it is walked again (default 10 s). */
+  diskMaxAgeMs?: number;
+}
+
+/** All the engine's stats calls run at once: each may take the engine a second or two. */
+const PARALLEL = 32;
+
+export class StatsSampler {
+  private readonly previous = new Map<string, StatsSample>();
+  private readonly disk = new Map<string, { at: number; usage: DiskUsage | undefined }>();
+
+  constructor(private readonly opts: StatsOptions = {}) {}
+
+  async sample(): Promise<StatsRow[]> {
+    const port = portOf(this.opts);
+    const containers = (await port.listManaged(this.opts.project)).filter(
+      // Leftovers of an interrupted recreate are not the agent.
+      (c) => c.state === 'running' && (c.labels[LABEL.name] ?? c.name) === c.name,
+    );
+    const rows = await mapLimit(containers, PARALLEL, async (c) => {
+      const prev = this.previous.get(c.id);
+      const [s, disk] = await Promise.all([
+        port.containerStats(c.id, { oneShot: prev !== undefined }),
+        c.workDir ? this.diskUsage(c.workDir, Date.now()) : undefined,
+      ]);
+      if (!s) return undefined; // removed meanwhile
+      this.previous.set(c.id, s);
+      const row: StatsRow = {
+        agent: c.labels[LABEL.agent] ?? '',
+        project: c.labels[LABEL.project] ?? '',
+        container: c.name,
+        cpuPercent: cpuPercent(s, prev),
+        memoryBytes: s.memoryBytes,
+        memoryLimitBytes: s.memoryLimitBytes,
+        pids: s.pids,
+        workDir: c.workDir,
+        ...(disk ? { diskBytes: disk.bytes, diskComplete: disk.complete } : {}),
+      };
+      return row;
+    });
+    const live = new Set(containers.map((c) => c.id));
+    for (const id of this.previous.keys()) if (!live.has(id)) this.previous.delete(id);
+    return rows
+      .filter((r): r is StatsRow => r !== undefined)
+      .sort((a, b) => a.project.localeCompare(b.project) || a.agent.localeCompare(b.agent));
+  }
+
+  private async diskUsage(dir: string, now: number): Promise<DiskUsage | undefined> {
+    const cached = this.disk.get(dir);
+    if (cached && now - cached.at < (this.opts.diskMaxAgeMs ?? 10_000)) return cached.usage;
+    const usage = await diskUsage(dir);
+    this.disk.set(dir, { at: now, usage });
+    return usage;
+  }
+}
+
+/** One sample of every running agent. */
+export function getStats(opts: StatsOptions = {}): Promise<StatsRow[]> {
+  return new StatsSampler(opts).sample();
+}
+
+/**
+ * As `docker stats` computes it: the container's share of the host's CPU time between two samples,
+ * times the number of CPUs. Against `prev` when given (our previous sample), else the engine's own.
+ */
+export function cpuPercent(cur: StatsSample, prev?: StatsSample): number | undefined {
+  const preCpu = prev ? prev.cpuTotalNs : cur.preCpuTotalNs;
+  const preSystem = prev ? prev.systemCpuNs : cur.preSystemCpuNs;
+  if (preCpu === undefined || preSystem === undefined) return undefined;
+  const cpuDelta = cur.cpuTotalNs - preCpu;
+  const systemDelta = cur.systemCpuNs - preSystem;
+  if (systemDelta <= 0 || cpuDelta < 0) return 0;
+  return (cpuDelta / systemDelta) * cur.onlineCpus * 100;
+}
