@@ -6,7 +6,9 @@ import { acquireLock } from '../lock.js';
 import { execute, type ProgressEvent } from '../reconcile/execute.js';
 import { observe } from '../reconcile/observe.js';
 import { plan } from '../reconcile/plan.js';
+import { type BuildPolicy, imagesToBuild } from '../reconcile/builds.js';
 import { preflight } from '../reconcile/preflight.js';
+import { type BuildOptions, buildImages } from './build.js';
 import type { ApplyReport, DesiredState, ObservedState, Plan } from '../types.js';
 import { type OpContext, portOf } from './context.js';
 
@@ -17,6 +19,9 @@ export interface DiffOptions extends OpContext {
 
 export interface ApplyOptions extends DiffOptions {
   dryRun?: boolean;
+  /** Which declared images to build before planning (default `missing`). */
+  build?: BuildPolicy;
+  buildOptions?: Omit<BuildOptions, 'port'>;
   /** Agents worked on at once (default 4). */
   parallel?: number;
   /** Grace period in seconds for stopping containers (default 10). */
@@ -27,6 +32,10 @@ export interface ApplyOptions extends DiffOptions {
   onProgress?: (e: ProgressEvent) => void;
   /** Called with the plan before anything is changed. */
   onPlan?: (p: Plan) => void;
+  /** The caller holds the project's lock already (the watch controller holds it for its whole life). */
+  lockHeld?: boolean;
+  /** Takes part of the plan back before preflight (the watch controller's per-agent repair back-off). */
+  holdBack?: (p: Plan) => Plan;
 }
 
 export interface DiffResult {
@@ -48,14 +57,30 @@ export async function reconcile(
 ): Promise<{ plan: Plan; report: ApplyReport }> {
   const started = performance.now();
   const port = portOf(opts);
-  const release = opts.dryRun
-    ? async () => undefined
-    : await acquireLock(desired.project, { waitMs: opts.lockWaitMs, onWait: opts.onLockWait });
+  const release =
+    opts.dryRun || opts.lockHeld
+      ? async () => undefined
+      : await acquireLock(desired.project, { waitMs: opts.lockWaitMs, onWait: opts.onLockWait });
   try {
-    const { plan: p, observed } = await diff(desired, opts);
+    let { plan: p, observed } = await diff(desired, opts);
+    const builds = imagesToBuild(desired, observed, opts.build ?? 'missing');
+    if (builds.length > 0 && !opts.dryRun) {
+      const failed = (await buildImages(builds, { ...opts.buildOptions, port })).filter((b) => !b.ok);
+      if (failed.length > 0) {
+        throw new AgentctlError('preflight', `image build failed, nothing was changed: ${failed[0]?.error}`, {
+          details: failed.slice(1).map((f) => f.error ?? f.image),
+        });
+      }
+      // The new image ids decide which agents are recreated: look again.
+      ({ plan: p, observed } = await diff(desired, opts));
+    }
+    if (opts.holdBack) p = opts.holdBack(p);
     opts.onPlan?.(p);
-    if (p.actions.length > 0 || p.conflicts.length > 0)
-      await preflight(desired, observed, p, port, await port.info());
+    if (p.actions.length > 0 || p.conflicts.length > 0) {
+      // In a dry run nothing is built: an image that would be is not "missing".
+      const willBuild = new Set(opts.dryRun ? builds.map((b) => b.image) : []);
+      await preflight(desired, observed, p, port, await port.info(), willBuild);
+    }
     const results = opts.dryRun
       ? []
       : await execute(p, port, {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { EXIT } from '../../errors.js';
 import { reconcile } from '../../ops/reconcile.js';
+import { buildProgress } from '../build-output.js';
 import { useColor } from '../../render/color.js';
 import { planToJson, renderPlan } from '../../render/plan-text.js';
 import { progressLine, reportSummary, reportToJson } from '../../render/report.js';
@@ -23,6 +24,10 @@ interface ApplyFlags {
   timeout: number;
   allowEmpty?: boolean;
   wait: number;
+  watch?: boolean;
+  resync: number;
+  debounce: number;
+  build?: boolean;
 }
 
 export function registerApply(program: Command): void {
@@ -31,7 +36,8 @@ export function registerApply(program: Command): void {
     .description('converge Docker to the agents file (exit 0: converged, 1: something failed)')
     .addOption(fileOption())
     .addOption(outputOption())
-    .option('--dry-run', 'plan and run the preflight checks, change nothing')
+    .option('--dry-run', 'plan and run the preflight checks, change nothing (and build nothing)')
+    .option('--build', 'rebuild every image the file declares with build: (missing ones are always built)')
     .option('--no-prune', 'keep containers of agents that are no longer in the file')
     .option('-p, --parallel <n>', 'agents worked on at once', positiveInt('--parallel'), 4)
     .option(
@@ -47,12 +53,24 @@ export function registerApply(program: Command): void {
       nonNegativeInt('--wait'),
       0,
     )
+    .option('-w, --watch', 'apply, then keep converging on file changes and engine events until stopped')
+    .option('--resync <seconds>', 'with --watch: full resync period', positiveInt('--resync'), 30)
+    .option(
+      '--debounce <ms>',
+      'with --watch: quiet time that collapses a burst of changes',
+      nonNegativeInt('--debounce'),
+      100,
+    )
     .action(async (opts: ApplyFlags) => {
+      // Loaded on demand: the watcher (and chokidar) is its own chunk, off the one-shot apply's path.
+      if (opts.watch) return (await import('../watch.js')).runWatch(opts);
       const desired = await loadDesired(opts.file);
       const text = opts.output === 'text';
       const color = useColor(process.stderr);
       const { plan, report } = await reconcile(desired, {
         dryRun: opts.dryRun,
+        build: opts.build ? 'always' : 'missing',
+        buildOptions: buildProgress(),
         prune: opts.prune,
         parallel: opts.parallel,
         stopTimeoutSeconds: opts.timeout,

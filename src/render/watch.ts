@@ -1,0 +1,145 @@
+/**
+ * Rendering of the watch controller's events: text lines (stdout, errors to stderr), and a one-line
+ * fleet status for a terminal. JSON output needs no help: one event, one line.
+ */
+import type { WatchEvent, WatchHeld } from '../watch/events.js';
+import { paint } from './color.js';
+import { SYMBOL } from './plan-text.js';
+
+export interface Line {
+  text: string;
+  stream: 'out' | 'err';
+}
+
+/** The lines an event prints as; none for routine ones (a no-op resync, the engine's own echo of us). */
+export function watchLines(e: WatchEvent, color = false): Line[] {
+  const c = paint(color);
+  const at = c.dim(clock(e.time));
+  const out = (text: string): Line => ({ text: `${at} ${text}`, stream: 'out' });
+  const err = (text: string): Line => ({ text: `${at} ${text}`, stream: 'err' });
+  switch (e.type) {
+    case 'watching':
+      return [
+        out(
+          `watching ${e.file}: project "${e.project}", ${e.agents} agent(s), resync every ${seconds(e.resyncMs)} (Ctrl-C stops watching; agents keep running)`,
+        ),
+      ];
+    case 'reconcile': {
+      const why = describeTrigger(e.trigger);
+      const lines: Line[] = [];
+      if (e.actions.length > 0) {
+        const done = e.actions
+          .map(
+            (a) => `${SYMBOL[a.kind]} ${a.kind} ${a.agent}${a.repair ? ` (repair ${a.attempt ?? 1})` : ''}`,
+          )
+          .join(', ');
+        const head = e.ok ? c.green('reconciled') : c.red('reconciled with failures');
+        lines.push(
+          out(`${head} (${why}): ${done}; ${e.unchanged} unchanged, in ${seconds(e.durationMs, 2)}`),
+        );
+        for (const a of e.actions.filter((x) => !x.ok))
+          lines.push(err(`${c.red('FAIL')} ${a.kind} ${a.agent}: ${a.error}`));
+      } else if (e.trigger.includes('file') || e.trigger.includes('start')) {
+        lines.push(
+          out(`in sync (${why}): ${e.unchanged} agent(s) unchanged, in ${seconds(e.durationMs, 2)}`),
+        );
+      }
+      if (e.held.length > 0)
+        lines.push(out(`${c.yellow('backing off')}: ${e.held.map(heldText).join(', ')}`));
+      return lines;
+    }
+    case 'config-error':
+      return [
+        err(`${c.red('config error')}: keeping the last good state, nothing changed for this file:`),
+        ...e.messages.map((m) => ({ text: m, stream: 'err' as const })),
+      ];
+    case 'config-warning':
+      return [{ text: e.message, stream: 'err' }];
+    case 'error':
+      return [
+        err(`${c.red('error')} (${describeTrigger(e.trigger)}): ${e.messages[0] ?? ''}; will retry`),
+        ...e.messages.slice(1).map((m) => ({ text: `  ${m}`, stream: 'err' as const })),
+      ];
+    case 'engine':
+      return e.state === 'connected'
+        ? [out('engine event stream reconnected; resyncing')]
+        : [
+            err(
+              `${c.red('engine event stream lost')}: ${e.message}; reconnecting (first retry in ${seconds(e.retryInMs ?? 0, 1)})`,
+            ),
+          ];
+    case 'stopping':
+      return [out(`stopping (${e.reason}): finishing the reconcile in flight; agents keep running`)];
+    case 'stopped':
+      return [out('stopped; project lock released')];
+  }
+}
+
+/** What a terminal shows below the log: the fleet as of the last reconcile. */
+export class FleetStatus {
+  private project = '';
+  private agents = 0;
+  private held: WatchHeld[] = [];
+  private failing: string[] = [];
+  private engine: 'connected' | 'disconnected' = 'connected';
+  private lastSync = '';
+  private configBroken = false;
+
+  update(e: WatchEvent): void {
+    if (e.type === 'watching') {
+      this.project = e.project;
+      this.agents = e.agents;
+    } else if (e.type === 'reconcile') {
+      this.agents = e.agents;
+      this.held = e.held;
+      this.failing = e.actions.filter((a) => !a.ok).map((a) => a.agent);
+      this.lastSync = `${clock(e.time)} (${seconds(e.durationMs, 2)})`;
+      if (e.trigger.includes('file')) this.configBroken = false;
+    } else if (e.type === 'engine') {
+      this.engine = e.state;
+    } else if (e.type === 'config-error') {
+      this.configBroken = true;
+    }
+  }
+
+  line(color = false): string {
+    const c = paint(color);
+    const parts = [c.bold(`${this.project}`), `${this.agents} agent(s)`];
+    if (this.held.length > 0)
+      parts.push(
+        c.yellow(
+          `${this.held.length} backing off (${this.held.map((h) => `${h.agent} at ${clock(h.retryAt)}`).join(', ')})`,
+        ),
+      );
+    if (this.failing.length > 0)
+      parts.push(c.red(`${this.failing.length} failing (${this.failing.join(', ')})`));
+    if (this.configBroken) parts.push(c.red('file has errors: last good state in force'));
+    parts.push(this.engine === 'connected' ? 'engine connected' : c.red('engine unreachable'));
+    if (this.lastSync) parts.push(`last reconcile ${this.lastSync}`);
+    return c.dim('watching: ') + parts.join(' · ');
+  }
+}
+
+/** `file`, `resync`, `engine: die a, stop b (+3 more)`... */
+export function describeTrigger(trigger: readonly string[]): string {
+  const plain = trigger.filter((t) => !t.startsWith('engine:'));
+  const engine = trigger
+    .filter((t) => t.startsWith('engine:'))
+    .map((t) => t.slice('engine:'.length).replace(':', ' '));
+  const shown = engine.slice(0, 3).join(', ');
+  const more = engine.length > 3 ? ` (+${engine.length - 3} more)` : '';
+  return [...plain, ...(engine.length > 0 ? [`engine: ${shown}${more}`] : [])].join('; ');
+}
+
+function heldText(h: WatchHeld): string {
+  return `${h.agent} (repair ${h.attempt} in ${seconds(h.retryInMs, 1)}, after a ${seconds(h.delayMs)} back-off)`;
+}
+
+function clock(iso: string): string {
+  const d = new Date(iso);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+function seconds(ms: number, digits = 0): string {
+  return `${(ms / 1000).toFixed(digits)}s`;
+}

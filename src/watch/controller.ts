@@ -1,0 +1,445 @@
+/**
+ * `apply --watch`: a level-triggered controller. It applies once, then keeps the engine converged to the
+ * file until stopped: file changes and engine events only mark the state dirty (see Coalescer), and each
+ * run is the same observe -> plan -> preflight -> execute as `apply`, with the plan filtered by the
+ * per-agent repair back-off (see backoff.ts). A periodic resync catches whatever the event stream missed.
+ *
+ * Lock: the controller holds the project's lock for its whole life, so a one-shot `apply` or `down`
+ * fails with a message naming the watcher's pid (or waits with --wait) instead of interleaving with it.
+ * Stopping finishes the reconcile in flight, stops watching and releases the lock; agents keep running.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../config/load.js';
+import type { ContainerEvent, DockerPort } from '../docker/port.js';
+import { AgentctlError, formatAt, toAgentctlError } from '../errors.js';
+import { LABEL } from '../labels.js';
+import { acquireLock, type Release } from '../lock.js';
+import { type OpContext, portOf } from '../ops/context.js';
+import { reconcile } from '../ops/reconcile.js';
+import type { ApplyReport, DesiredState } from '../types.js';
+import {
+  type BackoffPolicy,
+  type BackoffState,
+  type Decision,
+  DEFAULT_BACKOFF,
+  decide,
+  nextRepairAt,
+  sawUp,
+  settle,
+  type SpecKeys,
+  specKeys,
+} from './backoff.js';
+import { Coalescer } from './coalescer.js';
+import { followEngineEvents } from './engine-events.js';
+import type { WatchEvent, WatchEventBody } from './events.js';
+import { type FileWatch, watchFile } from './file-watcher.js';
+
+export interface WatchOptions extends OpContext {
+  /** The agents file. It must be a file: stdin cannot be watched. */
+  file: string;
+  /** Resolves a relative `file` (default: the current directory). */
+  cwd?: string;
+  /** Everything the controller does, one event per line of its log. */
+  onEvent?: (e: WatchEvent) => void;
+  /** Period of the full resync that catches what the event stream missed (default 30 000 ms). */
+  resyncMs?: number;
+  /** Quiet time that collapses a burst of file or engine events into one reconcile (default 100 ms). */
+  debounceMs?: number;
+  /** Per-agent repair back-off (default: 1 s doubling to 60 s, reset after 30 s up). */
+  backoff?: Partial<BackoffPolicy>;
+  /** As for apply. */
+  prune?: boolean;
+  /** Let a file with no agents remove every agent (otherwise such a file is refused, the last good state kept). */
+  allowEmpty?: boolean;
+  parallel?: number;
+  stopTimeoutSeconds?: number;
+  /** How long to wait at start for another run holding the project's lock (default 0: fail at once). */
+  lockWaitMs?: number;
+  onLockWait?: (holder: string) => void;
+}
+
+export interface WatchHandle {
+  /**
+   * Resolves once the first apply has run (whatever its outcome: failures are reported and retried);
+   * rejects when the controller cannot start (unusable file, project locked), after cleaning up.
+   */
+  ready: Promise<void>;
+  /** Resolves once the controller has stopped and released the lock. */
+  done: Promise<void>;
+  /** Finishes the reconcile in flight, stops watching and releases the lock. Agents keep running. */
+  stop(reason?: string): Promise<void>;
+}
+
+export const DEFAULT_RESYNC_MS = 30_000;
+export const DEFAULT_DEBOUNCE_MS = 100;
+
+/**
+ * Engine actions that can change what the planner sees. Others (exec_*, attach, resize, top, archive
+ * access, health_status...) happen all the time and change nothing we manage.
+ */
+const RELEVANT = new Set([
+  'create',
+  'start',
+  'restart',
+  'die',
+  'kill',
+  'oom',
+  'stop',
+  'destroy',
+  'update',
+  'rename',
+  'pause',
+  'unpause',
+]);
+
+/** Events that end a run: the agent was up until then, which may make it count as recovered. */
+const ENDS_A_RUN = new Set(['die', 'oom', 'kill', 'stop']);
+
+export function watch(opts: WatchOptions): WatchHandle {
+  const c = new Controller(opts);
+  return { ready: c.ready, done: c.done, stop: (reason) => c.stop(reason) };
+}
+
+class Controller {
+  readonly ready: Promise<void>;
+  readonly done: Promise<void>;
+  private resolveDone: () => void = () => undefined;
+  private readonly file: string;
+  private readonly port: DockerPort;
+  private readonly policy: BackoffPolicy;
+  private readonly resyncMs: number;
+  private readonly debounceMs: number;
+  private readonly coalescer: Coalescer;
+  private readonly abort = new AbortController();
+  /** The last good desired state: what every reconcile converges to. */
+  private desired: DesiredState | undefined;
+  /** The specs the last reconcile applied: an agent with the same spec that needs actions has drifted. */
+  private applied: SpecKeys = {};
+  private backoff: BackoffState = {};
+  private warningsShown = '';
+  private fileWatch: FileWatch | undefined;
+  private release: Release | undefined;
+  private eventsDone: Promise<void> | undefined;
+  private engineState: 'connected' | 'disconnected' | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private wake: { at: number; timer: NodeJS.Timeout } | undefined;
+  private stopping: Promise<void> | undefined;
+  private shuttingDown: Promise<void> | undefined;
+
+  constructor(private readonly opts: WatchOptions) {
+    this.file = path.resolve(opts.cwd ?? process.cwd(), opts.file);
+    this.port = portOf(opts);
+    this.policy = { ...DEFAULT_BACKOFF, ...opts.backoff };
+    this.resyncMs = opts.resyncMs ?? DEFAULT_RESYNC_MS;
+    this.debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+    this.coalescer = new Coalescer(this.debounceMs, (reasons) => this.reconcileOnce(reasons));
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.ready = this.start();
+    // A caller that only awaits `done` must not crash the process with an unhandled rejection.
+    this.ready.catch(() => undefined);
+  }
+
+  stop(reason = 'stop'): Promise<void> {
+    this.stopping ??= (async () => {
+      this.emit({ type: 'stopping', reason });
+      this.abort.abort();
+      await this.ready.catch(() => undefined);
+      await this.shutdown();
+      this.emit({ type: 'stopped' });
+    })();
+    return this.stopping;
+  }
+
+  private get stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private async start(): Promise<void> {
+    try {
+      if (this.opts.file === '-') {
+        throw new AgentctlError(
+          'usage',
+          '--watch needs a file to watch; it cannot read the agents file from stdin',
+        );
+      }
+      // Watch before the first read, so that a change made while starting is never missed.
+      this.fileWatch = await watchFile(
+        this.file,
+        () => this.coalescer.trigger('file'),
+        (err) =>
+          this.emit({
+            type: 'error',
+            kind: 'config',
+            trigger: ['file'],
+            messages: [`watching ${this.file}: ${err.message}`],
+          }),
+      );
+      const desired = await loadConfig(this.file);
+      this.desired = desired;
+      this.showWarnings(desired);
+      this.release = await acquireLock(desired.project, {
+        waitMs: this.opts.lockWaitMs,
+        onWait: this.opts.onLockWait,
+      });
+      if (this.stopped) return;
+      // Subscribe before the first apply, so that no change made after it is missed.
+      const follow = followEngineEvents(
+        this.port,
+        desired.project,
+        {
+          onEvent: (e) => this.onEngineEvent(e),
+          onConnected: () => this.onEngineConnected(),
+          onDisconnected: (err, retryInMs) => this.onEngineDisconnected(err, retryInMs),
+        },
+        this.abort.signal,
+      );
+      this.eventsDone = follow.done;
+      await follow.firstAttempt;
+      if (this.stopped) return;
+      this.emit({
+        type: 'watching',
+        file: this.file,
+        project: desired.project,
+        pid: process.pid,
+        agents: desired.agents.length,
+        resyncMs: this.resyncMs,
+        debounceMs: this.debounceMs,
+      });
+      await this.coalescer.now('start');
+      if (this.stopped) return;
+      this.resyncTimer = setInterval(() => this.coalescer.trigger('resync'), this.resyncMs);
+    } catch (err) {
+      await this.shutdown();
+      throw toAgentctlError(err);
+    }
+  }
+
+  /** Idempotent: stops every source of work, waits for the reconcile in flight, releases the lock. */
+  private shutdown(): Promise<void> {
+    this.shuttingDown ??= (async () => {
+      this.abort.abort();
+      clearInterval(this.resyncTimer);
+      clearTimeout(this.wake?.timer);
+      await this.coalescer.close();
+      await this.fileWatch?.close();
+      await this.eventsDone;
+      await this.release?.();
+      this.resolveDone();
+    })();
+    return this.shuttingDown;
+  }
+
+  private async reconcileOnce(trigger: string[]): Promise<void> {
+    if (trigger.includes('file')) {
+      const changed = await this.reload();
+      // A file that cannot be used changes nothing; other triggers still repair with the last good state.
+      if (!changed && trigger.every((t) => t === 'file')) return;
+    }
+    const desired = this.desired;
+    if (!desired) return;
+    const keys = specKeys(desired.agents);
+    let decision: Decision | undefined;
+    try {
+      const { report } = await reconcile(desired, {
+        port: this.port,
+        lockHeld: true,
+        prune: this.opts.prune,
+        allowEmpty: this.opts.allowEmpty,
+        parallel: this.opts.parallel,
+        stopTimeoutSeconds: this.opts.stopTimeoutSeconds,
+        holdBack: (p) => {
+          decision = decide(p, {
+            state: this.backoff,
+            applied: this.applied,
+            desired: keys,
+            now: Date.now(),
+            policy: this.policy,
+          });
+          return decision.plan;
+        },
+      });
+      const d: Decision = decision ?? { plan: emptyPlan(desired.project), held: [], repairs: [] };
+      const now = Date.now();
+      this.backoff = settle(this.backoff, {
+        decision: d,
+        unchanged: report.unchanged,
+        desired: keys,
+        now,
+        policy: this.policy,
+      });
+      this.applied = keys;
+      this.emit(this.reconcileEvent(trigger, d, report, desired, now));
+      this.scheduleWake(d, report);
+    } catch (err) {
+      const e = toAgentctlError(err);
+      this.emit({ type: 'error', kind: e.kind, trigger, messages: [e.message, ...e.details] });
+    }
+  }
+
+  /**
+   * Re-reads the file. Returns whether it is usable (it then becomes the last good state); an unusable
+   * one (unreadable, invalid, another project, no agents while we have some) is reported and ignored.
+   */
+  private async reload(): Promise<boolean> {
+    const current = this.desired;
+    if (!current) return false;
+    let next: DesiredState;
+    try {
+      const before = await statKey(this.file);
+      next = await loadConfig(this.file);
+      // Still being written: its next write brings another event, and we read it then.
+      if ((await statKey(this.file)) !== before) {
+        this.coalescer.trigger('file');
+        return false;
+      }
+    } catch (err) {
+      const e = toAgentctlError(err);
+      this.emit({ type: 'config-error', file: this.file, messages: [e.message, ...e.details] });
+      return false;
+    }
+    // Checked first: an emptied file has lost its project line too.
+    if (next.agents.length === 0 && current.agents.length > 0 && !this.opts.allowEmpty) {
+      this.emit({
+        type: 'config-error',
+        file: this.file,
+        messages: [
+          `${this.file} declares no agents; keeping the last good state of ${current.agents.length} agent(s), as an emptied or half-saved file looks the same (pass --allow-empty to let an empty file remove them)`,
+        ],
+      });
+      return false;
+    }
+    if (next.project !== current.project) {
+      this.emit({
+        type: 'config-error',
+        file: this.file,
+        messages: [
+          `${this.file}: project changed from "${current.project}" to "${next.project}"; a watcher serves one project: stop it and start it again to switch`,
+        ],
+      });
+      return false;
+    }
+    this.desired = next;
+    this.showWarnings(next);
+    return true;
+  }
+
+  private showWarnings(d: DesiredState): void {
+    const lines = d.warnings.map((w) => formatAt(w.pos, `warning: ${w.message}`));
+    const key = lines.join('\n');
+    if (key === this.warningsShown) return;
+    this.warningsShown = key;
+    for (const message of lines) this.emit({ type: 'config-warning', message });
+  }
+
+  private onEngineEvent(e: ContainerEvent): void {
+    const action = (e.action.split(':')[0] ?? '').trim();
+    if (!RELEVANT.has(action)) return;
+    const agent = e.attributes[LABEL.agent] ?? '?';
+    if (ENDS_A_RUN.has(action)) this.backoff = sawUp(this.backoff, [agent], e.timeMs, this.policy);
+    this.coalescer.trigger(`engine:${action}:${agent}`);
+  }
+
+  private onEngineConnected(): void {
+    const before = this.engineState;
+    this.engineState = 'connected';
+    if (before === undefined) return;
+    this.emit({ type: 'engine', state: 'connected' });
+    // Whatever happened while we were not listening is only seen by looking again.
+    this.coalescer.trigger('engine-reconnect');
+  }
+
+  private onEngineDisconnected(err: AgentctlError | undefined, retryInMs: number): void {
+    if (this.engineState === 'disconnected') return;
+    this.engineState = 'disconnected';
+    this.emit({
+      type: 'engine',
+      state: 'disconnected',
+      // Node says only "aborted" when the engine drops the connection mid-stream.
+      message: !err
+        ? 'the engine closed the event stream'
+        : err.message === 'aborted'
+          ? 'the engine dropped the connection'
+          : err.message,
+      retryInMs,
+    });
+  }
+
+  /** Held repairs, and actions that failed, are retried when their back-off allows. */
+  private scheduleWake(d: Decision, report: ApplyReport): void {
+    const failed = report.results.filter((r) => !r.ok).map((r) => r.action.agentId);
+    const times = [
+      ...d.held.map((h) => h.until),
+      ...failed.map((agent) => nextRepairAt(this.backoff, agent, this.policy)),
+    ];
+    if (times.length === 0 || this.stopped) return;
+    const at = Math.min(...times);
+    if (this.wake && this.wake.at <= at) return;
+    clearTimeout(this.wake?.timer);
+    this.wake = {
+      at,
+      timer: setTimeout(
+        () => {
+          this.wake = undefined;
+          this.coalescer.trigger('backoff');
+        },
+        Math.max(0, at - Date.now()),
+      ),
+    };
+  }
+
+  private reconcileEvent(
+    trigger: string[],
+    d: Decision,
+    report: ApplyReport,
+    desired: DesiredState,
+    now: number,
+  ): WatchEventBody {
+    const repairs = new Set(d.repairs);
+    return {
+      type: 'reconcile',
+      trigger,
+      ok: report.ok,
+      durationMs: Math.round(report.durationMs),
+      actions: report.results.map((r) => {
+        const repair = repairs.has(r.action.agentId);
+        return {
+          kind: r.action.kind,
+          agent: r.action.agentId,
+          cause: r.action.cause,
+          ok: r.ok,
+          ...(r.error ? { error: r.error } : {}),
+          durationMs: Math.round(r.durationMs),
+          repair,
+          ...(repair ? { attempt: this.backoff[r.action.agentId]?.repairs } : {}),
+        };
+      }),
+      held: d.held.map((h) => ({
+        agent: h.agent,
+        delayMs: h.delayMs,
+        retryInMs: Math.max(0, h.until - now),
+        retryAt: new Date(h.until).toISOString(),
+        attempt: h.attempt,
+      })),
+      unchanged: report.unchanged.length,
+      agents: desired.agents.length,
+    };
+  }
+
+  private emit(body: WatchEventBody): void {
+    try {
+      this.opts.onEvent?.({ time: new Date().toISOString(), ...body } as WatchEvent);
+    } catch {
+      // A failing log callback must not take the controller down.
+    }
+  }
+}
+
+function emptyPlan(project: string): Decision['plan'] {
+  return { project, actions: [], unchanged: [], conflicts: [] };
+}
+
+async function statKey(file: string): Promise<string> {
+  const st = await fs.stat(file).catch(() => undefined);
+  return st ? `${st.size}:${st.mtimeMs}:${st.ino}` : 'missing';
+}

@@ -1,0 +1,67 @@
+/**
+ * What the watch controller reports: one event per line of its log. The CLI renders them as text lines
+ * or as one JSON object per line (`--output json`); a library caller gets them through `onEvent`.
+ */
+import type { ActionKind } from '../types.js';
+import type { ErrorKind } from '../errors.js';
+
+export interface WatchAction {
+  kind: ActionKind;
+  agent: string;
+  cause: string;
+  ok: boolean;
+  error?: string;
+  durationMs: number;
+  /** A repair of drift rather than a change of the file; `attempt` counts repairs since it last recovered. */
+  repair: boolean;
+  attempt?: number;
+}
+
+export interface WatchHeld {
+  agent: string;
+  /** The wait imposed after the previous repair, and what is left of it. */
+  delayMs: number;
+  retryInMs: number;
+  /** When the repair will be made (ISO time). */
+  retryAt: string;
+  attempt: number;
+}
+
+export type WatchEventBody =
+  | {
+      type: 'watching';
+      file: string;
+      project: string;
+      pid: number;
+      agents: number;
+      resyncMs: number;
+      debounceMs: number;
+    }
+  | {
+      type: 'reconcile';
+      /** Why it ran: start, file, resync, backoff, engine-reconnect, or `engine:<action>:<agent>`. */
+      trigger: string[];
+      ok: boolean;
+      durationMs: number;
+      actions: WatchAction[];
+      held: WatchHeld[];
+      /** Agents already as declared. */
+      unchanged: number;
+      /** Agents declared in the state applied. */
+      agents: number;
+    }
+  | {
+      /** The file could not be used; the last good state stays in force and nothing is changed for it. */
+      type: 'config-error';
+      file: string;
+      /** `file:line:col: message` where a position is known. */
+      messages: string[];
+    }
+  | { type: 'config-warning'; message: string }
+  /** A reconcile could not run (engine unreachable, preflight failed, ...); it is retried. */
+  | { type: 'error'; kind: ErrorKind; trigger: string[]; messages: string[] }
+  | { type: 'engine'; state: 'connected' | 'disconnected'; message?: string; retryInMs?: number }
+  | { type: 'stopping'; reason: string }
+  | { type: 'stopped' };
+
+export type WatchEvent = WatchEventBody & { time: string };

@@ -1,0 +1,141 @@
+/** The engine's event stream parsed into domain events, and the watch log rendered as text. */
+import { describe, expect, it } from 'vitest';
+import { containerEventsFrom } from '../../src/docker/events.js';
+import { describeTrigger, FleetStatus, watchLines } from '../../src/render/watch.js';
+import type { WatchEvent } from '../../src/watch/events.js';
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+async function* chunks(...parts: string[]): AsyncGenerator<Buffer> {
+  for (const p of parts) yield Buffer.from(p);
+}
+
+describe('engine event stream', () => {
+  // As the engine writes it: timeNano is beyond a double's precision, which is fine to the millisecond.
+  const die =
+    '{"status":"die","id":"abc","Type":"container","Action":"die",' +
+    '"Actor":{"ID":"abc","Attributes":{"agentctl.agent":"a","exitCode":"1"}},' +
+    '"scope":"local","time":1700000000,"timeNano":1700000000123456789}';
+  const network = JSON.stringify({ Type: 'network', Action: 'connect', Actor: { ID: 'n' } });
+
+  it('yields container events across chunk boundaries and skips everything else', async () => {
+    const text = `${die}\n${network}\nnot json\n${die.replace('"Action":"die"', '"Action":"exec_start: sh -c true"')}\n`;
+    const events = await collect(
+      containerEventsFrom(chunks(text.slice(0, 17), text.slice(17, 150), text.slice(150))),
+    );
+    expect(events).toEqual([
+      {
+        action: 'die',
+        containerId: 'abc',
+        attributes: { 'agentctl.agent': 'a', exitCode: '1' },
+        timeMs: 1700000000123,
+      },
+      {
+        action: 'exec_start: sh -c true',
+        containerId: 'abc',
+        attributes: { 'agentctl.agent': 'a', exitCode: '1' },
+        timeMs: 1700000000123,
+      },
+    ]);
+  });
+});
+
+describe('watch log as text', () => {
+  const time = '2030-01-02T03:04:05.000Z';
+  const reconcile = (over: Partial<Extract<WatchEvent, { type: 'reconcile' }>>): WatchEvent => ({
+    time,
+    type: 'reconcile',
+    trigger: ['resync'],
+    ok: true,
+    durationMs: 120,
+    actions: [],
+    held: [],
+    unchanged: 2,
+    agents: 2,
+    ...over,
+  });
+
+  it('says nothing for a routine no-op, and confirms a save that changed nothing', () => {
+    expect(watchLines(reconcile({}))).toEqual([]);
+    expect(watchLines(reconcile({ trigger: ['file'] })).map((l) => l.text)).toEqual([
+      expect.stringMatching(/in sync \(file\): 2 agent\(s\) unchanged, in 0\.12s$/),
+    ]);
+  });
+
+  it('puts what changed and how long it took on one line, and each failure on its own line on stderr', () => {
+    const lines = watchLines(
+      reconcile({
+        trigger: ['engine:die:a', 'engine:die:b'],
+        ok: false,
+        actions: [
+          { kind: 'start', agent: 'a', cause: 'x', ok: true, durationMs: 30, repair: true, attempt: 2 },
+          {
+            kind: 'update',
+            agent: 'b',
+            cause: 'y',
+            ok: false,
+            error: 'no such container',
+            durationMs: 5,
+            repair: false,
+          },
+        ],
+        unchanged: 1,
+      }),
+    );
+    expect(lines).toEqual([
+      {
+        stream: 'out',
+        text: expect.stringMatching(
+          /reconciled with failures \(engine: die a, die b\): ~ start a \(repair 2\), ~ update b; 1 unchanged, in 0\.12s$/,
+        ),
+      },
+      { stream: 'err', text: expect.stringMatching(/FAIL update b: no such container$/) },
+    ]);
+  });
+
+  it('prints config errors as file:line:col lines, after a line saying the last good state is kept', () => {
+    const lines = watchLines({
+      time,
+      type: 'config-error',
+      file: '/x/agents.yaml',
+      messages: ['/x/agents.yaml:3:7: bad'],
+    });
+    expect(lines.map((l) => l.stream)).toEqual(['err', 'err']);
+    expect(lines[0]?.text).toMatch(/keeping the last good state/);
+    expect(lines[1]?.text).toBe('/x/agents.yaml:3:7: bad');
+  });
+
+  it('summarises long trigger lists', () => {
+    expect(describeTrigger(['file', 'engine:die:a', 'engine:stop:b', 'engine:kill:c', 'engine:oom:d'])).toBe(
+      'file; engine: die a, stop b, kill c (+1 more)',
+    );
+  });
+
+  it('shows the fleet on one status line', () => {
+    const s = new FleetStatus();
+    s.update({
+      time,
+      type: 'watching',
+      file: 'f',
+      project: 'demo',
+      pid: 1,
+      agents: 3,
+      resyncMs: 1,
+      debounceMs: 1,
+    });
+    s.update(
+      reconcile({
+        agents: 3,
+        held: [{ agent: 'c', delayMs: 2000, retryInMs: 1500, retryAt: time, attempt: 3 }],
+      }),
+    );
+    s.update({ time, type: 'engine', state: 'disconnected', message: 'gone' });
+    expect(s.line()).toMatch(
+      /^watching: demo · 3 agent\(s\) · 1 backing off \(c at \d\d:\d\d:\d\d\) · engine unreachable · last reconcile/,
+    );
+  });
+});
