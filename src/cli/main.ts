@@ -1,49 +1,45 @@
 #!/usr/bin/env node
 /**
  * agentctl's command line: a thin commander layer. Each command parses flags and calls a library
- * function; the one top-level handler below turns errors into messages and exit codes.
+ * function; the one top-level handler (program.ts) turns errors into messages and exit codes. The entry
+ * point is bin.ts, which sends `exec` and `shell` to exec-main.ts instead, to skip loading the rest.
  */
-import { Command, CommanderError } from 'commander';
-import { AgentctlError, exitCodeFor, toAgentctlError } from '../errors.js';
+import type { Command } from 'commander';
 import { registerApply } from './commands/apply.js';
+import { registerBuild } from './commands/build.js';
+import { registerCleanup } from './commands/cleanup.js';
+import { registerCp } from './commands/cp.js';
 import { registerDiff } from './commands/diff.js';
 import { registerDown } from './commands/down.js';
+import { registerExec } from './commands/exec.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerLifecycle } from './commands/lifecycle.js';
+import { registerLogs } from './commands/logs.js';
 import { registerPs } from './commands/ps.js';
+import { registerRun } from './commands/run.js';
+import { registerShell } from './commands/shell.js';
+import { registerStats } from './commands/stats.js';
 import { registerValidate } from './commands/validate.js';
-import { VERSION } from '../version.js';
+import { createProgram, runCli } from './program.js';
 
 function buildProgram(): Command {
-  const program = new Command('agentctl')
-    .description('Declarative, hardened Docker sandboxes for AI agents')
-    .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+  const program = createProgram();
   registerValidate(program);
   registerDiff(program);
   registerApply(program);
+  registerBuild(program);
   registerPs(program);
   registerDown(program);
+  registerExec(program);
+  registerShell(program);
+  registerRun(program);
+  registerLogs(program);
+  registerLifecycle(program);
+  registerInspect(program);
+  registerStats(program);
+  registerCp(program);
+  registerCleanup(program);
   return program;
 }
 
-async function main(argv: string[]): Promise<void> {
-  try {
-    await buildProgram().parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // Commander has already printed help, the version or the usage error.
-      process.exitCode = err.exitCode;
-      return;
-    }
-    const e = err instanceof AgentctlError ? err : toAgentctlError(err);
-    const isBug =
-      !(err instanceof AgentctlError) && e.kind === 'engine' && !(err as { statusCode?: number })?.statusCode;
-    // Config errors are already `file:line:col: message`, one per line, as editors and CI annotate them.
-    const prefix = e.kind === 'config' ? '' : 'agentctl: ';
-    for (const line of [e.message, ...e.details]) process.stderr.write(`${prefix}${line}\n`);
-    if (isBug && process.env.AGENTCTL_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
-    process.exitCode = exitCodeFor(e);
-  }
-}
-
-await main(process.argv);
+await runCli(buildProgram(), process.argv);
