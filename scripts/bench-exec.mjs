@@ -13,48 +13,19 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI, engineClient, ROOT, SOCKET } from './bench-lib.mjs';
 import { buildTestImage } from './build-test-image.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'dist', 'agentctl.mjs');
 const LIB_RUNS = 200;
 const CLI_RUNS = 20;
 const WARMUP = 10;
-const SOCKET = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
 
 const { AgentManager } = await import(path.join(ROOT, 'dist', 'index.js'));
 
 /** The floor: one exec with nothing but node:http, as a hand-written client would do it. */
-const rawAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-function rawCall(method, p, body) {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        socketPath: SOCKET,
-        agent: rawAgent,
-        method,
-        path: p,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const data = Buffer.concat(chunks);
-          if (res.statusCode >= 300) reject(new Error(`${method} ${p}: ${res.statusCode} ${data}`));
-          else resolve(data);
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+const { agent: rawAgent, raw: rawCall } = engineClient();
 
 async function rawExec(containerId, cmd) {
   const { Id } = JSON.parse(

@@ -15,41 +15,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI, engineClient, median, SOCKET } from './bench-lib.mjs';
 import { buildTestImage } from './build-test-image.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'dist', 'agentctl.mjs');
-const TRIALS = 20;
-const SOCKET = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
-const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+const { agent, api } = engineClient({ maxSockets: 8 });
 
-function api(method, p, body) {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        socketPath: SOCKET,
-        agent,
-        method,
-        path: p,
-        headers: payload ? { 'content-type': 'application/json' } : {},
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          if (res.statusCode >= 300 && res.statusCode !== 304)
-            reject(new Error(`${method} ${p}: ${res.statusCode} ${text}`));
-          else resolve(text ? JSON.parse(text) : undefined);
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+const TRIALS = 20;
 
 /** The engine's container events, as they arrive here: wait for one matching a predicate. */
 function engineEvents(filters) {
@@ -96,7 +67,6 @@ function engineEvents(filters) {
 }
 
 const is = (action, name) => (e) => e.Action === action && e.Actor?.Attributes?.name === name;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x) => `${Math.round(x)} ms`;
 const sleep = (t) => new Promise((r) => setTimeout(r, t));
 

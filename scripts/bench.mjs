@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm run bench: agentctl against a raw-API floor measured in the same run, on the busybox test image.
 //
-//   cold apply of 20 and 100 agents   vs  plain create+start calls over the socket (same parallelism)
+//   cold apply of 20 and 100 agents   vs  plain create+start calls over the socket with the same bodies
+//                                         agentctl sends (same containers, same parallelism)
 //   no-op apply of 100 agents         absolute: the whole CLI process, startup included
 //   in-place memory update of 100     vs  plain update calls over the socket (same parallelism)
 //
@@ -9,71 +10,37 @@
 // in the last column. Cleans up everything it creates.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI, engineClient, median, pool, ROOT } from './bench-lib.mjs';
 import { buildTestImage } from './build-test-image.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+const { api, close } = engineClient();
+const { loadConfig } = await import(path.join(ROOT, 'dist', 'config', 'load.js'));
+const { createBody } = await import(path.join(ROOT, 'dist', 'docker', 'container-config.js'));
+
 const PARALLEL = 4;
-const SOCKET = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-function api(method, p, body) {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        socketPath: SOCKET,
-        agent,
-        method,
-        path: p,
-        headers: payload ? { 'content-type': 'application/json' } : {},
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          if (res.statusCode >= 300 && res.statusCode !== 304)
-            reject(new Error(`${method} ${p}: ${res.statusCode} ${text}`));
-          else resolve(text ? JSON.parse(text) : undefined);
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-async function pool(items, limit, fn) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]);
-    }),
-  );
-}
-
-/** The floor: what creating and starting N containers costs with no reconciler at all. */
-async function rawCreateStart(n, image, workDir) {
-  const label = `bench-floor-${randomBytes(4).toString('hex')}`;
+/**
+ * The floor: creating and starting the same N containers (the very create bodies agentctl sends, from the
+ * same file) with plain parallel calls: no config, no observe, no plan, no reconciler.
+ */
+async function rawCreateStart(n, image) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-bench-floor-'));
+  const project = `bench-floor-${randomBytes(4).toString('hex')}`;
+  fleetFile(dir, project, n, image, '64m');
+  const desired = await loadConfig(path.join(dir, 'agents.yaml'));
+  for (const a of desired.agents) mkdirSync(a.workDir, { recursive: true });
   const t0 = performance.now();
   const ids = [];
-  await pool([...Array(n).keys()], PARALLEL, async (i) => {
-    const { Id } = await api('POST', `/containers/create?name=${label}-${i}`, {
-      Image: image,
-      Labels: { 'bench.floor': label },
-      HostConfig: { Memory: 64 << 20, Mounts: [{ Type: 'bind', Source: workDir, Target: '/mnt' }] },
-    });
+  await pool(desired.agents, PARALLEL, async (spec) => {
+    const { Id } = await api('POST', `/containers/create?name=${spec.name}`, createBody(project, spec));
     await api('POST', `/containers/${Id}/start`);
     ids.push(Id);
   });
   const ms = performance.now() - t0;
-  return { ms, ids };
+  return { ms, ids, dir };
 }
 
 async function rawUpdate(ids, memory) {
@@ -115,17 +82,16 @@ function fleetFile(dir, project, n, image, memory) {
   );
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const s = (ms) => `${(ms / 1000).toFixed(3)} s`;
 
 async function main() {
   const image = buildTestImage();
   const rows = [];
-  const scratch = mkdtempSync(path.join(os.tmpdir(), 'agentctl-bench-'));
   try {
     for (const n of [20, 100]) {
-      const floor = await rawCreateStart(n, image, scratch);
+      const floor = await rawCreateStart(n, image);
       await removeAll(floor.ids);
+      rmSync(floor.dir, { recursive: true, force: true });
       const dir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-bench-'));
       const project = `bench-${n}-${randomBytes(3).toString('hex')}`;
       fleetFile(dir, project, n, image, '64m');
@@ -164,8 +130,7 @@ async function main() {
       }
     }
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
-    agent.destroy();
+    close();
   }
   const head = ['benchmark', 'agentctl', 'raw-API floor', 'ratio', 'target'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -34,20 +34,16 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-export function positiveInt(name: string): (v: string) => number {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1)
-      throw new AgentctlError('usage', `${name} must be a whole number >= 1, got "${v}"`);
-    return n;
-  };
-}
+export const positiveInt = (name: string) => wholeNumber(name, 1);
+export const nonNegativeInt = (name: string) => wholeNumber(name, 0);
 
-export function nonNegativeInt(name: string): (v: string) => number {
+/** A commander value parser for a whole-number flag, with a usage error naming the flag. */
+function wholeNumber(name: string, min: number): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0)
-      throw new AgentctlError('usage', `${name} must be a whole number >= 0, got "${v}"`);
+    if (!Number.isInteger(n) || n < min) {
+      throw new AgentctlError('usage', `${name} must be a whole number >= ${min}, got "${v}"`);
+    }
     return n;
   };
 }

@@ -16,6 +16,7 @@ import { type OpContext, portOf } from './context.js';
 import { extractToHost } from './host-extract.js';
 import { hostEntries, type PackTally } from './host-pack.js';
 import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
+import { parseJsonObject } from '../util/json.js';
 
 export type CopyEndpoint = { kind: 'host'; path: string } | { kind: 'agent'; agent: string; path: string };
 
@@ -182,7 +183,7 @@ async function copyToAgent(
 /** The uid/gid the agent runs as, so what it is given is its own (root when it runs as root). */
 async function agentOwner(port: DockerPort, agent: ResolvedAgent): Promise<{ uid: number; gid: number }> {
   const details = await port.inspectContainer(agent.id);
-  const spec = parseJson(details?.labels?.[LABEL.spec]);
+  const spec = parseJsonObject(details?.labels?.[LABEL.spec]);
   const image = details?.image;
   if (!image) return { uid: 0, gid: 0 };
   const user = typeof spec?.user === 'string' ? spec.user : undefined;
@@ -192,21 +193,11 @@ async function agentOwner(port: DockerPort, agent: ResolvedAgent): Promise<{ uid
 /** Not found: say so, and why when the path is on a tmpfs mount (the archive API cannot see those). */
 async function missingInAgent(port: DockerPort, agent: ResolvedAgent, p: string): Promise<AgentctlError> {
   const details = await port.inspectContainer(agent.id);
-  const spec = parseJson(details?.labels?.[LABEL.spec]);
+  const spec = parseJsonObject(details?.labels?.[LABEL.spec]);
   const tmpfs = Object.keys((spec?.tmpfs as Record<string, string> | undefined) ?? {});
   const mount = tmpfs.find((m) => p === m || p.startsWith(`${m}/`));
   const hint = mount
     ? ` (${mount} is a tmpfs mount, which the engine's archive API cannot read: copy the file to ${AGENT_MOUNT} first)`
     : '';
   return new AgentctlError('not-found', `no such file or directory in agent ${agent.agentId}: ${p}${hint}`);
-}
-
-function parseJson(text: string | undefined): Record<string, unknown> | undefined {
-  if (!text) return undefined;
-  try {
-    const v: unknown = JSON.parse(text);
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -43,17 +43,10 @@ export async function ps(desired: DesiredState, ctx: OpContext = {}, now = Date.
 }
 
 /** A row of `ps` without a file: an agent of any project we manage. */
-export interface ManagedAgentRow {
+export type ManagedAgentRow = Omit<AgentRow, 'declared' | 'containerId'> & {
   project: string;
-  agent: string;
-  container: string;
-  state: string;
-  image: string;
-  memoryBytes?: number;
-  nanoCpus?: number;
-  uptimeMs?: number;
   containerId: string;
-}
+};
 
 /** Every agent we manage on the engine (or only `project`'s), whatever file declared it. */
 export async function psAll(

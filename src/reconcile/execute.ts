@@ -8,7 +8,7 @@ import type { DockerPort } from '../docker/port.js';
 import { toAgentctlError } from '../errors.js';
 import type { Action, ActionResult, AgentSpec, Plan } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
-import { ensureWorkDir, OwnerResolver } from './workdir.js';
+import { ensureWorkDir, giveToAgent, OwnerResolver } from './workdir.js';
 
 export type ProgressEvent = { type: 'begin'; action: Action } | { type: 'end'; result: ActionResult };
 
@@ -24,6 +24,10 @@ export interface ExecuteOptions {
 
 export async function execute(plan: Plan, port: DockerPort, opts: ExecuteOptions): Promise<ActionResult[]> {
   const owners = new OwnerResolver(port);
+  // Finding an image's user may mean reading its /etc/passwd (a throwaway container): start that now,
+  // so it overlaps with creating the containers instead of holding up the first one.
+  for (const a of plan.actions)
+    if (a.kind === 'create' || a.kind === 'recreate') void owners.resolve(a.spec).catch(() => undefined);
   const groups = groupByAgent(plan.actions);
   const perGroup = await mapLimit(groups, Math.max(1, opts.parallel), async (steps) => {
     const results: ActionResult[] = [];
@@ -75,8 +79,9 @@ async function perform(
 ): Promise<string> {
   switch (action.kind) {
     case 'create': {
-      await ensureWorkDir(opts.runtimeDir, action.spec, owners);
+      await ensureWorkDir(opts.runtimeDir, action.spec);
       const id = await port.createContainer(action.spec.name, createBody(opts.project, action.spec));
+      await giveToAgent(action.spec, owners);
       if (action.spec.state === 'running') await port.startContainer(id);
       return id;
     }
@@ -116,9 +121,10 @@ async function recreate(
   owners: OwnerResolver,
   opts: ExecuteOptions,
 ): Promise<string> {
-  await ensureWorkDir(opts.runtimeDir, spec, owners);
+  await ensureWorkDir(opts.runtimeDir, spec);
   const tempName = `${spec.name}-next-${randomBytes(3).toString('hex')}`;
   const newId = await port.createContainer(tempName, createBody(opts.project, spec));
+  await giveToAgent(spec, owners);
   await port.stopContainer(oldId, opts.stopTimeoutSeconds);
   await port.removeContainer(oldId);
   await port.renameContainer(newId, spec.name);

@@ -7,6 +7,7 @@ import { LABEL } from '../labels.js';
 import type { ContainerSummary, DockerPort } from '../docker/port.js';
 import type { DesiredState, ObservedContainer, ObservedState } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
+import { parseJsonObject } from '../util/json.js';
 
 const INSPECT_CONCURRENCY = 16;
 
@@ -64,21 +65,11 @@ async function toObserved(
     image: s.image,
     imageId: s.imageId,
     specHash: s.labels[LABEL.specHash],
-    spec: parseSpecLabel(s.labels[LABEL.spec]),
+    spec: parseJsonObject(s.labels[LABEL.spec]),
     temporary: s.labels[LABEL.name] !== undefined && s.labels[LABEL.name] !== s.name,
     limits: details?.limits,
     labels: s.labels,
     createdAt: s.createdAt,
     startedAt: details?.startedAt,
   };
-}
-
-function parseSpecLabel(text: string | undefined): Record<string, unknown> | undefined {
-  if (!text) return undefined;
-  try {
-    const v: unknown = JSON.parse(text);
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -93,27 +93,30 @@ function parseColonFile(text: string | undefined): string[][] {
     .map((l) => l.split(':'));
 }
 
-/** Creates the agent's working directory if missing, owned by the agent's user. Never touches an existing one. */
-export async function ensureWorkDir(
-  runtimeDir: string,
-  spec: AgentSpec,
-  owners: OwnerResolver,
-): Promise<void> {
+/** Creates the agent's working directory if missing. Never touches an existing one. */
+export async function ensureWorkDir(runtimeDir: string, spec: AgentSpec): Promise<void> {
   await assertNoSymlinks(runtimeDir, spec.workDir);
   await fs.mkdir(path.dirname(spec.workDir), { recursive: true, mode: 0o755 });
   try {
     await fs.mkdir(spec.workDir, { mode: 0o755 });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      const st = await fs.lstat(spec.workDir);
-      if (!st.isDirectory())
-        throw new AgentctlError('unsafe', `${spec.workDir} exists and is not a directory`);
-      return;
-    }
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const st = await fs.lstat(spec.workDir);
+    if (!st.isDirectory()) throw new AgentctlError('unsafe', `${spec.workDir} exists and is not a directory`);
   }
+}
+
+/**
+ * Gives an empty working directory to the user the agent runs as, so a non-root agent can write /mnt.
+ * Only an empty one: a directory holding data keeps the owner it has, and a directory created by a run
+ * that died before this step still gets handed over by the next.
+ */
+export async function giveToAgent(spec: AgentSpec, owners: OwnerResolver): Promise<void> {
   const owner = await owners.resolve(spec);
   if (!owner) return;
+  const st = await fs.lstat(spec.workDir);
+  if (!st.isDirectory() || (st.uid === owner.uid && st.gid === owner.gid) || !(await isEmpty(spec.workDir)))
+    return;
   try {
     await fs.chown(spec.workDir, owner.uid, owner.gid);
   } catch (err) {
@@ -121,5 +124,14 @@ export async function ensureWorkDir(
     // the runtime directory's own permissions still decide who on the host can reach it.
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
     await fs.chmod(spec.workDir, 0o777);
+  }
+}
+
+async function isEmpty(dir: string): Promise<boolean> {
+  const handle = await fs.opendir(dir);
+  try {
+    return (await handle.read()) === null;
+  } finally {
+    await handle.close();
   }
 }

@@ -3,7 +3,7 @@
  * agentctl's own port.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { diff, reconcile } from '../../src/ops/reconcile.js';
@@ -117,6 +117,18 @@ describe('apply (real engine)', () => {
     docker('exec', name, 'sh', '-c', 'touch /tmp/agent/ok /home/agent/.cache/ok');
     expect(dockerTry('exec', name, 'touch', '/etc/nope').status).not.toBe(0);
     expect(dockerTry('exec', name, 'touch', '/home/agent/nope').status).not.toBe(0);
+  });
+
+  it('hands an empty working directory left by a run that died to the agent, but never one with data', async () => {
+    const p = project('own');
+    mkdirSync(p.workDir('empty'), { recursive: true });
+    mkdirSync(p.workDir('full'), { recursive: true });
+    writeFileSync(path.join(p.workDir('full'), 'keep.txt'), 'root data');
+    p.write('agents:\n  empty: {}\n  full: {}');
+    await apply(p);
+    expect(statSync(p.workDir('empty')).uid).toBe(1000);
+    expect(statSync(p.workDir('full')).uid).toBe(0);
+    expect(readFileSync(path.join(p.workDir('full'), 'keep.txt'), 'utf8')).toBe('root data');
   });
 
   it('is a no-op the second time', async () => {

@@ -2,31 +2,14 @@ import type { Command } from 'commander';
 import { EXIT } from '../../errors.js';
 import { reconcile } from '../../ops/reconcile.js';
 import { buildProgress } from '../build-output.js';
+import type { WatchFlags } from '../watch.js';
 import { useColor } from '../../render/color.js';
 import { planToJson, renderPlan } from '../../render/plan-text.js';
 import { progressLine, reportSummary, reportToJson } from '../../render/report.js';
-import {
-  fileOption,
-  loadDesired,
-  nonNegativeInt,
-  outputOption,
-  positiveInt,
-  printJson,
-  type OutputFormat,
-} from '../io.js';
+import { fileOption, loadDesired, nonNegativeInt, outputOption, positiveInt, printJson } from '../io.js';
 
-interface ApplyFlags {
-  file: string;
-  output: OutputFormat;
-  dryRun?: boolean;
-  prune: boolean;
-  parallel: number;
-  timeout: number;
-  allowEmpty?: boolean;
-  wait: number;
+interface ApplyFlags extends WatchFlags {
   watch?: boolean;
-  resync: number;
-  debounce: number;
   build?: boolean;
 }
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ps, psAll } from '../../ops/ps.js';
+import { type AgentRow, ps, psAll } from '../../ops/ps.js';
 import { renderTable } from '../../render/table.js';
 import { formatBytes, formatCpus, formatDuration } from '../../render/units.js';
 import { fileOption, loadDesired, outputOption, printJson, type OutputFormat } from '../io.js';
@@ -39,10 +39,7 @@ export function registerPs(program: Command): void {
         r.agent + (r.declared ? '' : ' (not in file)'),
         r.container,
         r.state,
-        r.image,
-        r.memoryBytes !== undefined ? formatBytes(r.memoryBytes) : '-',
-        r.nanoCpus !== undefined ? formatCpus(r.nanoCpus) : '-',
-        r.uptimeMs !== undefined ? formatDuration(r.uptimeMs) : '-',
+        ...liveCells(r),
       ]);
       process.stdout.write(
         `${renderTable(['AGENT', 'CONTAINER', 'STATE', 'IMAGE', 'MEMORY', 'CPUS', 'UPTIME'], table)}\n`,
@@ -56,17 +53,18 @@ async function printAll(project: string | undefined, output: OutputFormat): Prom
     printJson(rows);
     return;
   }
-  const table = rows.map((r) => [
-    r.project,
-    r.agent,
-    r.container,
-    r.state,
+  const table = rows.map((r) => [r.project, r.agent, r.container, r.state, ...liveCells(r)]);
+  process.stdout.write(
+    `${renderTable(['PROJECT', 'AGENT', 'CONTAINER', 'STATE', 'IMAGE', 'MEMORY', 'CPUS', 'UPTIME'], table)}\n`,
+  );
+}
+
+/** IMAGE, MEMORY, CPUS and UPTIME: the same in both tables. */
+function liveCells(r: Pick<AgentRow, 'image' | 'memoryBytes' | 'nanoCpus' | 'uptimeMs'>): string[] {
+  return [
     r.image,
     r.memoryBytes !== undefined ? formatBytes(r.memoryBytes) : '-',
     r.nanoCpus !== undefined ? formatCpus(r.nanoCpus) : '-',
     r.uptimeMs !== undefined ? formatDuration(r.uptimeMs) : '-',
-  ]);
-  process.stdout.write(
-    `${renderTable(['PROJECT', 'AGENT', 'CONTAINER', 'STATE', 'IMAGE', 'MEMORY', 'CPUS', 'UPTIME'], table)}\n`,
-  );
+  ];
 }
