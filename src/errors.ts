@@ -21,7 +21,9 @@ export type ErrorKind =
   /** An agent or container was not found. */
   | 'not-found'
   /** Refused because it would be unsafe (empty fleet, symlinked data directory...). */
-  | 'unsafe';
+  | 'unsafe'
+  /** The agent exists but is not running, so nothing can run in it. */
+  | 'not-running';
 
 export class AgentctlError extends Error {
   readonly kind: ErrorKind;

@@ -77,7 +77,7 @@ export function notRunningError(agent: { agentId: string; state?: string }, caus
   // Created or exited both just mean "not started": only the unusual states are worth naming.
   const state = agent.state && !['created', 'exited'].includes(agent.state) ? ` (${agent.state})` : '';
   return new AgentctlError(
-    'engine',
+    'not-running',
     `agent ${agent.agentId} is not running${state}; start it with agentctl start ${agent.agentId}`,
     { cause },
   );

@@ -24,8 +24,8 @@ export interface ExecuteOptions {
 
 export async function execute(plan: Plan, port: DockerPort, opts: ExecuteOptions): Promise<ActionResult[]> {
   const owners = new OwnerResolver(port);
-  // Finding an image's user may mean reading its /etc/passwd (a throwaway container): start that now,
-  // so it overlaps with creating the containers instead of holding up the first one.
+  // Finding an image's user may mean reading its /etc/passwd (a throwaway container): start it for every
+  // image at once, now, rather than on each first agent's turn.
   for (const a of plan.actions)
     if (a.kind === 'create' || a.kind === 'recreate') void owners.resolve(a.spec).catch(() => undefined);
   const groups = groupByAgent(plan.actions);
@@ -80,7 +80,8 @@ async function perform(
   switch (action.kind) {
     case 'create': {
       await ensureWorkDir(opts.runtimeDir, action.spec);
-      const id = await port.createContainer(action.spec.name, createBody(opts.project, action.spec));
+      const user = await owners.resolve(action.spec);
+      const id = await port.createContainer(action.spec.name, createBody(opts.project, action.spec, user));
       await giveToAgent(action.spec, owners);
       if (action.spec.state === 'running') await port.startContainer(id);
       return id;
@@ -123,7 +124,10 @@ async function recreate(
 ): Promise<string> {
   await ensureWorkDir(opts.runtimeDir, spec);
   const tempName = `${spec.name}-next-${randomBytes(3).toString('hex')}`;
-  const newId = await port.createContainer(tempName, createBody(opts.project, spec));
+  const newId = await port.createContainer(
+    tempName,
+    createBody(opts.project, spec, await owners.resolve(spec)),
+  );
   await giveToAgent(spec, owners);
   await port.stopContainer(oldId, opts.stopTimeoutSeconds);
   await port.removeContainer(oldId);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { AgentctlError } from '../errors.js';
 import type { DockerPort } from '../docker/port.js';
 import type { AgentSpec } from '../types.js';
+import type { AgentUser } from '../docker/container-config.js';
 
 export const WORKDIRS = 'agent-working-directory';
 
@@ -34,10 +35,8 @@ export async function assertNoSymlinks(runtimeDir: string, target: string): Prom
   }
 }
 
-export interface Owner {
-  uid: number;
-  gid: number;
-}
+/** Who owns an agent's working directory: the user its processes run as. */
+export type Owner = AgentUser;
 
 /**
  * Resolves the uid/gid an agent's processes run as, so a fresh working directory can be given to them:

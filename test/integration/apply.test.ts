@@ -74,9 +74,10 @@ describe('apply (real engine)', () => {
       { Name: 'nofile', Soft: 1024, Hard: 2048 },
       { Name: 'nproc', Soft: 512, Hard: 1024 },
     ]);
+    // Owned by the image's user (agent, 1000): see createBody.
     expect(hc.Tmpfs).toEqual({
-      '/tmp/agent': 'rw,noexec,nosuid,size=100m',
-      '/home/agent/.cache': 'rw,noexec,nosuid,size=50m',
+      '/tmp/agent': 'rw,noexec,nosuid,size=100m,uid=1000,gid=1000',
+      '/home/agent/.cache': 'rw,noexec,nosuid,size=50m,uid=1000,gid=1000',
     });
     expect(hc.ReadonlyRootfs).toBe(true);
     expect(hc.NetworkMode).toBe('bridge');
@@ -117,6 +118,16 @@ describe('apply (real engine)', () => {
     docker('exec', name, 'sh', '-c', 'touch /tmp/agent/ok /home/agent/.cache/ok');
     expect(dockerTry('exec', name, 'touch', '/etc/nope').status).not.toBe(0);
     expect(dockerTry('exec', name, 'touch', '/home/agent/nope').status).not.toBe(0);
+  });
+
+  it('keeps the tmpfs scratch space writable for a non-root agent across restarts', async () => {
+    const p = project('tmpfs');
+    p.write('agents:\n  a: {}');
+    await apply(p);
+    const name = `${p.prefix}a`;
+    docker('restart', '-t', '0', name);
+    docker('exec', name, 'sh', '-c', 'touch /tmp/agent/after-restart /home/agent/.cache/after-restart');
+    expect(docker('exec', name, 'stat', '-c', '%u', '/tmp/agent')).toBe('1000');
   });
 
   it('hands an empty working directory left by a run that died to the agent, but never one with data', async () => {

@@ -217,6 +217,7 @@ describe('AgentManager (real engine)', () => {
     expect(inspect(`${prefix}sleepy`).State.Running).toBe(false);
     const e = await rejection(mgr.executeCommand('sleepy', 'true'));
     expect(e.message).toBe('agent sleepy is not running; start it with agentctl start sleepy');
+    expect(e.kind).toBe('not-running');
     await mgr.startAgent('sleepy');
     expect((await mgr.executeCommand('sleepy', 'echo back')).stdout).toBe('back\n');
   });

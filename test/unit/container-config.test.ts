@@ -52,6 +52,15 @@ describe('createBody', () => {
     });
   });
 
+  it("gives the tmpfs mounts to the agent's user, so a restart cannot take them away", () => {
+    const body = createBody('demo', spec('a'), { uid: 1000, gid: 1001 });
+    expect(body.HostConfig.Tmpfs).toEqual({
+      '/home/agent/.cache': 'rw,noexec,nosuid,size=50m,uid=1000,gid=1001',
+      '/tmp/agent': 'rw,noexec,nosuid,size=100m,uid=1000,gid=1001',
+    });
+    expect(createBody('demo', spec('a')).HostConfig.Tmpfs['/tmp/agent']).toBe('rw,noexec,nosuid,size=100m');
+  });
+
   it('leaves Cmd, User and Runtime to the image and engine when unset', () => {
     const body = createBody('demo', spec('a'));
     expect('Cmd' in body).toBe(false);
