@@ -22,12 +22,12 @@ const COLOR: Record<ActionKind, keyof Painter> = {
 };
 
 const VERB: Record<ActionKind, string> = {
-  create: 'create',
-  update: 'update in place',
-  start: 'start',
-  stop: 'stop',
-  recreate: 'recreate',
-  remove: 'remove',
+  create: 'created',
+  update: 'updated in place',
+  start: 'started',
+  stop: 'stopped',
+  recreate: 'recreated',
+  remove: 'removed',
 };
 
 export function renderPlan(p: Plan, color = false): string {

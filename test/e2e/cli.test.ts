@@ -75,7 +75,7 @@ describe('agentctl diff/apply/ps/down (real engine)', () => {
 
     const d1 = agentctl(['diff'], { cwd });
     expect(d1.status).toBe(2);
-    expect(d1.stdout).toContain('+ a will be create');
+    expect(d1.stdout).toContain('+ a will be created');
     expect(d1.stdout).toMatch(/Plan: 3 to create/);
 
     const a1 = agentctl(['apply', '--output', 'json'], { cwd });

@@ -33,12 +33,12 @@ describe('renderPlan', () => {
 
   it('uses terraform-style symbols, field-level changes and a summary line', () => {
     const text = renderPlan(p);
-    expect(text).toContain('  ~ a will be update in place');
+    expect(text).toContain('  ~ a will be updated in place');
     expect(text).toContain('      memory: 2g -> 4g');
-    expect(text).toContain('  + b will be create');
-    expect(text).toContain('-/+ c will be recreate');
+    expect(text).toContain('  + b will be created');
+    expect(text).toContain('-/+ c will be recreated');
     expect(text).toMatch(/env\.MODE: \(none\) -> "x"/);
-    expect(text).toContain('  - gone will be remove');
+    expect(text).toContain('  - gone will be removed');
     expect(text.trim().split('\n').pop()).toBe(
       'Plan: 1 to create, 1 to update, 1 to recreate, 1 to remove, 0 to start, 0 to stop, 0 unchanged.',
     );
