@@ -3,7 +3,7 @@
  * inside the container. This runs thousands of times in an agent's tool loop, so it imports only the
  * exec path: the config layer (YAML, schema) is loaded only for `--file`.
  */
-import { type Command, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { DockerPort } from '../../docker/port.js';
 import { AgentctlError } from '../../errors.js';
 import { portOf } from '../../ops/context.js';
@@ -23,23 +23,43 @@ export interface ExecFlags {
 }
 
 export function registerExec(program: Command): void {
-  addExecOptions(
-    program
-      .command('exec')
+  execOptions(program.command('exec'))
+    // Options after the command belong to it: `agentctl exec x ls -l`.
+    .passThroughOptions()
+    .action(async (agent: string, command: string[], flags: ExecFlags) => {
+      const { argv, ours } = splitAtDashDash(command);
+      const all: ExecFlags = { ...flags, ...ours };
+      if (argv.length === 0) throw new AgentctlError('usage', 'exec: name the command to run after --');
+      process.exitCode = await execInAgent(agent, argv, all);
+    });
+}
+
+function execOptions(cmd: Command): Command {
+  return addExecOptions(
+    cmd
       .description("run a command in an agent's container; its exit code becomes ours (124: timed out)")
       .argument('<agent>', 'agent id or container name')
       .argument('<command...>', 'the command and its arguments (put `--` before it)')
       .option('-i, --interactive', 'pass our stdin to the command')
       .option('-t, --tty', 'allocate a terminal'),
-  )
-    // Options after the command belong to it: `agentctl exec x ls -l`.
-    .passThroughOptions()
-    .action(async (agent: string, command: string[], flags: ExecFlags) => {
-      // Passed through, a `--` after the agent arrives as part of the command.
-      const argv = command[0] === '--' ? command.slice(1) : command;
-      if (argv.length === 0) throw new AgentctlError('usage', 'exec: name the command to run after --');
-      process.exitCode = await execInAgent(agent, argv, flags);
-    });
+  );
+}
+
+/**
+ * Passed through, everything after the agent arrives here. With a `--` in it and options before that,
+ * those are ours (`agentctl exec x -f agents.yaml -- ls -l`, as docker users write it): parse that with the same
+ * option definitions. Without one, it is all the command's.
+ */
+export function splitAtDashDash(passed: string[]): { argv: string[]; ours: ExecFlags } {
+  const at = passed.indexOf('--');
+  // A command that merely contains `--` (`sh -c ... -- x`) starts with a word, not an option.
+  if (at < 0 || !passed[0]?.startsWith('-')) return { argv: passed, ours: {} };
+  const argv = passed.slice(at + 1);
+  if (at === 0) return { argv, ours: {} };
+  const parser = execOptions(new Command('exec')).exitOverride();
+  // The agent is already known: give the parser a placeholder for it and the command.
+  parser.parse(['-', ...passed.slice(0, at), '--', '-'], { from: 'user' });
+  return { argv, ours: parser.opts<ExecFlags>() };
 }
 
 /** The options exec and shell share. */
