@@ -2,6 +2,7 @@
  * A per-project lock so two agentctl runs that change the same project never interleave.
  * An exclusive-create lock file holds the owner's pid; a lock whose owner is dead is stale and taken over.
  */
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,7 +31,7 @@ export function lockDir(): string {
 
 export async function acquireLock(project: string, opts: LockOptions = {}): Promise<Release> {
   const dir = opts.dir ?? lockDir();
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(dir);
   const file = path.join(dir, `${project}.lock`);
   const deadline = Date.now() + (opts.waitMs ?? 0);
   const me: Holder = {
@@ -40,24 +41,20 @@ export async function acquireLock(project: string, opts: LockOptions = {}): Prom
   };
   let warned = false;
   for (;;) {
-    try {
-      await fs.writeFile(file, JSON.stringify(me), { flag: 'wx', mode: 0o600 });
+    if (await tryCreate(file, me)) {
       return async () => {
         // Only remove it if it is still ours.
         const holder = await readHolder(file);
-        if (holder?.pid === process.pid) await fs.rm(file, { force: true });
+        if (typeof holder === 'object' && holder.pid === me.pid && holder.since === me.since) {
+          await fs.rm(file, { force: true });
+        }
       };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const holder = await readHolder(file);
-    if (!holder || !isAlive(holder.pid)) {
-      // The previous owner died without releasing it (or is mid-write): take it over.
-      await sleep(50);
-      const again = await readHolder(file);
-      // Someone else took it over (or finished writing) meanwhile: look again instead of removing theirs.
-      if (again && (again.pid !== holder?.pid || again.since !== holder.since)) continue;
-      await fs.rm(file, { force: true });
+    if (holder === 'missing') continue; // released meanwhile
+    if (holder === 'corrupt' || !isAlive(holder.pid)) {
+      // The previous owner died without releasing it: take it over, one taker at a time.
+      await takeOver(file, holder);
       continue;
     }
     const who = `pid ${holder.pid} (agentctl ${holder.command}, since ${holder.since})`;
@@ -75,12 +72,80 @@ export async function acquireLock(project: string, opts: LockOptions = {}): Prom
   }
 }
 
-async function readHolder(file: string): Promise<Holder | undefined> {
+/**
+ * The lock file appears whole or not at all: written under a private name, then hard-linked into place
+ * (link fails if the name exists), so nobody ever reads a half-written holder.
+ */
+async function tryCreate(file: string, me: Holder): Promise<boolean> {
+  const temp = `${file}.${me.pid}.${randomBytes(4).toString('hex')}`;
+  await fs.writeFile(temp, JSON.stringify(me), { mode: 0o600 });
   try {
-    const h = JSON.parse(await fs.readFile(file, 'utf8')) as Holder;
-    return typeof h.pid === 'number' ? h : undefined;
+    await fs.link(temp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return false;
+  } finally {
+    await fs.rm(temp, { force: true });
+  }
+}
+
+/**
+ * Removing a dead holder's lock is itself guarded (mkdir is atomic): without it, two takers could both
+ * see the dead holder, and the second would remove the lock the first had just taken.
+ */
+async function takeOver(file: string, dead: Holder | 'corrupt'): Promise<void> {
+  const guard = `${file}.takeover`;
+  try {
+    await fs.mkdir(guard);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // Another taker is at it; a guard older than a few seconds belongs to a taker that died.
+    const st = await fs.stat(guard).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > TAKEOVER_STALE_MS) await fs.rmdir(guard).catch(() => undefined);
+    await sleep(50);
+    return;
+  }
+  try {
+    const now = await readHolder(file);
+    const same =
+      now === 'corrupt'
+        ? dead === 'corrupt'
+        : now !== 'missing' && dead !== 'corrupt' && now.pid === dead.pid && now.since === dead.since;
+    if (same) await fs.rm(file, { force: true });
+  } finally {
+    await fs.rmdir(guard).catch(() => undefined);
+  }
+}
+
+const TAKEOVER_STALE_MS = 5000;
+
+/** The lock directory must be ours alone: anyone who can write it can lock us out or fake a holder. */
+async function ensurePrivateDir(dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const st = await fs.lstat(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+    throw new AgentctlError(
+      'unsafe',
+      `lock directory ${dir} is not a private directory of this user; remove it, or set AGENTCTL_LOCK_DIR to one`,
+    );
+  }
+}
+
+async function readHolder(file: string): Promise<Holder | 'missing' | 'corrupt'> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw err;
+  }
+  try {
+    const h = JSON.parse(text) as Holder;
+    return typeof h.pid === 'number' ? h : 'corrupt';
   } catch {
-    return undefined;
+    return 'corrupt';
   }
 }
 
