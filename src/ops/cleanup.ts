@@ -1,11 +1,14 @@
 /**
  * cleanup: remove our stopped containers, then the working directories no container uses any more,
- * both only when older than a cutoff. Never follows a symlink: a symlinked runtime or working directory
- * is reported and left alone. `dryRun` reports the same without changing anything.
+ * both only when older than a cutoff. A directory whose container existed when the run began is kept
+ * (a later run can take it), and one any container mounts (it, inside it, or a directory holding it)
+ * is never deleted. Never follows a symlink: a symlinked runtime or working directory is reported and
+ * left alone. `dryRun` reports the same without changing anything.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ContainerSummary } from '../docker/port.js';
+import { ID_PATTERN } from '../config/rules.js';
+import type { ContainerSummary, DockerPort } from '../docker/port.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { assertNoSymlinks, WORKDIRS } from '../reconcile/workdir.js';
@@ -13,6 +16,7 @@ import { mapLimit } from '../util/concurrency.js';
 import { diskUsage } from '../util/disk-usage.js';
 import { type OpContext, portOf } from './context.js';
 import { lockProjects } from './project-locks.js';
+import { inUseReason, type MountSnapshot, mountSnapshot, usersOf, workDirUsers } from './workdir-in-use.js';
 
 export interface CleanupOptions extends OpContext {
   /** Only this project's containers (otherwise every project's). */
@@ -24,6 +28,11 @@ export interface CleanupOptions extends OpContext {
   dryRun?: boolean;
   /** Agent ids whose directories stay even without a container (those declared in the file). */
   keep?: string[];
+  /**
+   * Further projects whose locks are held for the run, e.g. the file's whose agents live in runtimeDir:
+   * none of their applies then creates an agent while its directory is being deleted.
+   */
+  alsoLock?: string[];
   lockWaitMs?: number;
   now?: number;
 }
@@ -53,12 +62,11 @@ export interface CleanupResult {
   containers: CleanedContainer[];
   directories: CleanedDirectory[];
   freedBytes: number;
-  /** Things left alone, with why (symlinks, odd entries). */
+  /** Things left alone, with why (symlinks, odd entries, containers started or directories mounted meanwhile). */
   skipped: string[];
 }
 
 const STOPPED = new Set(['exited', 'created', 'dead']);
-const AGENT_ID = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
 export async function cleanup(opts: CleanupOptions): Promise<CleanupResult> {
   const port = portOf(opts);
@@ -66,6 +74,8 @@ export async function cleanup(opts: CleanupOptions): Promise<CleanupResult> {
   const dryRun = opts.dryRun ?? false;
   const cutoff = now - opts.olderThanMs;
 
+  // Every container that exists when the run begins keeps the directories it mounts for this run.
+  const atStart = await mountSnapshot(port);
   const stopped = (await port.listManaged(opts.project)).filter((c) => STOPPED.has(c.state));
   const old = (
     await mapLimit(stopped, 16, async (c) => {
@@ -78,32 +88,47 @@ export async function cleanup(opts: CleanupOptions): Promise<CleanupResult> {
 
   const projects = old.map(({ c }) => c.labels[LABEL.project] ?? '');
   if (opts.project !== undefined) projects.push(opts.project);
+  projects.push(...(opts.alsoLock ?? []));
   const release = dryRun ? async () => undefined : await lockProjects(projects, opts.lockWaitMs);
   try {
-    const containers = await mapLimit(old, 4, async ({ c, since }): Promise<CleanedContainer> => {
-      const row = {
-        agent: c.labels[LABEL.agent] ?? '',
-        project: c.labels[LABEL.project] ?? '',
-        container: c.name,
-        state: c.state,
-        since,
-      };
-      if (dryRun) return { ...row, ok: true };
-      try {
-        // Stopped, but it could have been started since we looked: removal is forced either way.
-        await port.removeContainer(c.id);
-        return { ...row, ok: true };
-      } catch (err) {
-        return { ...row, ok: false, error: toAgentctlError(err).message };
-      }
-    });
-    // A dry run counts the containers it would remove as gone, so it reports what a real run frees.
-    const removed = new Set(old.filter((_, i) => containers[i]?.ok).map(({ c }) => c.id));
-    // Any container on the engine (ours or not) that still mounts a directory keeps it.
-    const mounted = (await port.listContainers({}))
-      .filter((c) => !removed.has(c.id) && c.workDir)
-      .map((c) => c.workDir as string);
-    const { directories, skipped } = await unusedWorkDirs(opts, cutoff, mounted, dryRun);
+    // What is in use is decided before anything is removed: the containers this run removes still
+    // count, so an agent's data never goes in the same run as its container. (A dry run therefore
+    // reports exactly what a real run would do.) Those created while we waited for the locks count too.
+    const inUse: MountSnapshot = { mounts: [...atStart.mounts, ...(await mountSnapshot(port)).mounts] };
+    const skipped: string[] = [];
+    const containers = (
+      await mapLimit(old, 4, async ({ c, since }): Promise<CleanedContainer | undefined> => {
+        const row = {
+          agent: c.labels[LABEL.agent] ?? '',
+          project: c.labels[LABEL.project] ?? '',
+          container: c.name,
+          state: c.state,
+          since,
+        };
+        if (dryRun) return { ...row, ok: true };
+        try {
+          // Under the lock, look again: one started (or removed) since it was listed is left alone.
+          const d = await port.inspectContainer(c.id);
+          if (!d) return undefined;
+          if (!STOPPED.has(d.state)) {
+            skipped.push(`container ${c.name}: ${d.state} now, no longer stopped`);
+            return undefined;
+          }
+          // Not forced: should it start in the meantime, the engine refuses instead of killing it.
+          await port.removeContainer(c.id, { force: false });
+          return { ...row, ok: true };
+        } catch (err) {
+          const d = await port.inspectContainer(c.id).catch(() => undefined);
+          if (d && !STOPPED.has(d.state)) {
+            skipped.push(`container ${c.name}: ${d.state} now, no longer stopped`);
+            return undefined;
+          }
+          return { ...row, ok: false, error: toAgentctlError(err).message };
+        }
+      })
+    ).filter((x): x is CleanedContainer => x !== undefined);
+    skipped.sort(); // containers, in name order rather than as their removals ended
+    const directories = await unusedWorkDirs(port, opts, cutoff, inUse, dryRun, skipped);
     return {
       dryRun,
       containers,
@@ -117,12 +142,13 @@ export async function cleanup(opts: CleanupOptions): Promise<CleanupResult> {
 }
 
 async function unusedWorkDirs(
+  port: DockerPort,
   opts: CleanupOptions,
   cutoff: number,
-  mounted: string[],
+  inUse: MountSnapshot,
   dryRun: boolean,
-): Promise<{ directories: CleanedDirectory[]; skipped: string[] }> {
-  const skipped: string[] = [];
+  skipped: string[],
+): Promise<CleanedDirectory[]> {
   const root = path.join(opts.runtimeDir, WORKDIRS);
   await assertNoSymlinks(opts.runtimeDir, root);
   const names = await fs.readdir(root).catch((err: NodeJS.ErrnoException) => {
@@ -130,9 +156,6 @@ async function unusedWorkDirs(
     throw new AgentctlError('unsafe', `cannot list ${root}: ${err.message}`);
   });
   const keep = new Set(opts.keep ?? []);
-  const inUse = new Set(mounted);
-  // Mount sources are as the engine was given them; compare real paths too.
-  for (const m of mounted) inUse.add(await fs.realpath(m).catch(() => m));
   const directories: CleanedDirectory[] = [];
   for (const name of names.sort()) {
     const dir = path.join(root, name);
@@ -142,11 +165,11 @@ async function unusedWorkDirs(
       skipped.push(`${dir}: a symlink; not followed`);
       continue;
     }
-    if (!st.isDirectory() || !AGENT_ID.test(name)) {
+    if (!st.isDirectory() || !ID_PATTERN.test(name)) {
       skipped.push(`${dir}: not an agent working directory`);
       continue;
     }
-    if (keep.has(name) || inUse.has(dir) || inUse.has(await fs.realpath(dir).catch(() => dir))) continue;
+    if (keep.has(name) || (await usersOf(inUse, dir)).length > 0) continue;
     if (st.mtimeMs > cutoff) continue;
     const usage = await diskUsage(dir);
     const row = {
@@ -160,14 +183,22 @@ async function unusedWorkDirs(
       continue;
     }
     try {
+      // Its project's lock may not be ours (nothing says whose it is): look again right before.
+      const users = await workDirUsers(port, dir);
+      if (users.length > 0) {
+        skipped.push(`${dir}: ${inUseReason(users)}`);
+        continue;
+      }
+      const again = await fs.lstat(dir).catch(() => undefined);
+      if (!again?.isDirectory() || again.mtimeMs > cutoff) continue; // gone, replaced or changed since
       // fs.rm removes links inside the tree as links; it never follows them.
       await fs.rm(dir, { recursive: true, force: true });
       directories.push({ ...row, ok: true });
     } catch (err) {
-      directories.push({ ...row, ok: false, error: (err as Error).message });
+      directories.push({ ...row, ok: false, error: toAgentctlError(err).message });
     }
   }
-  return { directories, skipped };
+  return directories;
 }
 
 /** The engine reports a never-started container's FinishedAt as year 1. */

@@ -1,11 +1,17 @@
-/** down: remove every container of the project. Working directories stay unless `removeData`. */
+/**
+ * down: remove every container of the project. Working directories stay unless `removeData`, and even
+ * then one that another container still uses (see workdir-in-use.ts) is kept and reported.
+ */
 import { promises as fs } from 'node:fs';
+import { ID_PATTERN } from '../config/rules.js';
+import { AgentctlError, toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { acquireLock } from '../lock.js';
 import { assertNoSymlinks, workDirOf } from '../reconcile/workdir.js';
 import type { DesiredState } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
 import { type OpContext, portOf } from './context.js';
+import { inUseReason, mountSnapshot, usersOf } from './workdir-in-use.js';
 
 export interface DownOptions extends OpContext {
   removeData?: boolean;
@@ -16,28 +22,47 @@ export interface DownOptions extends OpContext {
 export interface DownResult {
   removed: { agent: string; container: string }[];
   removedData: string[];
+  /** Working directories `removeData` left alone because another container still uses them. */
+  keptData: { path: string; reason: string }[];
 }
-
-const AGENT_ID = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
 export async function down(desired: DesiredState, opts: DownOptions = {}): Promise<DownResult> {
   const port = portOf(opts);
   const release = await acquireLock(desired.project, { waitMs: opts.lockWaitMs });
   try {
     const containers = await port.listContainers({ [LABEL.project]: desired.project });
-    await mapLimit(containers, 8, async (c) => {
-      await port.stopContainer(c.id, opts.stopTimeoutSeconds ?? 10);
-      await port.removeContainer(c.id);
-    });
+    // Every removal settles (none is left running behind our back) before anything is reported.
+    const failures = (
+      await mapLimit(containers, 8, async (c) => {
+        try {
+          await port.stopContainer(c.id, opts.stopTimeoutSeconds ?? 10);
+          await port.removeContainer(c.id);
+          return undefined;
+        } catch (err) {
+          return `  ${c.name}: ${toAgentctlError(err).message}`;
+        }
+      })
+    ).filter((f): f is string => f !== undefined);
+    if (failures.length > 0) {
+      const data = opts.removeData ? '; no working directory was deleted' : '';
+      throw new AgentctlError(
+        'engine',
+        `${failures.length} of ${containers.length} container(s) of project "${desired.project}" could not be removed${data}`,
+        { details: failures.sort() },
+      );
+    }
     const removed = containers
       .map((c) => ({ agent: c.labels[LABEL.agent] ?? '', container: c.name }))
       .sort((a, b) => a.container.localeCompare(b.container));
     const removedData: string[] = [];
+    const keptData: DownResult['keptData'] = [];
     if (opts.removeData) {
+      // Taken after our containers are gone: what still mounts a directory belongs to someone else.
+      const snapshot = await mountSnapshot(port);
       const ids = new Set([...desired.agents.map((a) => a.id), ...removed.map((r) => r.agent)]);
       for (const id of [...ids].sort()) {
         // An agent label is untrusted input: only ids that cannot escape runtimeDir.
-        if (!AGENT_ID.test(id)) continue;
+        if (!ID_PATTERN.test(id)) continue;
         const dir = workDirOf(desired.runtimeDir, id);
         await assertNoSymlinks(desired.runtimeDir, dir);
         const exists = await fs.lstat(dir).then(
@@ -45,11 +70,16 @@ export async function down(desired: DesiredState, opts: DownOptions = {}): Promi
           () => false,
         );
         if (!exists) continue;
+        const users = await usersOf(snapshot, dir);
+        if (users.length > 0) {
+          keptData.push({ path: dir, reason: inUseReason(users) });
+          continue;
+        }
         await fs.rm(dir, { recursive: true, force: true });
         removedData.push(dir);
       }
     }
-    return { removed, removedData };
+    return { removed, removedData, keptData };
   } finally {
     await release();
   }

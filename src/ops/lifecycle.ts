@@ -4,6 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { ID_PATTERN } from '../config/rules.js';
 import type { DockerPort } from '../docker/port.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { assertNoSymlinks, WORKDIRS } from '../reconcile/workdir.js';
@@ -12,6 +13,7 @@ import { diskUsage } from '../util/disk-usage.js';
 import { type OpContext, portOf } from './context.js';
 import { lockProjects } from './project-locks.js';
 import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
+import { inUseReason, workDirUsers } from './workdir-in-use.js';
 
 export interface LifecycleOptions extends OpContext {
   /** Resolve ids in this project only (otherwise: among every agent we manage). */
@@ -42,7 +44,6 @@ export interface RemoveResult extends LifecycleResult {
 }
 
 const PARALLEL = 4;
-const AGENT_ID = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
 export function startAgents(ids: string[], opts: LifecycleOptions = {}): Promise<LifecycleResult[]> {
   return forEachAgent(ids, opts, (port, a) => port.startContainer(a.id));
@@ -87,7 +88,8 @@ export async function removeAgents(ids: string[], opts: RemoveOptions = {}): Pro
 /**
  * Deletes an agent's working directory, found from its container's /mnt mount. The mount source is
  * engine state, so it is checked before anything is deleted: it must be `<runtimeDir>/agent-working-
- * directory/<id>`, reached without a symlink, and no other container may still mount it.
+ * directory/<id>`, reached without a symlink, and no other container may still mount it, anything in it
+ * or anything holding it (see workdir-in-use.ts).
  */
 async function removeWorkDir(
   port: DockerPort,
@@ -96,7 +98,7 @@ async function removeWorkDir(
 ): Promise<{ removedData?: string; freedBytes?: number }> {
   if (!workDir) return {};
   if (
-    !AGENT_ID.test(agentId) ||
+    !ID_PATTERN.test(agentId) ||
     !path.isAbsolute(workDir) ||
     path.basename(workDir) !== agentId ||
     path.basename(path.dirname(workDir)) !== WORKDIRS
@@ -108,11 +110,11 @@ async function removeWorkDir(
   }
   const runtimeDir = path.dirname(path.dirname(workDir));
   await assertNoSymlinks(runtimeDir, workDir);
-  const users = (await port.listContainers({})).filter((c) => c.workDir === workDir);
+  const users = await workDirUsers(port, workDir);
   if (users.length > 0) {
     throw new AgentctlError(
       'unsafe',
-      `container removed, but ${workDir} is still mounted by ${users.map((c) => c.name).join(', ')}; not deleting it`,
+      `container removed, but ${workDir} is ${inUseReason(users)}; not deleting it`,
     );
   }
   const st = await fs.lstat(workDir).catch(() => undefined);

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup } from '../../src/ops/cleanup.js';
+import { createAgent } from '../../src/ops/create-agent.js';
+import { AgentExistsError } from '../../src/ops/reconcile.js';
 import { followUntilExit, runAgent } from '../../src/ops/run.js';
 import {
   docker,
@@ -69,6 +71,64 @@ describe('run and cleanup (real engine)', () => {
       message: expect.stringMatching(/already exists/),
     });
     expect(inspect(first.containerId).Id).toBe(first.containerId);
+  });
+
+  it('never replaces an agent, even when two runs race to make it: exactly one wins', async () => {
+    const s = sandbox();
+    // Both start before either holds the project lock: the check must be made under it.
+    const results = await Promise.allSettled([
+      runAgent({ ...s, id: 'race', memory: '96m' }),
+      runAgent({ ...s, id: 'race', memory: '128m' }),
+    ]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect([won.length, lost.length]).toEqual([1, 1]);
+    expect(lost[0]?.reason).toMatchObject({
+      kind: 'usage',
+      message: expect.stringMatching(
+        new RegExp(
+          `^agent race already exists in project "${s.project}" \\(container ${s.project}-race, running\\); start it`,
+        ),
+      ),
+    });
+    const winner = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof runAgent>>>).value;
+    const c = inspect(`${s.project}-race`);
+    expect(c.Id).toBe(winner.containerId);
+    expect(c.HostConfig.Memory).toBe((results[0]?.status === 'fulfilled' ? 96 : 128) * MiB);
+    expect(projectContainers(s.project)).toEqual([`${s.project}-race`]);
+  });
+
+  it('createAgent with createOnly refuses an existing agent under the lock, changing nothing', async () => {
+    const s = sandbox();
+    const fleet = { project: s.project, runtimeDir: path.join(s.cwd, 'rt'), namePrefix: s.namePrefix };
+    const agent = { image: TEST_IMAGE, network: 'none' };
+    const results = await Promise.allSettled([
+      createAgent({ id: 'one', ...agent, memory: '96m' }, fleet, { createOnly: true, lockWaitMs: 60_000 }),
+      createAgent({ id: 'one', ...agent, memory: '128m' }, fleet, { createOnly: true, lockWaitMs: 60_000 }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const lost = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(lost?.reason).toBeInstanceOf(AgentExistsError);
+    expect(lost?.reason).toMatchObject({
+      kind: 'usage',
+      agent: 'one',
+      message: expect.stringMatching(/already exists .*; refusing to replace it, nothing was changed$/),
+    });
+    const c = inspect(`${s.project}-one`);
+    expect(c.HostConfig.Memory).toBe((results[0]?.status === 'fulfilled' ? 96 : 128) * MiB);
+    const id = c.Id as string;
+    // Stopped, it is still there: refused, and left stopped.
+    docker('stop', '-t', '0', id);
+    await expect(
+      createAgent({ id: 'one', ...agent, memory: '96m' }, fleet, { createOnly: true }),
+    ).rejects.toBeInstanceOf(AgentExistsError);
+    expect(inspect(`${s.project}-one`)).toMatchObject({ Id: id, State: { Running: false } });
+    // Without createOnly, createAgent converges it as before.
+    await createAgent({ id: 'one', ...agent, memory: '96m' }, fleet);
+    expect(inspect(`${s.project}-one`)).toMatchObject({
+      State: { Running: true },
+      HostConfig: { Memory: 96 * MiB },
+    });
   });
 
   it('reports bad flags by flag, and a missing image before creating anything', async () => {
@@ -165,8 +225,9 @@ describe('run and cleanup (real engine)', () => {
       now: now + 1000,
     });
     expect(dry.containers.map((c) => c.agent)).toEqual(['stopped']);
-    // A dry run counts the stopped agent's directory as freed, as the real run will.
-    expect(dry.directories.map((d) => d.agent)).toEqual(['orphan', 'stopped']);
+    // The stopped agent's container existed when the run started: its data is never deleted in the
+    // same run as its container.
+    expect(dry.directories.map((d) => d.agent)).toEqual(['orphan']);
     expect(exists(stopped.containerId)).toBe(true);
     expect(existsSync(path.join(work, 'orphan'))).toBe(true);
 
@@ -177,10 +238,8 @@ describe('run and cleanup (real engine)', () => {
       now: now + 2 * DAY,
     });
     expect(real.containers.map((c) => [c.agent, c.ok])).toEqual([['stopped', true]]);
-    expect(real.directories.map((d) => [d.agent, d.ok])).toEqual([
-      ['orphan', true],
-      ['stopped', true],
-    ]);
+    expect(real.directories.map((d) => [d.agent, d.ok])).toEqual([['orphan', true]]);
+    expect(existsSync(path.join(work, 'stopped'))).toBe(true);
     expect(real.freedBytes).toBeGreaterThanOrEqual(50_000);
     expect(real.skipped).toEqual([`${path.join(work, 'linked')}: a symlink; not followed`]);
     expect(exists(stopped.containerId)).toBe(false);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_RUNTIME_DIR } from '../../config/defaults.js';
@@ -5,8 +6,11 @@ import { EXIT } from '../../errors.js';
 import { cleanup } from '../../ops/cleanup.js';
 import { formatDuration, humanBytes } from '../../render/units.js';
 import { parseDuration } from '../../util/duration.js';
-import { nonNegativeInt, outputOption, printJson, type OutputFormat } from '../io.js';
+import { loadDesired, nonNegativeInt, outputOption, printJson, type OutputFormat } from '../io.js';
 import { projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
+
+/** The file ps and cleanup read when no -f is given and it exists. */
+const DEFAULT_FILE = 'agents.yaml';
 
 interface Flags extends TargetFlags {
   output: OutputFormat;
@@ -41,12 +45,20 @@ export function registerCleanup(program: Command): void {
       const olderThanMs = parseDuration(flags.olderThan, '--older-than');
       const { project, desired } = await resolveTarget(flags);
       const runtimeDir = path.resolve(flags.runtimeDir ?? desired?.runtimeDir ?? DEFAULT_RUNTIME_DIR);
+      // Without -f, ./agents.yaml (as for ps) still says which agents are declared: their data stays,
+      // and its project's lock is held while directories are deleted. It does not narrow the project.
+      const declared =
+        desired ??
+        (flags.file === undefined && existsSync(DEFAULT_FILE)
+          ? await loadDesired(DEFAULT_FILE, { quietWarnings: true })
+          : undefined);
       const result = await cleanup({
         project,
         runtimeDir,
         olderThanMs,
         dryRun: flags.dryRun,
-        keep: desired?.agents.map((a) => a.id),
+        keep: declared?.agents.map((a) => a.id),
+        alsoLock: declared ? [declared.project] : [],
         lockWaitMs: flags.wait * 1000,
       });
       const failed = [...result.containers, ...result.directories].filter((x) => !x.ok);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { EXIT } from '../../errors.js';
 import { down } from '../../ops/down.js';
 import {
   fileOption,
@@ -15,7 +16,10 @@ export function registerDown(program: Command): void {
     .description("remove the project's containers (working directories are kept unless --data)")
     .addOption(fileOption())
     .addOption(outputOption())
-    .option('--data', "also delete the agents' working directories (never follows a symlink)")
+    .option(
+      '--data',
+      "also delete the agents' working directories, except those another container still mounts (never follows a symlink)",
+    )
     .option(
       '-t, --timeout <seconds>',
       'grace period when stopping a container',
@@ -36,12 +40,17 @@ export function registerDown(program: Command): void {
           stopTimeoutSeconds: opts.timeout,
           lockWaitMs: opts.wait * 1000,
         });
+        // Data asked to go but kept (another container uses it) is a failure: exit 1, and say why.
+        if (result.keptData.length > 0) process.exitCode = EXIT.failure;
         if (opts.output === 'json') {
           printJson(result);
           return;
         }
         for (const r of result.removed) process.stdout.write(`removed ${r.container}\n`);
         for (const d of result.removedData) process.stdout.write(`deleted ${d}\n`);
+        for (const k of result.keptData) {
+          process.stderr.write(`agentctl: kept ${k.path}: ${k.reason}; not deleting it\n`);
+        }
         const kept = opts.data ? '' : ' (working directories kept; use --data to delete them)';
         process.stdout.write(
           `${result.removed.length} container(s) removed from project "${desired.project}"${kept}\n`,

@@ -1,0 +1,66 @@
+/**
+ * Whether a working directory is still in use: the one check every operation that deletes agent data
+ * (rm --data, down --data, cleanup) makes first. A directory is in use while any container on the
+ * engine (ours or not, running or not) has a mount whose host source is the directory, lies inside it,
+ * or contains it (a container mounting the whole runtime directory uses every agent's data).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { DockerPort } from '../docker/port.js';
+
+/** Every container's mount sources, taken in one list call. */
+export interface MountSnapshot {
+  mounts: { container: string; sources: string[] }[];
+}
+
+export async function mountSnapshot(port: DockerPort): Promise<MountSnapshot> {
+  const containers = await port.listContainers({});
+  const mounts = await Promise.all(
+    containers.map(async (c) => {
+      // A port that reports only the /mnt mount still gives that one.
+      const given = c.mountSources ?? (c.workDir ? [c.workDir] : []);
+      return { container: c.name, sources: await withRealPaths(given) };
+    }),
+  );
+  return { mounts: mounts.filter((m) => m.sources.length > 0) };
+}
+
+/** Names of the containers in `snapshot` whose mounts overlap `dir` (sorted; empty: not in use). */
+export async function usersOf(snapshot: MountSnapshot, dir: string): Promise<string[]> {
+  const forms = await withRealPaths([dir]);
+  const users = snapshot.mounts
+    .filter((m) => m.sources.some((s) => forms.some((d) => overlaps(s, d))))
+    .map((m) => m.container);
+  return [...new Set(users)].sort();
+}
+
+/** The containers using `dir` now (one list call). */
+export async function workDirUsers(port: DockerPort, dir: string): Promise<string[]> {
+  return usersOf(await mountSnapshot(port), dir);
+}
+
+/** Why a directory in use is left alone, for messages. */
+export function inUseReason(users: string[]): string {
+  return `still mounted by container${users.length === 1 ? '' : 's'} ${users.join(', ')}`;
+}
+
+/** Each path as given (made absolute) and, where it exists, with symlinks resolved. */
+async function withRealPaths(paths: string[]): Promise<string[]> {
+  const out = new Set<string>();
+  for (const p of paths) {
+    const abs = path.resolve(p);
+    out.add(abs);
+    out.add(await fs.realpath(abs).catch(() => abs));
+  }
+  return [...out];
+}
+
+/** a and b are the same path, or one lies inside the other. */
+function overlaps(a: string, b: string): boolean {
+  return within(a, b) || within(b, a);
+}
+
+function within(inner: string, outer: string): boolean {
+  const rel = path.relative(outer, inner);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}
