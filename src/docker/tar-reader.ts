@@ -29,8 +29,21 @@ export interface TarItem {
   body: AsyncIterable<Buffer>;
 }
 
+/**
+ * The archive's entries, one at a time. However reading ends (the end of the archive, a corrupt archive,
+ * or a consumer that stops early by throwing or breaking), the source is closed (its iterator's
+ * `return()`: a stream is destroyed), so nothing is left holding a connection open.
+ */
 export async function* readTar(source: AsyncIterable<Buffer | string>): AsyncGenerator<TarItem> {
   const bytes = new ByteSource(source);
+  try {
+    yield* entries(bytes);
+  } finally {
+    await bytes.close();
+  }
+}
+
+async function* entries(bytes: ByteSource): AsyncGenerator<TarItem> {
   let pax: Record<string, string> = {};
   let longName: string | undefined;
   let longLink: string | undefined;
@@ -196,6 +209,22 @@ class ByteSource {
         },
       }),
     };
+  }
+
+  /**
+   * Stops reading: the source's iterator is told it is no longer wanted (`return()`, which destroys a
+   * stream), unless it already ended. Never throws: it runs on the way out of an error, which must not be
+   * hidden, and what is left of the source is of no use either way.
+   */
+  async close(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    this.pending = Buffer.alloc(0);
+    try {
+      await this.it.return?.();
+    } catch {
+      // already failed or closed: nothing left to release
+    }
   }
 
   private async pull(): Promise<void> {

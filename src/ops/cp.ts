@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { ID_PATTERN } from '../config/rules.js';
 import { AGENT_MOUNT } from '../docker/container-config.js';
 import type { DockerPort } from '../docker/port.js';
 import { packTar } from '../docker/tar-writer.js';
@@ -13,7 +14,7 @@ import { AgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { OwnerResolver } from '../reconcile/workdir.js';
 import { type OpContext, portOf } from './context.js';
-import { extractToHost } from './host-extract.js';
+import { type ExtractTally, extractToHost } from './host-extract.js';
 import { hostEntries, type PackTally } from './host-pack.js';
 import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
 import { parseJsonObject } from '../util/json.js';
@@ -44,9 +45,11 @@ export interface CopyResult {
 
 /** `ID:/path` names a path in an agent (an id has no `/`); anything else is a host path (`./a:b` too). */
 export function parseCopyArg(arg: string): CopyEndpoint {
-  const m = /^([a-z0-9][a-z0-9_.-]{0,62}):(.*)$/.exec(arg);
-  if (!m) return { kind: 'host', path: arg };
-  return { kind: 'agent', agent: m[1] as string, path: m[2] as string };
+  const colon = arg.indexOf(':');
+  if (colon === -1) return { kind: 'host', path: arg };
+  const agent = arg.slice(0, colon);
+  if (!ID_PATTERN.test(agent)) return { kind: 'host', path: arg };
+  return { kind: 'agent', agent, path: arg.slice(colon + 1) };
 }
 
 /**
@@ -119,12 +122,19 @@ async function copyFromAgent(
   const archive = await port.getArchive(agent.id, srcPath);
   if (!archive) throw await missingInAgent(port, agent, srcPath);
   const { stat, tar } = archive;
-  if (destSt && !destSt.isDirectory() && stat.isDir) {
-    (tar as Readable).destroy?.();
-    throw new AgentctlError('usage', `cannot copy directory ${srcPath} onto file ${destAbs}`);
-  }
+  let tally: ExtractTally;
   const targetName = destSt?.isDirectory() ? stat.name : path.basename(destAbs);
-  const tally = await extractToHost(tar as AsyncIterable<Buffer>, { dir, rootName: stat.name, targetName });
+  try {
+    if (destSt && !destSt.isDirectory() && stat.isDir) {
+      throw new AgentctlError('usage', `cannot copy directory ${srcPath} onto file ${destAbs}`);
+    }
+    tally = await extractToHost(tar as AsyncIterable<Buffer>, { dir, rootName: stat.name, targetName });
+  } catch (err) {
+    // Whatever failed (EACCES, ENOSPC, a corrupt archive...), the response must not stay open: a
+    // half-read stream keeps its connection, and the process, alive.
+    (tar as Readable).destroy?.();
+    throw err;
+  }
   return {
     direction: 'from-agent',
     agent: agent.agentId,

@@ -2,9 +2,9 @@
  * Extracts a tar from an agent onto the host without ever writing outside the destination directory:
  * entries with absolute names or `..` are refused, nothing is written through an existing symlink
  * (every parent is checked with lstat, files are opened with O_NOFOLLOW and replaced rather than
- * rewritten), links whose targets leave the destination are refused, and after extraction every link
- * made is resolved again (chains included) and removed if it leads out. Refused entries are skipped and
- * reported; the rest is copied.
+ * rewritten), links whose targets leave the destination are refused, hard links are made only to files
+ * this extraction wrote, and after extraction every link made is resolved again (chains included) and
+ * removed if it leads out. Refused entries are skipped and reported; the rest is copied.
  */
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -36,6 +36,10 @@ export async function extractToHost(tar: AsyncIterable<Buffer>, opts: ExtractOpt
   // Directories are made writable while we fill them; their own modes are applied at the end.
   const dirModes: [string, number, number][] = [];
   const safeDirs = new Set<string>([root]);
+  // The regular files this extraction made, by destination path (every parent a real directory, checked
+  // when it was written) with the inode made there: the only things a hard link may point to. A name is
+  // never resolved through the file system to find a hard link's target, so no symlink is followed.
+  const written = new Map<string, { dev: number; ino: number }>();
 
   for await (const { entry, body } of readTar(tar)) {
     const target = targetOf(entry.name, opts);
@@ -54,6 +58,8 @@ export async function extractToHost(tar: AsyncIterable<Buffer>, opts: ExtractOpt
       tally.refused.push(`${entry.name}: ${rel} is an existing symlink; refusing to write through it`);
       continue;
     }
+    // Whatever this entry makes here, the file written here before is no longer what the path names.
+    written.delete(target);
     switch (entry.type) {
       case 'directory': {
         if (existing && !existing.isDirectory()) {
@@ -75,6 +81,8 @@ export async function extractToHost(tar: AsyncIterable<Buffer>, opts: ExtractOpt
         if (existing) await fs.unlink(target);
         const handle = await fs.open(target, WRITE_NEW, 0o600);
         try {
+          const { dev, ino } = await handle.stat();
+          written.set(target, { dev, ino });
           for await (const chunk of body) {
             await handle.write(chunk);
             tally.bytes += chunk.length;
@@ -104,10 +112,19 @@ export async function extractToHost(tar: AsyncIterable<Buffer>, opts: ExtractOpt
         break;
       }
       case 'hardlink': {
+        // Only to a file this extraction wrote, named by its path here as written (`..` is refused, so
+        // the name is already resolved, and no symlink on the way is followed), and still that file.
         const source = targetOf(entry.linkname, opts);
+        const made = typeof source === 'string' ? written.get(source) : undefined;
         const sourceSt =
-          typeof source === 'string' ? await fs.lstat(source).catch(() => undefined) : undefined;
-        if (typeof source !== 'string' || !sourceSt?.isFile()) {
+          typeof source === 'string' && made ? await fs.lstat(source).catch(() => undefined) : undefined;
+        if (
+          typeof source !== 'string' ||
+          !made ||
+          !sourceSt?.isFile() ||
+          sourceSt.dev !== made.dev ||
+          sourceSt.ino !== made.ino
+        ) {
           tally.refused.push(
             `${entry.name}: hard link to ${entry.linkname}, which is not a file copied here`,
           );
@@ -119,6 +136,8 @@ export async function extractToHost(tar: AsyncIterable<Buffer>, opts: ExtractOpt
         }
         if (existing) await fs.unlink(target);
         await fs.link(source, target);
+        // The same file, made by this extraction: a later hard link may name it by either path.
+        written.set(target, made);
         tally.files++;
         break;
       }

@@ -3,6 +3,7 @@ import { AgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import type { ContainerRunState, LiveLimits } from '../types.js';
 import { diskUsage } from '../util/disk-usage.js';
+import { parseJsonObject } from '../util/json.js';
 import { type OpContext, portOf } from './context.js';
 import { resolveAgent } from './resolve-agent.js';
 
@@ -60,18 +61,8 @@ export async function inspectAgent(id: string, opts: InspectOptions = {}): Promi
     imageId,
     imageVersion: image?.labels[IMAGE_VERSION_LABEL],
     limits: c.limits,
-    spec: parseSpec(c.labels?.[LABEL.spec]),
+    spec: parseJsonObject(c.labels?.[LABEL.spec]),
     workDir: c.workDir,
     disk: disk && { bytes: disk.bytes, complete: disk.complete },
   };
-}
-
-function parseSpec(text: string | undefined): Record<string, unknown> | undefined {
-  if (!text) return undefined;
-  try {
-    const v: unknown = JSON.parse(text);
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }

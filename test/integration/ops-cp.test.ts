@@ -15,7 +15,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerEngine } from '../../src/docker/engine.js';
+import type { DockerPort } from '../../src/docker/port.js';
 import { copy } from '../../src/ops/cp.js';
 import { reconcile } from '../../src/ops/reconcile.js';
 import { docker } from '../helpers/docker.js';
@@ -141,6 +144,33 @@ describe('cp (real engine)', () => {
     await expect(copy('small', 'other', opts())).rejects.toMatchObject({ kind: 'usage' });
     await expect(copy('small', 'nope-agent-zz:/mnt/', opts())).rejects.toMatchObject({ kind: 'not-found' });
     expect(statSync(path.join(host, 'small')).size).toBe(1);
+  });
+
+  it("closes the engine's archive stream when writing on the host fails mid-copy", async () => {
+    inAgent('head -c 4000000 /dev/urandom > /mnt/big.bin');
+    // Watch the archive response the copy gets from the real engine.
+    const engine = new DockerEngine();
+    const streams: NodeJS.ReadableStream[] = [];
+    const port = new Proxy(engine, {
+      get(target, key) {
+        if (key === 'getArchive') {
+          return async (...args: Parameters<DockerPort['getArchive']>) => {
+            const r = await target.getArchive(...args);
+            if (r) streams.push(r.tar);
+            return r;
+          };
+        }
+        const v: unknown = Reflect.get(target, key);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    // A host name longer than the file system allows: creating the file fails (ENAMETOOLONG) while
+    // megabytes are still to come, as EACCES or ENOSPC would (those do not happen to root).
+    await expect(copy('box:/mnt/big.bin', 'n'.repeat(300), { ...opts(), port })).rejects.toMatchObject({
+      code: 'ENAMETOOLONG',
+    });
+    expect(streams).toHaveLength(1);
+    expect((streams[0] as Readable).destroyed).toBe(true);
   });
 
   // Last: a restarted container's tmpfs mounts are no longer writable by the agent (engine 20.10).

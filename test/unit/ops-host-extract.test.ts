@@ -8,14 +8,17 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
+  realpathSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packTar, tarHeader, type TarWriteEntry } from '../../src/docker/tar-writer.js';
 import { extractToHost, linkEscapes, targetOf } from '../../src/ops/host-extract.js';
@@ -201,7 +204,85 @@ describe('extractToHost', () => {
     ]);
     expect(lstatSync(path.join(outside, 'secret')).nlink).toBe(1);
   });
+
+  it('refuses a hard link whose target is reached through symlinks that lead out', async () => {
+    const { top, dest } = setup();
+    // `out/a` -> `..` is dest (inside); `out/b` -> `a/..` reads as out/ but is dest/.. for the kernel,
+    // so `out/b/secret.txt` is <dest>/../secret.txt: a file this extraction never wrote.
+    const secret = path.join(top, 'secret.txt');
+    writeFileSync(secret, 'host secret');
+    const tally = await extractToHost(
+      archive(
+        [],
+        [
+          ...rawEntry('out/', '5'),
+          ...rawEntry('out/a', '2', '..'),
+          ...rawEntry('out/b', '2', 'a/..'),
+          ...rawEntry('out/h', '1', 'out/b/secret.txt'),
+        ],
+      ),
+      { dir: dest, rootName: 'out', targetName: 'out' },
+    );
+    expect(tally.refused).toContain('out/h: hard link to out/b/secret.txt, which is not a file copied here');
+    expect(tally.files).toBe(0);
+    // Nothing was linked to the host file, and nothing under dest reaches it.
+    expect(lstatSync(secret).nlink).toBe(1);
+    expect(existsSync(path.join(dest, 'out/h'))).toBe(false);
+    expect(readFileSync(secret, 'utf8')).toBe('host secret');
+    for (const p of walk(dest)) {
+      const st = lstatSync(p);
+      if (st.isFile()) expect(readFileSync(p, 'utf8')).not.toBe('host secret');
+      if (st.isSymbolicLink()) {
+        const real = realpathSync(p);
+        expect(real === dest || real.startsWith(dest + path.sep)).toBe(true);
+      }
+    }
+    expect(existsSync(path.join(dest, 'out/b/secret.txt'))).toBe(false);
+  });
+
+  it('makes a hard link only to the file this extraction wrote at that path, not what replaced it', async () => {
+    const { dest, outside } = setup();
+    // `data/d1/d2/f` is written, then replaced by a symlink that is inside from where it is; a hard
+    // link to it would be the symlink itself at another depth, where the same text leads out.
+    const tally = await extractToHost(
+      archive(
+        [],
+        [
+          ...rawEntry('data/', '5'),
+          ...rawEntry('data/d1/d2/f', '0', '', 'F'),
+          ...rawEntry('data/d1/d2/f', '2', '../../../outside/secret'),
+          ...rawEntry('data/h', '1', 'data/d1/d2/f'),
+        ],
+      ),
+      opts(dest),
+    );
+    expect(tally.refused).toContain('data/h: hard link to data/d1/d2/f, which is not a file copied here');
+    expect(existsSync(path.join(dest, 'data/h'))).toBe(false);
+    expect(lstatSync(path.join(outside, 'secret')).nlink).toBe(1);
+  });
+
+  it('stops reading the archive when writing fails, so the stream is not left open', async () => {
+    const { dest } = setup();
+    const tar = Readable.from(
+      archive([dir('data'), file(`data/${'n'.repeat(300)}`, 'x'), file('data/after', 'y')]),
+    );
+    // A name longer than the file system allows: open() fails (ENAMETOOLONG), even for root.
+    await expect(extractToHost(tar, opts(dest))).rejects.toMatchObject({ code: 'ENAMETOOLONG' });
+    expect(tar.destroyed).toBe(true);
+    expect(existsSync(path.join(dest, 'data/after'))).toBe(false);
+  });
 });
+
+/** Every path under `root`, without following symlinks. */
+function walk(root: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(root)) {
+    const p = path.join(root, name);
+    out.push(p);
+    if (lstatSync(p).isDirectory()) out.push(...walk(p));
+  }
+  return out;
+}
 
 describe('targetOf and linkEscapes', () => {
   const o = { dir: '/d', rootName: 'r', targetName: 't' };

@@ -1,5 +1,6 @@
 /** The tar reader and writer: round trips, the formats Go's archive/tar writes, and broken input. */
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { readTar, type TarEntry } from '../../src/docker/tar-reader.js';
 import { packTar, tarHeader, type TarWriteEntry } from '../../src/docker/tar-writer.js';
@@ -114,6 +115,112 @@ describe('tar reader', () => {
   it('ends at the end of the stream even without the two zero blocks', async () => {
     const tar = await pack([{ ...base, name: 'a', type: 'file', size: 1, body: from([Buffer.from('a')]) }]);
     expect((await read(tar.subarray(0, 1024))).map((g) => g.entry.name)).toEqual(['a']);
+  });
+});
+
+describe('tar reader: the source is closed however reading ends', () => {
+  /** Three entries with bodies, in 512-byte pieces, as an iterable whose iterator records return(). */
+  async function tracked() {
+    const tar = await pack(
+      ['a', 'b', 'c'].map((name) => ({
+        ...base,
+        name,
+        type: 'file' as const,
+        size: 2000,
+        body: from([Buffer.alloc(2000, name)]),
+      })),
+    );
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < tar.length; i += 512) pieces.push(tar.subarray(i, i + 512));
+    const state = { returned: 0, pulled: 0, total: pieces.length };
+    const source: AsyncIterable<Buffer> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => {
+          const value = pieces[state.pulled];
+          if (value === undefined) return { done: true, value: undefined };
+          state.pulled++;
+          return { done: false, value };
+        },
+        return: async () => {
+          state.returned++;
+          return { done: true, value: undefined };
+        },
+      }),
+    };
+    return { source, state };
+  }
+
+  it('calls return() on the source when the consumer throws mid-archive', async () => {
+    const { source, state } = await tracked();
+    const consume = async () => {
+      for await (const { entry, body } of readTar(source)) {
+        for await (const _ of body) throw new Error(`disk full writing ${entry.name}`);
+      }
+    };
+    await expect(consume()).rejects.toThrow('disk full writing a');
+    expect(state.returned).toBe(1);
+    expect(state.pulled).toBeLessThan(state.total); // it stopped reading too
+  });
+
+  it('calls return() on the source when the consumer breaks early', async () => {
+    const { source, state } = await tracked();
+    for await (const { entry } of readTar(source)) if (entry.name === 'b') break;
+    expect(state.returned).toBe(1);
+  });
+
+  it('calls return() on the source when the archive is corrupt', async () => {
+    const { source, state } = await tracked();
+    const broken: AsyncIterable<Buffer> = {
+      [Symbol.asyncIterator]: () => {
+        const it = source[Symbol.asyncIterator]();
+        let n = 0;
+        // The second entry's header (after 512 + 2048 bytes) has a bad checksum.
+        const next = async () => {
+          const r = await it.next();
+          if (r.done || n++ !== 5) return r;
+          const header = Buffer.from(r.value);
+          header[0] = 'z'.charCodeAt(0);
+          return { done: false, value: header };
+        };
+        return { next, return: () => it.return!() };
+      },
+    };
+    await expect(
+      (async () => {
+        for await (const _ of readTar(broken)) {
+          // read on
+        }
+      })(),
+    ).rejects.toThrow(/checksum/);
+    expect(state.returned).toBe(1);
+  });
+
+  it('destroys a stream source when the consumer throws', async () => {
+    const { source } = await tracked();
+    const stream = Readable.from(source);
+    await expect(
+      (async () => {
+        for await (const { entry } of readTar(stream)) throw new Error(`stop at ${entry.name}`);
+      })(),
+    ).rejects.toThrow('stop at a');
+    expect(stream.destroyed).toBe(true);
+  });
+
+  it('does not call return() on a source that ended', async () => {
+    const { source, state } = await tracked();
+    const names: string[] = [];
+    const all: AsyncIterable<Buffer> = {
+      [Symbol.asyncIterator]: () => {
+        const it = source[Symbol.asyncIterator]();
+        // Without the closing zero blocks: the archive ends where the stream does.
+        const next = async () =>
+          state.pulled >= state.total - 2 ? { done: true as const, value: undefined } : it.next();
+        return { next, return: () => it.return!() };
+      },
+    };
+    for await (const { entry } of readTar(all)) names.push(entry.name);
+    expect(names).toEqual(['a', 'b', 'c']);
+    expect(state.returned).toBe(0);
   });
 });
 
