@@ -22,9 +22,18 @@ export interface AgentFleet {
 export interface CreateOptions extends OpContext {
   /** How long to wait for another run holding the project's lock. */
   lockWaitMs?: number;
+  /**
+   * Only make a new agent: if one with this id exists already (any state, any settings), throw an
+   * AgentExistsError and change nothing, instead of converging it to these settings. Checked under the
+   * project's lock, so of two racing calls exactly one creates it.
+   */
+  createOnly?: boolean;
 }
 
-/** Resolves once the agent's container exists (and runs, unless `state: stopped`). */
+/**
+ * Resolves once the agent's container exists (and runs, unless `state: stopped`). An existing agent with
+ * other settings is converged to these (recreated if need be), unless `createOnly`.
+ */
 export async function createAgent(
   agent: CreateAgentOptions,
   fleet: AgentFleet,
@@ -48,6 +57,7 @@ export async function createAgent(
     port: opts.port,
     prune: false,
     lockWaitMs: opts.lockWaitMs,
+    createOnly: opts.createOnly,
   });
   const failed = report.results.find((r) => !r.ok);
   if (failed) {

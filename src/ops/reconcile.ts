@@ -7,9 +7,9 @@ import { execute, type ProgressEvent } from '../reconcile/execute.js';
 import { observe } from '../reconcile/observe.js';
 import { plan } from '../reconcile/plan.js';
 import { type BuildPolicy, imagesToBuild } from '../reconcile/builds.js';
-import { preflight } from '../reconcile/preflight.js';
+import { type PreflightProblem, preflightError, preflightProblems } from '../reconcile/preflight.js';
 import { type BuildOptions, buildImages } from './build.js';
-import type { ApplyReport, DesiredState, ObservedState, Plan } from '../types.js';
+import type { ApplyReport, DesiredState, ObservedContainer, ObservedState, Plan } from '../types.js';
 import { type OpContext, portOf } from './context.js';
 
 export interface DiffOptions extends OpContext {
@@ -36,6 +36,43 @@ export interface ApplyOptions extends DiffOptions {
   lockHeld?: boolean;
   /** Takes part of the plan back before preflight (the watch controller's per-agent repair back-off). */
   holdBack?: (p: Plan) => Plan;
+  /**
+   * Preflight problems of single agents (image missing or failing to build, limits above the host's,
+   * name taken, network or runtime missing) withhold those agents instead of refusing the run: their
+   * actions are dropped from the plan, like holdBack's, the others are carried out, and the problems are
+   * returned as `withheld`. Problems of the whole run (runtimeDir unwritable) still refuse it. The watch
+   * controller's mode: one bad agent must not stop the repair of the others.
+   */
+  withholdFailing?: boolean;
+  /**
+   * Every agent of `desired` must be new: unless the plan for each is a single `create`, refuse with an
+   * AgentExistsError and change nothing. Checked under the lock, so two runs racing to make the same
+   * agent cannot both pass it (`run` never replaces an existing agent).
+   */
+  createOnly?: boolean;
+}
+
+export interface ReconcileResult {
+  plan: Plan;
+  report: ApplyReport;
+  /** With `withholdFailing`: the problems, and the agents withheld for them (empty otherwise). */
+  withheld: PreflightProblem[];
+}
+
+/** `createOnly` found the agent there already (some container of it, in any state). */
+export class AgentExistsError extends AgentctlError {
+  constructor(
+    readonly agent: string,
+    readonly project: string,
+    readonly containers: readonly Pick<ObservedContainer, 'id' | 'name' | 'state'>[],
+  ) {
+    const first = containers[0];
+    super(
+      'usage',
+      `agent ${agent} already exists in project "${project}"${first ? ` (container ${first.name}, ${first.state})` : ''}; refusing to replace it, nothing was changed`,
+    );
+    this.name = 'AgentExistsError';
+  }
 }
 
 export interface DiffResult {
@@ -51,10 +88,7 @@ export async function diff(desired: DesiredState, opts: DiffOptions = {}): Promi
 }
 
 /** Converge the engine to the desired state. Never throws for a failed action: see report.ok. */
-export async function reconcile(
-  desired: DesiredState,
-  opts: ApplyOptions = {},
-): Promise<{ plan: Plan; report: ApplyReport }> {
+export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}): Promise<ReconcileResult> {
   const started = performance.now();
   const port = portOf(opts);
   const release =
@@ -63,24 +97,39 @@ export async function reconcile(
       : await acquireLock(desired.project, { waitMs: opts.lockWaitMs, onWait: opts.onLockWait });
   try {
     let { plan: p, observed } = await diff(desired, opts);
+    if (opts.createOnly) refuseExisting(desired, p, observed);
     const builds = imagesToBuild(desired, observed, opts.build ?? 'missing');
+    const failedBuilds = new Map<string, string>();
     if (builds.length > 0 && !opts.dryRun) {
       const failed = (await buildImages(builds, { ...opts.buildOptions, port })).filter((b) => !b.ok);
-      if (failed.length > 0) {
+      if (failed.length > 0 && !opts.withholdFailing) {
         throw new AgentctlError('preflight', `image build failed, nothing was changed: ${failed[0]?.error}`, {
           details: failed.slice(1).map((f) => f.error ?? f.image),
         });
       }
+      // Withholding: the agents that needed a failed image are withheld by preflight, with its error.
+      for (const f of failed) failedBuilds.set(f.image, f.error ?? 'build failed');
       // The new image ids decide which agents are recreated: look again.
       ({ plan: p, observed } = await diff(desired, opts));
     }
     if (opts.holdBack) p = opts.holdBack(p);
-    opts.onPlan?.(p);
+    let problems: PreflightProblem[] = [];
+    let withheld: PreflightProblem[] = [];
     if (p.actions.length > 0 || p.conflicts.length > 0) {
       // In a dry run nothing is built: an image that would be is not "missing".
       const willBuild = new Set(opts.dryRun ? builds.map((b) => b.image) : []);
-      await preflight(desired, observed, p, port, await port.info(), willBuild);
+      problems = await preflightProblems(desired, observed, p, port, await port.info(), {
+        willBuild,
+        failedBuilds,
+      });
+      if (opts.withholdFailing && problems.every((x) => x.agents.length > 0)) {
+        withheld = problems;
+        problems = [];
+        p = withoutAgents(p, new Set(withheld.flatMap((x) => x.agents)));
+      }
     }
+    opts.onPlan?.(p);
+    if (problems.length > 0) throw preflightError(problems);
     const results = opts.dryRun
       ? []
       : await execute(p, port, {
@@ -98,10 +147,33 @@ export async function reconcile(
       durationMs: performance.now() - started,
       ok: results.every((r) => r.ok),
     };
-    return { plan: p, report };
+    return { plan: p, report, withheld };
   } finally {
     await release();
   }
+}
+
+/** createOnly: each declared agent's plan must be exactly one create (no container of it anywhere). */
+function refuseExisting(desired: DesiredState, p: Plan, observed: ObservedState): void {
+  for (const agent of desired.agents) {
+    const steps = p.actions.filter((a) => a.agentId === agent.id);
+    if (steps.length === 1 && steps[0]?.kind === 'create') continue;
+    throw new AgentExistsError(
+      agent.id,
+      desired.project,
+      observed.containers.filter((c) => c.agentId === agent.id),
+    );
+  }
+}
+
+/** The plan without the actions (and name conflicts) of `agents`. */
+function withoutAgents(p: Plan, agents: ReadonlySet<string>): Plan {
+  if (agents.size === 0) return p;
+  return {
+    ...p,
+    actions: p.actions.filter((a) => !agents.has(a.agentId)),
+    conflicts: p.conflicts.filter((c) => !agents.has(c.agentId)),
+  };
 }
 
 /**

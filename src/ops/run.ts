@@ -9,11 +9,11 @@ import { DEFAULT_RUNTIME_DIR } from '../config/defaults.js';
 import type { RawAgent } from '../config/raw.js';
 import { ID_PATTERN, invalidIdMessage } from '../config/rules.js';
 import { AgentctlError } from '../errors.js';
-import { LABEL } from '../labels.js';
 import { workDirOf } from '../reconcile/workdir.js';
 import type { RestartPolicy } from '../types.js';
 import { type OpContext, portOf } from './context.js';
 import { createAgent } from './create-agent.js';
+import { AgentExistsError } from './reconcile.js';
 import { getLogs } from './logs.js';
 import { resolveAgent } from './resolve-agent.js';
 
@@ -48,7 +48,10 @@ export interface RunResult {
   workDir: string;
 }
 
-/** Creates and starts the agent. An agent with this id already in the project is an error, not replaced. */
+/**
+ * Creates and starts the agent. An agent with this id already in the project is an error, not replaced,
+ * even when two runs race to make it (the check is made under the project's lock).
+ */
 export async function runAgent(opts: RunOptions = {}): Promise<RunResult> {
   const port = portOf(opts);
   const id = opts.id ?? `agent-${randomBytes(3).toString('hex')}`;
@@ -63,22 +66,23 @@ export async function runAgent(opts: RunOptions = {}): Promise<RunResult> {
     ...(opts.command !== undefined && { command: opts.command }),
     ...(opts.restart !== undefined && { restart: opts.restart }),
   };
-  // createAgent would replace an agent with other settings: `run` makes new agents only.
-  const existing = (await port.listManaged(project)).find((c) => c.labels[LABEL.agent] === id);
-  if (existing) {
-    throw new AgentctlError(
-      'usage',
-      `agent ${id} already exists in project "${project}" (container ${existing.name}, ${existing.state}); start it with agentctl start ${id}, or remove it with agentctl rm ${id}`,
-    );
-  }
   try {
+    // createOnly: the check that the agent is new is made under the project's lock, so two runs of the
+    // same id cannot both pass it; the second would otherwise replace the first's container.
     await createAgent(
       { id, ...fields },
       { project, runtimeDir, namePrefix: opts.namePrefix },
-      { port, lockWaitMs: opts.lockWaitMs ?? 60_000 },
+      { port, lockWaitMs: opts.lockWaitMs ?? 60_000, createOnly: true },
     );
   } catch (err) {
     if (!(err instanceof AgentctlError)) throw err;
+    if (err instanceof AgentExistsError) {
+      const c = err.containers[0];
+      throw new AgentctlError(
+        'usage',
+        `agent ${id} already exists in project "${project}"${c ? ` (container ${c.name}, ${c.state})` : ''}; start it with agentctl start ${id}, or remove it with agentctl rm ${id}`,
+      );
+    }
     // Positions in a file nobody wrote mean nothing: say which flag instead.
     if (err.kind === 'config') {
       const [first = '', ...rest] = [err.message, ...err.details].map((m) => asFlagMessage(m, id));

@@ -1,7 +1,10 @@
 /**
  * Checks that must pass before any change is made, so a predictable failure stops the run before it
- * half-applies. Read-only: it looks at the engine and the filesystem and throws one error listing
- * every problem found.
+ * half-applies. Read-only: it looks at the engine and the filesystem.
+ *
+ * Most problems belong to agents (an image missing, limits above the host's, a name taken, a network or
+ * runtime the engine lacks): `preflightProblems` says which, so the watch controller can withhold those
+ * agents and still apply the others. `preflight` is the one-shot rule: any problem refuses the whole run.
  */
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -13,19 +16,61 @@ import { assertNoSymlinks, WORKDIRS } from './workdir.js';
 
 const BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none']);
 
+/** One thing found wrong. */
+export interface PreflightProblem {
+  /** `file:line:col: message` where a position is known. */
+  message: string;
+  /** The agents it stops, sorted; empty when it stops the whole run (the runtime directory...). */
+  agents: string[];
+}
+
+export interface PreflightOptions {
+  /** Images a dry run would build first: not missing. */
+  willBuild?: ReadonlySet<string>;
+  /** Images whose build failed just now -> the build's error: said instead of "not present". */
+  failedBuilds?: ReadonlyMap<string, string>;
+}
+
+/** Throws one error listing every problem found. */
 export async function preflight(
   desired: DesiredState,
   observed: ObservedState,
   p: Plan,
   port: DockerPort,
   engine: EngineInfo,
-  /** Images a dry run would build first. */
-  willBuild: ReadonlySet<string> = new Set(),
+  opts: PreflightOptions = {},
 ): Promise<void> {
-  const problems: string[] = p.conflicts.map((c) => formatAt(desired.positions[c.agentId], c.message));
+  const problems = await preflightProblems(desired, observed, p, port, engine, opts);
+  if (problems.length > 0) throw preflightError(problems);
+}
+
+/** The error a run refused for `problems` fails with. */
+export function preflightError(problems: readonly PreflightProblem[]): AgentctlError {
+  const lines = problems.map((x) => x.message);
+  return new AgentctlError('preflight', `preflight failed, nothing was changed: ${lines[0] ?? ''}`, {
+    details: lines.slice(1),
+  });
+}
+
+/** Every problem with carrying out `p`, each with the agents it concerns. */
+export async function preflightProblems(
+  desired: DesiredState,
+  observed: ObservedState,
+  p: Plan,
+  port: DockerPort,
+  engine: EngineInfo,
+  opts: PreflightOptions = {},
+): Promise<PreflightProblem[]> {
+  const willBuild = opts.willBuild ?? new Set<string>();
+  const problems: PreflightProblem[] = p.conflicts.map((c) => ({
+    message: formatAt(desired.positions[c.agentId], c.message),
+    agents: [c.agentId],
+  }));
   const specs = actionSpecs(p);
-  const at = (spec: AgentSpec, msg: string) =>
-    formatAt(desired.positions[spec.id], `agent ${spec.id}: ${msg}`);
+  const at = (spec: AgentSpec, msg: string): PreflightProblem => ({
+    message: formatAt(desired.positions[spec.id], `agent ${spec.id}: ${msg}`),
+    agents: [spec.id],
+  });
 
   for (const spec of specs) {
     if (spec.nanoCpus > engine.ncpu * 1e9) {
@@ -52,32 +97,41 @@ export async function preflight(
   const needContainer = specs.filter((s) =>
     p.actions.some((a) => a.agentId === s.id && (a.kind === 'create' || a.kind === 'recreate')),
   );
+  const usersOf = (pick: (s: AgentSpec) => string, value: string) =>
+    needContainer.filter((s) => pick(s) === value).map((s) => s.id);
+
   for (const ref of [...new Set(needContainer.map((s) => s.image))].sort()) {
     if (observed.images[ref] || willBuild.has(ref)) continue;
-    const users = needContainer.filter((s) => s.image === ref).map((s) => s.id);
-    problems.push(
-      formatAt(
+    const users = usersOf((s) => s.image, ref);
+    const buildError = opts.failedBuilds?.get(ref);
+    problems.push({
+      message: formatAt(
         desired.positions[users[0] ?? ''],
-        `image "${ref}" is not present on the engine (needed by ${users.join(', ')}); declare how to build it (build: { context: ... }), build it yourself (docker build -t ${ref} ...) or docker pull it`,
+        buildError !== undefined
+          ? `image "${ref}" could not be built (needed by ${users.join(', ')}): ${buildError}`
+          : `image "${ref}" is not present on the engine (needed by ${users.join(', ')}); declare how to build it (build: { context: ... }), build it yourself (docker build -t ${ref} ...) or docker pull it`,
       ),
-    );
+      agents: users,
+    });
   }
 
   const networks = [...new Set(needContainer.map((s) => s.network))]
     .filter((n) => !BUILTIN_NETWORKS.has(n))
     .sort();
   for (const net of networks) {
-    if (!(await port.networkExists(net)))
-      problems.push(`network "${net}" does not exist on the engine (docker network create ${net})`);
-  }
-
-  if (needContainer.length > 0) problems.push(...(await runtimeDirProblems(desired, needContainer)));
-
-  if (problems.length > 0) {
-    throw new AgentctlError('preflight', `preflight failed, nothing was changed: ${problems[0]}`, {
-      details: problems.slice(1),
+    if (await port.networkExists(net)) continue;
+    const users = usersOf((s) => s.network, net);
+    problems.push({
+      message: formatAt(
+        desired.positions[users[0] ?? ''],
+        `network "${net}" does not exist on the engine (needed by ${users.join(', ')}; docker network create ${net})`,
+      ),
+      agents: users,
     });
   }
+
+  if (needContainer.length > 0) problems.push(...(await workDirProblems(desired, needContainer)));
+  return problems;
 }
 
 /** Specs of agents the plan will create, recreate or update. */
@@ -89,25 +143,46 @@ function actionSpecs(p: Plan): AgentSpec[] {
 
 /** Symlinks under runtimeDir and an unwritable runtimeDir, checked without creating anything. */
 export async function runtimeDirProblems(desired: DesiredState, specs: AgentSpec[]): Promise<string[]> {
-  const problems: string[] = [];
-  for (const spec of specs) {
-    try {
-      await assertNoSymlinks(desired.runtimeDir, spec.workDir);
-    } catch (err) {
-      problems.push(formatAt(desired.positions[spec.id], (err as Error).message));
+  return (await workDirProblems(desired, specs)).map((x) => x.message);
+}
+
+/**
+ * A symlink in an agent's own working directory stops that agent; one above them all (runtimeDir, its
+ * agent-working-directory), or a runtimeDir that cannot be written, stops every agent.
+ */
+async function workDirProblems(desired: DesiredState, specs: AgentSpec[]): Promise<PreflightProblem[]> {
+  const problems: PreflightProblem[] = [];
+  const shared = path.join(desired.runtimeDir, WORKDIRS);
+  const sharedOk = await assertNoSymlinks(desired.runtimeDir, shared).then(
+    () => true,
+    (err: unknown) => {
+      problems.push({ message: (err as Error).message, agents: [] });
+      return false;
+    },
+  );
+  if (sharedOk) {
+    for (const spec of specs) {
+      try {
+        await assertNoSymlinks(desired.runtimeDir, spec.workDir);
+      } catch (err) {
+        problems.push({
+          message: formatAt(desired.positions[spec.id], (err as Error).message),
+          agents: [spec.id],
+        });
+      }
     }
   }
-  const existing = await nearestExisting(path.join(desired.runtimeDir, WORKDIRS));
+  const existing = await nearestExisting(shared);
   const st = await fs.stat(existing);
   if (!st.isDirectory()) {
-    problems.push(`runtime directory: ${existing} exists and is not a directory`);
+    problems.push({ message: `runtime directory: ${existing} exists and is not a directory`, agents: [] });
   } else if (
     !(await fs.access(existing, constants.W_OK).then(
       () => true,
       () => false,
     ))
   ) {
-    problems.push(`runtime directory: ${existing} is not writable`);
+    problems.push({ message: `runtime directory: ${existing} is not writable`, agents: [] });
   }
   return problems;
 }

@@ -35,13 +35,18 @@ export function watchLines(e: WatchEvent, color = false): Line[] {
           .join(', ');
         const head = e.ok ? c.green('reconciled') : c.red('reconciled with failures');
         lines.push(
-          out(`${head} (${why}): ${done}; ${e.unchanged} unchanged, in ${seconds(e.durationMs, 2)}`),
+          out(
+            `${head} (${why}): ${done}; ${e.unchanged} unchanged${withheldText(e.withheld, c)}, in ${seconds(e.durationMs, 2)}`,
+          ),
         );
         for (const a of e.actions.filter((x) => !x.ok))
           lines.push(err(`${c.red('FAIL')} ${a.kind} ${a.agent}: ${a.error}`));
       } else if (e.trigger.includes('file') || e.trigger.includes('start')) {
+        const head = e.withheld.length > 0 ? 'partly in sync' : 'in sync';
         lines.push(
-          out(`in sync (${why}): ${e.unchanged} agent(s) unchanged, in ${seconds(e.durationMs, 2)}`),
+          out(
+            `${head} (${why}): ${e.unchanged} agent(s) unchanged${withheldText(e.withheld, c)}, in ${seconds(e.durationMs, 2)}`,
+          ),
         );
       }
       if (e.held.length > 0)
@@ -55,11 +60,16 @@ export function watchLines(e: WatchEvent, color = false): Line[] {
       ];
     case 'config-warning':
       return [{ text: e.message, stream: 'err' }];
-    case 'error':
+    case 'error': {
+      // With agents: only they are withheld, the others were applied.
+      const scope = e.agents
+        ? `; withholding ${e.agents.join(', ')} (the other agents are applied), retried on every reconcile`
+        : '; will retry';
       return [
-        err(`${c.red('error')} (${describeTrigger(e.trigger)}): ${e.messages[0] ?? ''}; will retry`),
+        err(`${c.red('error')} (${describeTrigger(e.trigger)}): ${e.messages[0] ?? ''}${scope}`),
         ...e.messages.slice(1).map((m) => ({ text: `  ${m}`, stream: 'err' as const })),
       ];
+    }
     case 'engine':
       return e.state === 'connected'
         ? [out('engine event stream reconnected; resyncing')]
@@ -81,6 +91,7 @@ export class FleetStatus {
   private agents = 0;
   private held: WatchHeld[] = [];
   private failing: string[] = [];
+  private withheld: string[] = [];
   private engine: 'connected' | 'disconnected' = 'connected';
   private lastSync = '';
   private configBroken = false;
@@ -93,6 +104,7 @@ export class FleetStatus {
       this.agents = e.agents;
       this.held = e.held;
       this.failing = e.actions.filter((a) => !a.ok).map((a) => a.agent);
+      this.withheld = e.withheld;
       this.lastSync = `${clock(e.time)} (${seconds(e.durationMs, 2)})`;
       if (e.trigger.includes('file')) this.configBroken = false;
     } else if (e.type === 'engine') {
@@ -113,6 +125,8 @@ export class FleetStatus {
       );
     if (this.failing.length > 0)
       parts.push(c.red(`${this.failing.length} failing (${this.failing.join(', ')})`));
+    if (this.withheld.length > 0)
+      parts.push(c.red(`${this.withheld.length} withheld (${this.withheld.join(', ')})`));
     if (this.configBroken) parts.push(c.red('file has errors: last good state in force'));
     parts.push(this.engine === 'connected' ? 'engine connected' : c.red('engine unreachable'));
     if (this.lastSync) parts.push(`last reconcile ${this.lastSync}`);
@@ -129,6 +143,11 @@ export function describeTrigger(trigger: readonly string[]): string {
   const shown = engine.slice(0, 3).join(', ');
   const more = engine.length > 3 ? ` (+${engine.length - 3} more)` : '';
   return [...plain, ...(engine.length > 0 ? [`engine: ${shown}${more}`] : [])].join('; ');
+}
+
+/** `, 1 withheld (b)`: agents left alone for a preflight problem of their own. */
+function withheldText(withheld: readonly string[], c: ReturnType<typeof paint>): string {
+  return withheld.length > 0 ? `, ${c.red(`${withheld.length} withheld (${withheld.join(', ')})`)}` : '';
 }
 
 function heldText(h: WatchHeld): string {

@@ -4,6 +4,12 @@
  * run is the same observe -> plan -> preflight -> execute as `apply`, with the plan filtered by the
  * per-agent repair back-off (see backoff.ts). A periodic resync catches whatever the event stream missed.
  *
+ * One bad agent does not stop the others: an agent with a preflight problem of its own (image missing or
+ * failing to build, limits above the host's, its name taken, a network or runtime the engine lacks) is
+ * withheld, like a held repair, while the rest is applied; the problem is reported once, and every later
+ * reconcile retries the agent (so pulling or building its image heals it by the next resync at the
+ * latest). A problem of the whole run (runtimeDir unwritable) still stops the reconcile, as in `apply`.
+ *
  * Lock: the controller holds the project's lock for its whole life, so a one-shot `apply` or `down`
  * fails with a message naming the watcher's pid (or waits with --wait) instead of interleaving with it.
  * Stopping finishes the reconcile in flight, stops watching and releases the lock; agents keep running.
@@ -17,6 +23,7 @@ import { LABEL } from '../labels.js';
 import { acquireLock, type Release } from '../lock.js';
 import { type OpContext, portOf } from '../ops/context.js';
 import { reconcile } from '../ops/reconcile.js';
+import type { PreflightProblem } from '../reconcile/preflight.js';
 import type { ApplyReport, DesiredState } from '../types.js';
 import {
   type BackoffPolicy,
@@ -29,6 +36,7 @@ import {
   settle,
   type SpecKeys,
   specKeys,
+  withhold,
 } from './backoff.js';
 import { Coalescer } from './coalescer.js';
 import { followEngineEvents } from './engine-events.js';
@@ -117,6 +125,8 @@ class Controller {
   /** The specs the last reconcile applied: an agent with the same spec that needs actions has drifted. */
   private applied: SpecKeys = {};
   private backoff: BackoffState = {};
+  /** Preflight problems of withheld agents already reported (message -> its agents), each said once. */
+  private withheldShown = new Map<string, readonly string[]>();
   private warningsShown = '';
   private fileWatch: FileWatch | undefined;
   private release: Release | undefined;
@@ -241,9 +251,11 @@ class Controller {
     const keys = specKeys(desired.agents);
     let decision: Decision | undefined;
     try {
-      const { report } = await reconcile(desired, {
+      const { report, withheld } = await reconcile(desired, {
         port: this.port,
         lockHeld: true,
+        // An agent with a problem of its own (image missing...) must not stop the repair of the others.
+        withholdFailing: true,
         prune: this.opts.prune,
         allowEmpty: this.opts.allowEmpty,
         parallel: this.opts.parallel,
@@ -259,7 +271,18 @@ class Controller {
           return decision.plan;
         },
       });
-      const d: Decision = decision ?? { plan: emptyPlan(desired.project), held: [], repairs: [] };
+      const planned: Decision = decision ?? { plan: emptyPlan(desired.project), held: [], repairs: [] };
+      // Nothing was done for the withheld agents: no repair to count, and their spec is not applied yet
+      // (once their problem is fixed, a new agent is created as a change of the file, not as a repair).
+      const out = new Set(withheld.flatMap((w) => w.agents));
+      const d: Decision =
+        out.size === 0
+          ? planned
+          : {
+              ...planned,
+              plan: withhold(planned.plan, out),
+              repairs: planned.repairs.filter((a) => !out.has(a)),
+            };
       const now = Date.now();
       this.backoff = settle(this.backoff, {
         decision: d,
@@ -268,8 +291,9 @@ class Controller {
         now,
         policy: this.policy,
       });
-      this.applied = keys;
-      this.emit(this.reconcileEvent(trigger, d, report, desired, now));
+      this.applied = appliedAfter(keys, this.applied, out);
+      this.reportWithheld(trigger, withheld, d);
+      this.emit(this.reconcileEvent(trigger, d, report, desired, now, [...out].sort()));
       this.scheduleWake(d, report);
     } catch (err) {
       const e = toAgentctlError(err);
@@ -365,6 +389,26 @@ class Controller {
     });
   }
 
+  /**
+   * Each withheld agent's problem is reported as an error when it appears (or changes), not again on
+   * every reconcile that finds it still there; one that goes away and comes back is reported again.
+   */
+  private reportWithheld(trigger: string[], withheld: readonly PreflightProblem[], d: Decision): void {
+    const shown = new Map<string, readonly string[]>();
+    // Agents held by their back-off were not checked this time: what was said of them still stands.
+    const unchecked = new Set(d.held.map((h) => h.agent));
+    for (const [message, agents] of this.withheldShown) {
+      if (agents.every((a) => unchecked.has(a))) shown.set(message, agents);
+    }
+    for (const w of withheld) {
+      if (!this.withheldShown.has(w.message)) {
+        this.emit({ type: 'error', kind: 'preflight', trigger, messages: [w.message], agents: w.agents });
+      }
+      shown.set(w.message, w.agents);
+    }
+    this.withheldShown = shown;
+  }
+
   /** Held repairs, and actions that failed, are retried when their back-off allows. */
   private scheduleWake(d: Decision, report: ApplyReport): void {
     const failed = report.results.filter((r) => !r.ok).map((r) => r.action.agentId);
@@ -394,6 +438,7 @@ class Controller {
     report: ApplyReport,
     desired: DesiredState,
     now: number,
+    withheld: string[],
   ): WatchEventBody {
     const repairs = new Set(d.repairs);
     return {
@@ -421,6 +466,7 @@ class Controller {
         retryAt: new Date(h.until).toISOString(),
         attempt: h.attempt,
       })),
+      withheld,
       unchanged: report.unchanged.length,
       agents: desired.agents.length,
     };
@@ -433,6 +479,18 @@ class Controller {
       // A failing log callback must not take the controller down.
     }
   }
+}
+
+/** The specs applied after a reconcile: all of `desired`'s but the withheld agents', which keep their old one. */
+function appliedAfter(desired: SpecKeys, before: SpecKeys, withheld: ReadonlySet<string>): SpecKeys {
+  if (withheld.size === 0) return desired;
+  const next: Record<string, string> = { ...desired };
+  for (const agent of withheld) {
+    const old = before[agent];
+    if (old === undefined) delete next[agent];
+    else next[agent] = old;
+  }
+  return next;
 }
 
 function emptyPlan(project: string): Decision['plan'] {

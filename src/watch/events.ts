@@ -45,6 +45,12 @@ export type WatchEventBody =
       durationMs: number;
       actions: WatchAction[];
       held: WatchHeld[];
+      /**
+       * Agents withheld for preflight problems of their own (image missing, limits above the host's...):
+       * nothing was done for them, the others were applied; each problem is reported once as an `error`
+       * with `agents`, and they are retried on every reconcile.
+       */
+      withheld: string[];
       /** Agents already as declared. */
       unchanged: number;
       /** Agents declared in the state applied. */
@@ -58,8 +64,12 @@ export type WatchEventBody =
       messages: string[];
     }
   | { type: 'config-warning'; message: string }
-  /** A reconcile could not run (engine unreachable, preflight failed, ...); it is retried. */
-  | { type: 'error'; kind: ErrorKind; trigger: string[]; messages: string[] }
+  /**
+   * A reconcile could not run (engine unreachable, preflight failed for the whole run, ...); it is
+   * retried. With `agents`: a preflight problem of those agents only, which are withheld while the
+   * others are applied; reported when it appears, not again on every reconcile it persists.
+   */
+  | { type: 'error'; kind: ErrorKind; trigger: string[]; messages: string[]; agents?: string[] }
   | { type: 'engine'; state: 'connected' | 'disconnected'; message?: string; retryInMs?: number }
   | { type: 'stopping'; reason: string }
   | { type: 'stopped' };

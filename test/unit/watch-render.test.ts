@@ -54,6 +54,7 @@ describe('watch log as text', () => {
     durationMs: 120,
     actions: [],
     held: [],
+    withheld: [],
     unchanged: 2,
     agents: 2,
     ...over,
@@ -95,6 +96,46 @@ describe('watch log as text', () => {
       },
       { stream: 'err', text: expect.stringMatching(/FAIL update b: no such container$/) },
     ]);
+  });
+
+  it('names the withheld agents: on the reconcile line, in their error, and on the status line', () => {
+    const withheld = ['b'];
+    expect(watchLines(reconcile({ trigger: ['file'], withheld, unchanged: 1 })).map((l) => l.text)).toEqual([
+      expect.stringMatching(/partly in sync \(file\): 1 agent\(s\) unchanged, 1 withheld \(b\), in 0\.12s$/),
+    ]);
+    expect(
+      watchLines(
+        reconcile({
+          trigger: ['engine:destroy:a'],
+          actions: [{ kind: 'create', agent: 'a', cause: 'x', ok: true, durationMs: 30, repair: true }],
+          withheld,
+          unchanged: 0,
+        }),
+      ).map((l) => l.text),
+    ).toEqual([
+      expect.stringMatching(
+        /reconciled \(engine: destroy a\): \+ create a \(repair 1\); 0 unchanged, 1 withheld \(b\), in 0\.12s$/,
+      ),
+    ]);
+    const lines = watchLines({
+      time,
+      type: 'error',
+      kind: 'preflight',
+      trigger: ['file'],
+      messages: ['/x/agents.yaml:9:3: image "nope" is not present on the engine (needed by b); ...'],
+      agents: ['b'],
+    });
+    expect(lines).toEqual([
+      {
+        stream: 'err',
+        text: expect.stringMatching(
+          /error \(file\): \/x\/agents\.yaml:9:3: image "nope" is not present .*; withholding b \(the other agents are applied\), retried on every reconcile$/,
+        ),
+      },
+    ]);
+    const s = new FleetStatus();
+    s.update(reconcile({ withheld }));
+    expect(s.line()).toMatch(/ · 1 withheld \(b\) · /);
   });
 
   it('prints config errors as file:line:col lines, after a line saying the last good state is kept', () => {
