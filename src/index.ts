@@ -5,7 +5,16 @@ export { loadConfig, parseConfig } from './config/load.js';
 export { plan, type PlanOptions } from './reconcile/plan.js';
 export { observe } from './reconcile/observe.js';
 export { execute, type ExecuteOptions, type ProgressEvent } from './reconcile/execute.js';
-export { diff, reconcile, type ApplyOptions, type DiffOptions, type DiffResult } from './ops/reconcile.js';
+export {
+  AgentExistsError,
+  diff,
+  reconcile,
+  type ApplyOptions,
+  type DiffOptions,
+  type DiffResult,
+  type ReconcileResult,
+} from './ops/reconcile.js';
+export type { PreflightProblem } from './reconcile/preflight.js';
 export { ps, psAll, type AgentRow, type ManagedAgentRow } from './ops/ps.js';
 export { runAgent, followUntilExit, type RunOptions, type RunResult } from './ops/run.js';
 export { getLogs, type LogsOptions, type LogsResult } from './ops/logs.js';

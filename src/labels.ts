@@ -2,8 +2,6 @@
  * The labels that mark a container as ours. We only ever touch containers carrying LABEL.project with
  * the project's name; a container with one of our names but not our labels is someone else's.
  */
-export const LABEL_PREFIX = 'agentctl.';
-
 export const LABEL = {
   project: 'agentctl.project',
   agent: 'agentctl.agent',

@@ -162,6 +162,7 @@ interface ActionBase {
 export type Action =
   | (ActionBase & { kind: 'create'; spec: AgentSpec })
   | (ActionBase & { kind: 'start'; containerId: string; name: string })
+  | (ActionBase & { kind: 'unpause'; containerId: string; name: string })
   | (ActionBase & { kind: 'stop'; containerId: string; name: string })
   | (ActionBase & {
       kind: 'update';

@@ -1,4 +1,5 @@
 /** Built-in defaults: what an agent gets for every field the file leaves out. */
+import { join } from 'node:path';
 import type { RawAgent } from './raw.js';
 
 export const DEFAULT_NAME_PREFIX = 'claude-agent-';
@@ -8,6 +9,13 @@ export const DEFAULT_RUNTIME_DIR = './evanai_runtime';
 
 /** Where the agent's working directory is mounted in its container. */
 export const AGENT_WORK_DIR = '/mnt';
+
+/** Under runtimeDir: agent N's working directory is <runtimeDir>/agent-working-directory/N. */
+export const WORKDIRS = 'agent-working-directory';
+
+export function workDirOf(runtimeDir: string, agentId: string): string {
+  return join(runtimeDir, WORKDIRS, agentId);
+}
 
 /** Variables every agent gets before its own env; AGENT_ID and AGENT_WORK_DIR are set after it. */
 export const BASE_ENV: Readonly<Record<string, string>> = {

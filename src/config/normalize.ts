@@ -3,7 +3,7 @@
  * settings; replicas expanded; every AgentSpec complete, so that hashing and diffing never depend
  * on defaults applied later.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { AgentSpec, DesiredState, ImageBuild, SourcePos } from '../types.js';
 import {
   AGENT_WORK_DIR,
@@ -11,6 +11,7 @@ import {
   DEFAULT_AGENT,
   DEFAULT_NAME_PREFIX,
   DEFAULT_RUNTIME_DIR,
+  workDirOf,
 } from './defaults.js';
 import type { Diagnostics } from './diagnostics.js';
 import { formatPath } from './field-path.js';
@@ -139,7 +140,7 @@ function toSpec(
     labels: sortedRecord(labels),
     ulimits: sortedRecord(ulimits),
     tmpfs: sortedRecord(tmpfs),
-    workDir: join(fleet.runtimeDir, 'agent-working-directory', id),
+    workDir: workDirOf(fleet.runtimeDir, id),
   };
 }
 

@@ -1,5 +1,6 @@
 /** Naming and path rules shared by the schema error messages and the semantic checks. */
 import { posix } from 'node:path';
+import { AGENT_WORK_DIR } from './defaults.js';
 
 /** Agent ids and project names: safe as container name parts, label values and directory names. */
 export const ID_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
@@ -40,7 +41,7 @@ export function networkMessage(network: string): string {
 }
 
 /** The agent's working directory is bind-mounted here; a tmpfs over it would hide the agent's data. */
-const WORK_DIR = '/mnt';
+const WORK_DIR = AGENT_WORK_DIR;
 
 export function tmpfsPathProblem(path: string): string | undefined {
   if (!path.startsWith('/')) return `tmpfs path ${JSON.stringify(path)} must be absolute`;

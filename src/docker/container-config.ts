@@ -3,9 +3,10 @@ import { LABEL } from '../labels.js';
 import { canonicalJson, hashedPart, specHash } from '../spec-hash.js';
 import type { AgentSpec } from '../types.js';
 import type { CreateContainerBody } from './port.js';
+import { AGENT_WORK_DIR } from '../config/defaults.js';
 
 /** Where every agent's working directory appears inside its container. */
-export const AGENT_MOUNT = '/mnt';
+export const AGENT_MOUNT = AGENT_WORK_DIR;
 
 export function ownedLabels(project: string, spec: AgentSpec): Record<string, string> {
   return {

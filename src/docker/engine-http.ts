@@ -39,9 +39,12 @@ export function engineAddress(env: NodeJS.ProcessEnv = process.env): EngineAddre
 export class EngineHttp {
   // `servername: ''` skips the agent's guess at a TLS server name for each new connection, whose first
   // use compiles Node's IPv6 regexp: ~6 ms of every CLI run, for a name plain HTTP never uses.
+  //
+  // No socket limit: a running exec holds its connection until the command ends, so with a limit, N
+  // long commands would leave the calls that end them (the timeout's kill exec) queued forever. Callers
+  // that fan out bound themselves (mapLimit).
   private readonly agent = new http.Agent({
     keepAlive: true,
-    maxSockets: 16,
     ...({ servername: '' } as http.AgentOptions),
   });
 

@@ -15,7 +15,7 @@ import { AGENT_MOUNT } from './container-config.js';
 import { type EngineAddress, engineAddress, EngineHttp, EngineHttpError } from './engine-http.js';
 import { runExec } from './exec.js';
 import { containerEventsFrom } from './events.js';
-import { JsonLines } from './json-lines.js';
+import { jsonLines } from './json-lines.js';
 import type {
   BuildRequest,
   ContainerDetails,
@@ -34,6 +34,7 @@ import type {
 import { parsePathStat } from './path-stat.js';
 import { type ApiStats, toStatsSample } from './stats-sample.js';
 import { firstFileInTar } from './tar.js';
+import { escapeRegExp } from '../util/regexp.js';
 
 /** Engine API shapes we read (only the fields used). */
 interface ApiContainerRow {
@@ -44,7 +45,7 @@ interface ApiContainerRow {
   ImageID: string;
   Labels?: Record<string, string> | null;
   Created: number;
-  Mounts?: { Destination: string; Source: string }[];
+  Mounts?: { Destination: string; Source?: string }[];
 }
 
 interface ApiContainer {
@@ -230,6 +231,10 @@ export class DockerEngine implements DockerPort {
     await this.tolerate([304], `start ${short(id)}`, 'POST', `/containers/${q(id)}/start`);
   }
 
+  async unpauseContainer(id: string): Promise<void> {
+    await this.call(`unpause ${short(id)}`, 'POST', `/containers/${q(id)}/unpause`);
+  }
+
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
     await this.tolerate(
       [304, 404],
@@ -239,8 +244,10 @@ export class DockerEngine implements DockerPort {
     );
   }
 
-  async removeContainer(id: string): Promise<void> {
-    await this.tolerate([404], `remove ${short(id)}`, 'DELETE', `/containers/${q(id)}?force=1&v=0`);
+  async removeContainer(id: string, opts: { force?: boolean } = {}): Promise<void> {
+    const force = opts.force === false ? 0 : 1;
+    // v=1: anonymous volumes (an image's VOLUME) die with the container; agents' data is a bind mount.
+    await this.tolerate([404], `remove ${short(id)}`, 'DELETE', `/containers/${q(id)}?force=${force}&v=1`);
   }
 
   async renameContainer(id: string, newName: string): Promise<void> {
@@ -396,20 +403,12 @@ export class DockerEngine implements DockerPort {
       });
     let failure: string | undefined;
     let imageId: string | undefined;
-    const lines = new JsonLines<BuildEvent>((e) => {
+    for await (const e of jsonLines<BuildEvent>(stream as AsyncIterable<Buffer>)) {
       if (e.error) failure = e.error.trim();
       if (e.aux?.ID) imageId = e.aux.ID;
       const text = (e.stream ?? e.status ?? '').replace(/\n$/, '');
       if (text.trim()) for (const line of text.split('\n')) onOutput(line);
-    });
-    await new Promise<void>((resolve, reject) => {
-      stream.on('data', (chunk: Buffer) => lines.push(chunk));
-      stream.on('error', reject);
-      stream.on('end', () => {
-        lines.end();
-        resolve();
-      });
-    });
+    }
     if (failure) throw new AgentctlError('engine', `build ${req.image} failed: ${failure}`);
     return imageId ?? (await this.inspectImage(req.image))?.id ?? '';
   }
@@ -519,13 +518,10 @@ function toSummary(row: ApiContainerRow): ContainerSummary {
     labels: row.Labels ?? {},
     createdAt: new Date(row.Created * 1000).toISOString(),
     workDir: (row.Mounts ?? []).find((m) => m.Destination === AGENT_MOUNT)?.Source,
+    mountSources: (row.Mounts ?? []).flatMap((m) => (m.Source ? [m.Source] : [])),
   };
 }
 
 function short(id: string): string {
   return id.slice(0, 12);
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

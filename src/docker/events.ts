@@ -2,6 +2,7 @@
  * The engine's event stream (`GET /events`) is newline-delimited JSON for as long as the connection
  * lives. This turns its body into domain ContainerEvents. Used by src/docker/engine.ts only.
  */
+import { jsonLines } from './json-lines.js';
 import type { ContainerEvent } from './port.js';
 
 /** Engine API event shape (only the fields used). */
@@ -20,25 +21,13 @@ interface ApiEvent {
 export async function* containerEventsFrom(
   body: AsyncIterable<Buffer | string>,
 ): AsyncGenerator<ContainerEvent> {
-  let pending = '';
-  for await (const chunk of body) {
-    const lines = (pending + chunk.toString()).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      const event = toContainerEvent(line);
-      if (event) yield event;
-    }
+  for await (const e of jsonLines<ApiEvent>(body)) {
+    const event = toContainerEvent(e);
+    if (event) yield event;
   }
 }
 
-export function toContainerEvent(line: string): ContainerEvent | undefined {
-  if (!line.trim()) return undefined;
-  let e: ApiEvent;
-  try {
-    e = JSON.parse(line) as ApiEvent;
-  } catch {
-    return undefined;
-  }
+export function toContainerEvent(e: ApiEvent): ContainerEvent | undefined {
   if (e.Type !== 'container' || !e.Action || !e.Actor?.ID) return undefined;
   return {
     action: e.Action,

@@ -1,29 +1,27 @@
 /**
- * Splits a stream of newline-delimited JSON (the engine's build, pull and events streams) into parsed
- * objects, keeping a partial line until its end arrives.
+ * The engine's build, pull and events streams are newline-delimited JSON: yields each object as its line
+ * completes (a chunk may end mid-line). Ends when the body ends; throws when the connection breaks.
  */
-export class JsonLines<T> {
-  private pending = '';
-
-  constructor(private readonly onObject: (value: T) => void) {}
-
-  push(chunk: Buffer | string): void {
-    const lines = (this.pending + chunk.toString()).split('\n');
-    this.pending = lines.pop() ?? '';
-    for (const line of lines) this.emit(line);
-  }
-
-  end(): void {
-    this.emit(this.pending);
-    this.pending = '';
-  }
-
-  private emit(line: string): void {
-    if (!line.trim()) return;
-    try {
-      this.onObject(JSON.parse(line) as T);
-    } catch {
-      // The engine only sends JSON here; a torn line is not worth failing a build over.
+export async function* jsonLines<T>(body: AsyncIterable<Buffer | string>): AsyncGenerator<T> {
+  let pending = '';
+  for await (const chunk of body) {
+    const lines = (pending + chunk.toString()).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const value = parse<T>(line);
+      if (value !== undefined) yield value;
     }
+  }
+  const last = parse<T>(pending);
+  if (last !== undefined) yield last;
+}
+
+function parse<T>(line: string): T | undefined {
+  if (!line.trim()) return undefined;
+  try {
+    return JSON.parse(line) as T;
+  } catch {
+    // The engine only sends JSON here; a torn line is not worth failing a build or a watch over.
+    return undefined;
   }
 }

@@ -44,6 +44,8 @@ export interface ContainerSummary {
   createdAt: string;
   /** Host source of the /mnt bind mount, if any (the list call reports mounts too). */
   workDir?: string;
+  /** Host sources of all its mounts (bind mounts and volumes), wherever they are mounted. */
+  mountSources?: string[];
 }
 
 /** What inspect adds to a summary. */
@@ -184,10 +186,14 @@ export interface DockerPort {
   networkExists(name: string): Promise<boolean>;
   createContainer(name: string, body: CreateContainerBody): Promise<string>;
   startContainer(id: string): Promise<void>;
+  unpauseContainer(id: string): Promise<void>;
   /** Graceful stop: SIGTERM, then SIGKILL after `timeoutSeconds`. Stopping a stopped container is fine. */
   stopContainer(id: string, timeoutSeconds: number): Promise<void>;
-  /** Force-removes; anonymous volumes are kept (we never create any). Removing a gone container is fine. */
-  removeContainer(id: string): Promise<void>;
+  /**
+   * Force-removes (unless `force: false`: then a running container is refused), with its anonymous
+   * volumes (an image's VOLUME; agents' data is a bind mount and stays). Removing a gone container is fine.
+   */
+  removeContainer(id: string, opts?: { force?: boolean }): Promise<void>;
   renameContainer(id: string, newName: string): Promise<void>;
   updateContainer(id: string, limits: LiveLimits): Promise<void>;
   /** Containers we manage (carrying our project label): of every project, or of `project` only. */

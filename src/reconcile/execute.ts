@@ -86,6 +86,9 @@ async function perform(
       if (action.spec.state === 'running') await port.startContainer(id);
       return id;
     }
+    case 'unpause':
+      await port.unpauseContainer(action.containerId);
+      return action.containerId;
     case 'start':
       await port.startContainer(action.containerId);
       return action.containerId;

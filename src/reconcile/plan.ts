@@ -91,7 +91,10 @@ function planAgent(spec: AgentSpec, containers: ObservedContainer[], observed: O
   }
   const running = current.state === 'running' || current.state === 'restarting';
   const ref = { agentId: spec.id, containerId: current.id, name: current.name };
-  if (spec.state === 'running' && !running) {
+  if (spec.state === 'running' && current.state === 'paused') {
+    // The engine refuses to start a paused container: it has to be unpaused.
+    steps.push({ kind: 'unpause', ...ref, cause: 'container is paused, file wants it running' });
+  } else if (spec.state === 'running' && !running) {
     steps.push({ kind: 'start', ...ref, cause: `container is ${current.state}, file wants it running` });
   } else if (spec.state === 'stopped' && running) {
     steps.push({ kind: 'stop', ...ref, cause: 'file wants it stopped' });

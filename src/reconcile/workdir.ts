@@ -9,11 +9,7 @@ import type { DockerPort } from '../docker/port.js';
 import type { AgentSpec } from '../types.js';
 import type { AgentUser } from '../docker/container-config.js';
 
-export const WORKDIRS = 'agent-working-directory';
-
-export function workDirOf(runtimeDir: string, agentId: string): string {
-  return path.join(runtimeDir, WORKDIRS, agentId);
-}
+export { WORKDIRS, workDirOf } from '../config/defaults.js';
 
 /** Throws 'unsafe' if any existing component from runtimeDir down to `target` is a symlink. */
 export async function assertNoSymlinks(runtimeDir: string, target: string): Promise<void> {
@@ -95,7 +91,13 @@ function parseColonFile(text: string | undefined): string[][] {
 /** Creates the agent's working directory if missing. Never touches an existing one. */
 export async function ensureWorkDir(runtimeDir: string, spec: AgentSpec): Promise<void> {
   await assertNoSymlinks(runtimeDir, spec.workDir);
-  await fs.mkdir(path.dirname(spec.workDir), { recursive: true, mode: 0o755 });
+  // The directory holding every agent's data is private to whoever runs agentctl: agents' uids exist on
+  // the host too (1000 is often the first human user), and a file dropped into an agent's /mnt (say a
+  // sitecustomize.py on PYTHONPATH) would run inside the agent. The bind mount does not need it reachable.
+  await fs.mkdir(path.dirname(path.dirname(spec.workDir)), { recursive: true, mode: 0o755 });
+  await fs.mkdir(path.dirname(spec.workDir), { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
   try {
     await fs.mkdir(spec.workDir, { mode: 0o755 });
   } catch (err) {

@@ -115,6 +115,8 @@ describe('apply (real engine)', () => {
     const onHost = path.join(p.workDir('writer'), 'note.txt');
     expect(readFileSync(onHost, 'utf8')).toBe('hello\n');
     expect(statSync(onHost).uid).toBe(1000);
+    // Only agentctl's user can reach the agents' directories on the host.
+    expect(statSync(path.dirname(p.workDir('writer'))).mode & 0o777).toBe(0o700);
     docker('exec', name, 'sh', '-c', 'touch /tmp/agent/ok /home/agent/.cache/ok');
     expect(dockerTry('exec', name, 'touch', '/etc/nope').status).not.toBe(0);
     expect(dockerTry('exec', name, 'touch', '/home/agent/nope').status).not.toBe(0);
@@ -218,6 +220,16 @@ describe('apply (real engine)', () => {
     expect(inspect(`${p.prefix}stopped`).State.Running).toBe(true);
     expect(inspect(`${p.prefix}squeezed`).HostConfig.Memory).toBe(64 * MiB);
     expect(await planKinds(p)).toEqual([]);
+  });
+
+  it('unpauses an agent paused behind its back', async () => {
+    const p = project('pause');
+    p.write('agents:\n  a: {}');
+    await apply(p);
+    docker('pause', `${p.prefix}a`);
+    expect(await planKinds(p)).toEqual(['unpause a']);
+    await apply(p);
+    expect(inspect(`${p.prefix}a`).State.Status).toBe('running');
   });
 
   it('honours state: stopped, and starts the agent again when the file says running', async () => {

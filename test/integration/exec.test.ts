@@ -97,6 +97,14 @@ describe('AgentManager (real engine)', () => {
     expect(shells).toEqual(['bash', 'sh', 'sh']);
   });
 
+  it('still times commands out when many run at once (each holds a connection until it ends)', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => mgr.executeCommand('worker', 'sleep 1000', { timeoutMs: 500 })),
+    );
+    expect(results.map((r) => r.exitCode)).toEqual(Array.from({ length: 20 }, () => 124));
+    expect(processes(name).filter((p) => p.includes('sleep 1000'))).toEqual([]);
+  });
+
   it("returns the command's exit code, stdout and stderr apart", async () => {
     const r = await mgr.executeCommand('worker', 'echo out; echo err >&2; echo more; exit 3');
     expect(r).toMatchObject({ exitCode: 3, stdout: 'out\nmore\n', stderr: 'err\n', timedOut: false });

@@ -83,6 +83,13 @@ const cases: Case[] = [
     cause: /exited/,
   },
   {
+    name: 'container paused behind our back: unpause (the engine cannot start a paused one)',
+    desired: desired([a]),
+    observed: observed([container(a, { state: 'paused' })]),
+    expect: ['unpause a'],
+    cause: /paused/,
+  },
+  {
     name: 'state: stopped in the file: stop',
     desired: desired([spec('a', { state: 'stopped' })]),
     observed: observed([container(a)]),
