@@ -1,5 +1,6 @@
 // What the benchmark scripts share: where things are, a bare Engine-API client (the "raw floor": nothing
 // but node:http over the socket, as a hand-written client would do it), and small statistics helpers.
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,3 +57,23 @@ export async function pool(items, limit, fn) {
 }
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Writes dir/agents.yaml for a bench project: defaults on the test image, then the given agent lines. */
+export function writeFleet(dir, project, image, agentLines) {
+  writeFileSync(
+    path.join(dir, 'agents.yaml'),
+    [
+      'version: 1',
+      `project: ${project}`,
+      `namePrefix: ${project}-`,
+      'runtimeDir: ./runtime',
+      'defaults:',
+      `  image: ${image}`,
+      '  memory: 64m',
+      '  cpus: 0.1',
+      'agents:',
+      ...agentLines.map((l) => `  ${l}`),
+      '',
+    ].join('\n'),
+  );
+}

@@ -11,11 +11,11 @@
 // repair back-off (immediate first repair) is not what is measured. Cleans up everything it creates.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, engineClient, median, SOCKET } from './bench-lib.mjs';
+import { CLI, engineClient, median, SOCKET, writeFleet } from './bench-lib.mjs';
 import { buildTestImage } from './build-test-image.mjs';
 
 const { agent, api } = engineClient({ maxSockets: 8 });
@@ -70,26 +70,13 @@ const is = (action, name) => (e) => e.Action === action && e.Actor?.Attributes?.
 const ms = (x) => `${Math.round(x)} ms`;
 const sleep = (t) => new Promise((r) => setTimeout(r, t));
 
-function fleetFile(dir, project, image, memory) {
-  writeFileSync(
-    path.join(dir, 'agents.yaml'),
-    [
-      'version: 1',
-      `project: ${project}`,
-      `namePrefix: ${project}-`,
-      'runtimeDir: ./runtime',
-      'defaults:',
-      `  image: ${image}`,
-      '  memory: 64m',
-      '  cpus: 0.1',
-      'agents:',
-      `  a: { memory: ${memory} }`,
-      // restart "no": the engine's own restart policy must not be what brings a killed agent back.
-      `  k: { replicas: ${TRIALS}, restart: "no" }`,
-      '',
-    ].join('\n'),
-  );
-}
+/** Agent a (whose memory the trials change) and TRIALS agents to kill. */
+const fleetFile = (dir, project, image, memory) =>
+  writeFleet(dir, project, image, [
+    `a: { memory: ${memory} }`,
+    // restart "no": the engine's own restart policy must not be what brings a killed agent back.
+    `k: { replicas: ${TRIALS}, restart: "no" }`,
+  ]);
 
 /** The watcher, started and ready: its first apply has run. */
 async function startWatcher(dir) {

@@ -10,10 +10,10 @@
 // in the last column. Cleans up everything it creates.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, engineClient, median, pool, ROOT } from './bench-lib.mjs';
+import { CLI, engineClient, median, pool, ROOT, writeFleet } from './bench-lib.mjs';
 import { buildTestImage } from './build-test-image.mjs';
 
 const { api, close } = engineClient();
@@ -55,31 +55,16 @@ async function removeAll(ids) {
   await pool(ids, 8, (id) => api('DELETE', `/containers/${id}?force=1`));
 }
 
+/** n replicas with the given memory. */
+const fleetFile = (dir, project, n, image, memory) =>
+  writeFleet(dir, project, image, [`a: { replicas: ${n}, memory: ${memory} }`]);
+
 function cli(args, cwd) {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`agentctl ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return ms;
-}
-
-function fleetFile(dir, project, n, image, memory) {
-  writeFileSync(
-    path.join(dir, 'agents.yaml'),
-    [
-      'version: 1',
-      `project: ${project}`,
-      `namePrefix: ${project}-`,
-      'runtimeDir: ./runtime',
-      'defaults:',
-      `  image: ${image}`,
-      `  memory: ${memory}`,
-      '  cpus: 0.1',
-      'agents:',
-      `  a: { replicas: ${n} }`,
-      '',
-    ].join('\n'),
-  );
 }
 
 const s = (ms) => `${(ms / 1000).toFixed(3)} s`;

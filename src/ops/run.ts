@@ -16,6 +16,7 @@ import { createAgent } from './create-agent.js';
 import { AgentExistsError } from './reconcile.js';
 import { getLogs } from './logs.js';
 import { resolveAgent } from './resolve-agent.js';
+import { escapeRegExp } from '../util/regexp.js';
 
 export const ADHOC_PROJECT = 'adhoc';
 
@@ -117,15 +118,13 @@ const FLAG_OF: Record<string, string> = {
 /** `createAgent("x"):5:17: agents.x.memory: expected ...` -> `--memory: expected ...`. */
 export function asFlagMessage(message: string, id: string): string {
   const text = message.replace(/^.*?:\d+:\d+: /, '');
-  const agentPath = new RegExp(`^agents(?:\\.${escape(id)}|\\[${escape(JSON.stringify(id))}\\])\\.?`);
+  const agentPath = new RegExp(
+    `^agents(?:\\.${escapeRegExp(id)}|\\[${escapeRegExp(JSON.stringify(id))}\\])\\.?`,
+  );
   const rest = text.replace(agentPath, '');
   const field = /^(\w+)/.exec(rest)?.[1] ?? '';
   const flag = FLAG_OF[field];
   return flag ? rest.replace(field, flag) : rest;
-}
-
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 export interface AttachOptions extends OpContext {
