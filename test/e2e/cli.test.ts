@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { agentctl } from '../helpers/cli.js';
 import { docker, projectContainers } from '../helpers/docker.js';
 import { type TestProject, testProject } from '../helpers/project.js';
@@ -26,6 +26,7 @@ describe('agentctl validate', () => {
   });
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-validate-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const bad: [string, string, RegExp][] = [
     [
       'unknown field',

@@ -2,12 +2,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { acquireLock } from '../../src/lock.js';
 
 describe('project lock', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-lock-'));
   afterEach(() => rmSync(path.join(dir, 'p.lock'), { force: true }));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('refuses a second holder with a message naming the first', async () => {
     const release = await acquireLock('p', { dir });
