@@ -8,6 +8,7 @@ import { useColor } from '../render/color.js';
 import { FleetStatus, watchLines } from '../render/watch.js';
 import { watch } from '../watch/controller.js';
 import type { WatchEvent } from '../watch/events.js';
+import { sharedApplyOptions } from './apply-options.js';
 import type { OutputFormat } from './io.js';
 
 /** apply's flags that matter to --watch. */
@@ -29,12 +30,7 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
   const output = new WatchOutput(flags.output);
   const handle = watch({
     file: flags.file,
-    prune: flags.prune,
-    parallel: flags.parallel,
-    stopTimeoutSeconds: flags.timeout,
-    allowEmpty: flags.allowEmpty,
-    lockWaitMs: flags.wait * 1000,
-    onLockWait: (holder) => process.stderr.write(`waiting for the project lock held by ${holder}\n`),
+    ...sharedApplyOptions(flags),
     resyncMs: flags.resync * 1000,
     debounceMs: flags.debounce,
     onEvent: (e) => output.write(e),

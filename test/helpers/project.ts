@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { expect } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
+import { reconcile } from '../../src/ops/reconcile.js';
 import type { DesiredState } from '../../src/types.js';
 import { removeProjectContainers, TEST_IMAGE } from './docker.js';
 
@@ -53,4 +55,21 @@ export function testProject(tag = 't'): TestProject {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A new project (tracked in `projects` for cleanup) whose agents, on network none, are applied and
+ * running: every action must have succeeded.
+ */
+export async function appliedProject(
+  projects: TestProject[],
+  tag: string,
+  agents: string,
+): Promise<TestProject> {
+  const p = testProject(tag);
+  projects.push(p);
+  p.write(agents, '  network: none');
+  const { report } = await reconcile(await p.load());
+  expect(report.results.filter((r) => !r.ok)).toEqual([]);
+  return p;
 }

@@ -12,10 +12,9 @@ import { inspectAgent } from '../../src/ops/inspect.js';
 import { removeAgents, restartAgents, startAgents, stopAgents } from '../../src/ops/lifecycle.js';
 import { getLogs } from '../../src/ops/logs.js';
 import { psAll } from '../../src/ops/ps.js';
-import { reconcile } from '../../src/ops/reconcile.js';
 import { getStats, StatsSampler } from '../../src/ops/stats.js';
 import { docker, dockerTry, exists, inspect, TEST_IMAGE } from '../helpers/docker.js';
-import { type TestProject, testProject } from '../helpers/project.js';
+import { appliedProject, type TestProject } from '../helpers/project.js';
 
 const MiB = 1024 ** 2;
 
@@ -27,14 +26,7 @@ describe('operating agents (real engine)', () => {
     for (const name of extra.splice(0)) dockerTry('rm', '-f', name);
   });
 
-  async function fleet(tag: string, agents: string): Promise<TestProject> {
-    const p = testProject(tag);
-    projects.push(p);
-    p.write(agents, '  network: none');
-    const { report } = await reconcile(await p.load());
-    expect(report.results.filter((r) => !r.ok)).toEqual([]);
-    return p;
-  }
+  const fleet = (tag: string, agents: string) => appliedProject(projects, tag, agents);
 
   it('stops, starts and restarts agents; an unknown id among them changes nothing', async () => {
     const p = await fleet('life', 'agents:\n  a: {}\n  b: {}');

@@ -16,9 +16,8 @@ import { AgentctlError } from '../../src/errors.js';
 import { cleanup } from '../../src/ops/cleanup.js';
 import { down } from '../../src/ops/down.js';
 import { removeAgents } from '../../src/ops/lifecycle.js';
-import { reconcile } from '../../src/ops/reconcile.js';
 import { docker, dockerTry, exists, inspect, TEST_IMAGE } from '../helpers/docker.js';
-import { type TestProject, testProject } from '../helpers/project.js';
+import { appliedProject, type TestProject } from '../helpers/project.js';
 
 describe('operations that delete keep data safe (real engine)', () => {
   const projects: TestProject[] = [];
@@ -28,14 +27,7 @@ describe('operations that delete keep data safe (real engine)', () => {
     for (const p of projects.splice(0)) p.cleanup();
   });
 
-  async function fleet(tag: string, agents: string): Promise<TestProject> {
-    const p = testProject(tag);
-    projects.push(p);
-    p.write(agents, '  network: none');
-    const { report } = await reconcile(await p.load());
-    expect(report.results.filter((r) => !r.ok)).toEqual([]);
-    return p;
-  }
+  const fleet = (tag: string, agents: string) => appliedProject(projects, tag, agents);
 
   /** A container that is not agentctl's (or, with labels, another project's) mounting `source`. */
   function mounter(source: string, target: string, labels: Record<string, string> = {}): string {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { EXIT } from '../../errors.js';
 import { reconcile } from '../../ops/reconcile.js';
+import { sharedApplyOptions } from '../apply-options.js';
 import { buildProgress } from '../build-output.js';
 import type { WatchFlags } from '../watch.js';
 import { useColor } from '../../render/color.js';
@@ -54,12 +55,7 @@ export function registerApply(program: Command): void {
         dryRun: opts.dryRun,
         build: opts.build ? 'always' : 'missing',
         buildOptions: buildProgress(),
-        prune: opts.prune,
-        parallel: opts.parallel,
-        stopTimeoutSeconds: opts.timeout,
-        allowEmpty: opts.allowEmpty,
-        lockWaitMs: opts.wait * 1000,
-        onLockWait: (holder) => process.stderr.write(`waiting for the project lock held by ${holder}\n`),
+        ...sharedApplyOptions(opts),
         // The plan goes to stdout first so a reader sees what is about to happen; progress to stderr.
         onPlan: (p) => {
           if (text && p.actions.length > 0)

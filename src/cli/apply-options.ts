@@ -1,0 +1,21 @@
+/** The flags one-shot `apply` and `apply --watch` share, as reconcile options. */
+import type { ApplyOptions } from '../ops/reconcile.js';
+
+export interface SharedApplyFlags {
+  prune: boolean;
+  parallel: number;
+  timeout: number;
+  allowEmpty?: boolean;
+  wait: number;
+}
+
+export function sharedApplyOptions(flags: SharedApplyFlags): ApplyOptions {
+  return {
+    prune: flags.prune,
+    parallel: flags.parallel,
+    stopTimeoutSeconds: flags.timeout,
+    allowEmpty: flags.allowEmpty,
+    lockWaitMs: flags.wait * 1000,
+    onLockWait: (holder) => process.stderr.write(`waiting for the project lock held by ${holder}\n`),
+  };
+}
