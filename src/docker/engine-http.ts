@@ -8,12 +8,7 @@
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-
-export interface EngineAddress {
-  socketPath?: string;
-  host?: string;
-  port?: number;
-}
+import type { EngineAddress } from './engine-address.js';
 
 export class EngineHttpError extends Error {
   constructor(
@@ -22,18 +17,6 @@ export class EngineHttpError extends Error {
   ) {
     super(message);
   }
-}
-
-/** DOCKER_HOST (unix:// or tcp://) or the default socket. TLS hosts return undefined: see DockerEngine. */
-export function engineAddress(env: NodeJS.ProcessEnv = process.env): EngineAddress | undefined {
-  const host = env.DOCKER_HOST;
-  if (!host) return { socketPath: '/var/run/docker.sock' };
-  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
-  if (host.startsWith('tcp://') && !env.DOCKER_TLS_VERIFY && !env.DOCKER_CERT_PATH) {
-    const url = new URL(host.replace(/^tcp:/, 'http:'));
-    return { host: url.hostname, port: Number(url.port || 2375) };
-  }
-  return undefined;
 }
 
 export class EngineHttp {

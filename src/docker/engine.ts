@@ -12,7 +12,8 @@ import { AgentctlError, toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import type { ContainerRunState, EngineInfo, LiveLimits, RestartPolicy } from '../types.js';
 import { AGENT_MOUNT } from './container-config.js';
-import { type EngineAddress, engineAddress, EngineHttp, EngineHttpError } from './engine-http.js';
+import { type EngineAddress, parseDockerHost } from './engine-address.js';
+import { EngineHttp, EngineHttpError } from './engine-http.js';
 import { runExec } from './exec.js';
 import { containerEventsFrom } from './events.js';
 import { jsonLines } from './json-lines.js';
@@ -88,16 +89,10 @@ export class DockerEngine implements DockerPort {
   private readonly address: EngineAddress;
   private dockerode?: Promise<import('dockerode')>;
 
-  constructor(address: EngineAddress | undefined = engineAddress()) {
-    if (!address) {
-      // Agents' working directories are bind-mounted from this host, so the engine must run here too.
-      throw new AgentctlError(
-        'engine-unreachable',
-        `DOCKER_HOST=${process.env.DOCKER_HOST} uses TLS; agentctl needs the engine on this host (a unix socket or plain tcp://), because agents' working directories are bind-mounted from this host`,
-      );
-    }
-    this.address = address;
-    this.http = new EngineHttp(address);
+  /** `address` defaults to DOCKER_HOST's (or the default socket); an address we cannot drive throws. */
+  constructor(address?: EngineAddress) {
+    this.address = address ?? engineAddressOrThrow();
+    this.http = new EngineHttp(this.address);
   }
 
   /** dockerode, loaded on first use only: streaming endpoints need it, the hot paths do not. */
@@ -501,6 +496,12 @@ export class DockerEngine implements DockerPort {
       throw describe(what, err);
     }
   }
+}
+
+function engineAddressOrThrow(): EngineAddress {
+  const r = parseDockerHost();
+  if (r.ok) return r.address;
+  throw new AgentctlError(r.kind === 'usage' ? 'usage' : 'engine-unreachable', r.message);
 }
 
 function describe(what: string, err: unknown): AgentctlError {
