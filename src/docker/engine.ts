@@ -6,11 +6,11 @@
  * logs, stats and the archive endpoints (EngineHttp.open); build uses dockerode, loaded lazily from this
  * module only.
  */
-import { readdir } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import type { ContainerRunState, EngineInfo, LiveLimits, RestartPolicy } from '../types.js';
+import { buildContextTar } from './build-context.js';
 import { AGENT_MOUNT } from './container-config.js';
 import { type EngineAddress, parseDockerHost } from './engine-address.js';
 import { EngineHttp, EngineHttpError } from './engine-http.js';
@@ -370,29 +370,26 @@ export class DockerEngine implements DockerPort {
 
   async buildImage(req: BuildRequest, onOutput: (line: string) => void): Promise<string> {
     const docker = await this.streaming();
-    let entries: string[];
+    let context: NodeJS.ReadableStream;
     try {
-      entries = await readdir(req.context);
+      context = await buildContextTar(req.context, req.dockerfile);
     } catch (err) {
       throw new AgentctlError(
         'preflight',
         `build context ${req.context} cannot be read: ${(err as Error).message}`,
       );
     }
-    // dockerode packs the context (honouring .dockerignore) and streams it to the engine.
+    // The context goes as the docker CLI sends it (see build-context.ts), not as dockerode would pack it.
     const stream = await docker
-      .buildImage(
-        { context: req.context, src: entries },
-        {
-          t: req.image,
-          dockerfile: req.dockerfile,
-          buildargs: req.args,
-          nocache: req.noCache ?? false,
-          pull: req.pull ?? false,
-          rm: true,
-          forcerm: true,
-        },
-      )
+      .buildImage(context, {
+        t: req.image,
+        dockerfile: req.dockerfile,
+        buildargs: req.args,
+        nocache: req.noCache ?? false,
+        pull: req.pull ?? false,
+        rm: true,
+        forcerm: true,
+      })
       .catch((err: unknown) => {
         throw describe(`build ${req.image}`, err);
       });

@@ -1,4 +1,5 @@
 /** Images declared with `build:`: apply builds what is missing, --build rebuilds, agents follow the new image. */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -84,5 +85,63 @@ describe('building declared images (real engine)', () => {
     expect(r.stdout).toMatch(new RegExp(`^built ${tag.replace(/[.]/g, '\\.')} \\(`));
     expect(imageId(tag)).toBeDefined();
     expect(projectContainers(p.project)).toEqual([]);
+  });
+});
+
+describe('build contexts are sent as the docker CLI sends them (real engine, real docker CLI)', () => {
+  const cases = [
+    // The engine keeps the Dockerfile and .dockerignore out of `COPY .`; a Dockerfile's directory stays.
+    {
+      name: 'Dockerfile at the root',
+      dockerfile: 'Dockerfile',
+      sent: ['/ctx', '/ctx/keep', '/ctx/keep/one.txt'],
+    },
+    {
+      name: 'Dockerfile in a subdirectory',
+      dockerfile: 'docker/Dockerfile',
+      sent: ['/ctx', '/ctx/docker', '/ctx/keep', '/ctx/keep/one.txt'],
+    },
+  ];
+  const made: { p: TestProject; tags: string[] }[] = [];
+  afterEach(() => {
+    for (const m of made.splice(0)) {
+      m.p.cleanup();
+      for (const t of m.tags) dockerTry('rmi', '-f', t);
+    }
+  });
+
+  /** What `COPY . /ctx/` put in the image, as the image's own `find` lists it. */
+  function copied(tag: string): string[] {
+    return docker('run', '--rm', '--entrypoint', 'find', tag, '/ctx').split('\n').sort();
+  }
+
+  it.each(cases)('a .dockerignore of `*` still sends the Dockerfile ($name)', ({ dockerfile, sent }) => {
+    const p = testProject('ctx');
+    const ours = `agentctl-test-ctx-${p.project}:latest`;
+    const theirs = `agentctl-test-ctx-cli-${p.project}:latest`;
+    made.push({ p, tags: [ours, theirs] });
+    const ctx = path.join(p.dir, 'image');
+    mkdirSync(path.join(ctx, 'docker'), { recursive: true });
+    mkdirSync(path.join(ctx, 'keep'));
+    writeFileSync(path.join(ctx, dockerfile), `FROM ${TEST_IMAGE}\nCOPY . /ctx/\n`);
+    // Ignore everything, but one exception inside an ignored directory (the CLI walks into it).
+    writeFileSync(path.join(ctx, '.dockerignore'), '# nothing but keep/one.txt\n*\n!keep/one.txt\n');
+    writeFileSync(path.join(ctx, 'secret.txt'), 'must not reach the engine');
+    writeFileSync(path.join(ctx, 'keep', 'one.txt'), '1');
+    writeFileSync(path.join(ctx, 'keep', 'two.txt'), '2');
+    p.write(`agents:\n  a: { image: "${ours}", build: { context: ./image, dockerfile: ${dockerfile} } }`);
+
+    const r = agentctl(['build'], { cwd: p.dir });
+    expect(r.stderr).not.toContain('Cannot locate specified Dockerfile');
+    expect(r.status).toBe(0);
+
+    const cli = spawnSync('docker', ['build', '-q', '-t', theirs, '-f', path.join(ctx, dockerfile), ctx], {
+      encoding: 'utf8',
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
+    });
+    expect(cli.status, cli.stderr).toBe(0);
+
+    expect(copied(ours)).toEqual(sent);
+    expect(copied(ours)).toEqual(copied(theirs));
   });
 });
