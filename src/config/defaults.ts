@@ -32,8 +32,11 @@ export const DEFAULT_AGENT: Readonly<RawAgent> = Object.freeze({
   env: {},
   memory: '2g',
   cpus: 2,
+  // The process limit is the container's own pids cgroup. No `nproc` ulimit: the kernel counts it per
+  // host uid across every container (and host process) of that uid, so with agents sharing a uid one
+  // agent's processes would use up every other agent's allowance.
   pids: 1024,
-  ulimits: { nofile: { soft: 1024, hard: 2048 }, nproc: { soft: 512, hard: 1024 } },
+  ulimits: { nofile: { soft: 1024, hard: 2048 } },
   tmpfs: { '/tmp/agent': '100m', '/home/agent/.cache': '50m' },
   readOnly: true,
   network: 'bridge',

@@ -36,6 +36,14 @@ export function layerWarnings(raw: RawAgent, layer: AgentLayer): FieldWarning[] 
       message: 'no-new-privileges is off: setuid and setgid programs in the image can raise privileges',
     });
   }
+  if (layer.ulimits?.nproc) {
+    warnings.push({
+      path: ['ulimits', 'nproc'],
+      message:
+        'nproc is counted per host uid across every container of that uid on this host, not per agent: ' +
+        "agents sharing a uid share it, and one can starve the others (`pids` is each agent's own limit)",
+    });
+  }
   const dropped = layer.capDrop;
   if (dropped && !dropped.includes('ALL')) {
     const kept = ADDABLE_CAPABILITIES.filter((cap) => !dropped.includes(cap));

@@ -13,7 +13,7 @@ export function spec(id: string, over: Partial<AgentSpec> = {}): AgentSpec {
     memoryBytes: 2 * 1024 ** 3,
     nanoCpus: 2e9,
     pids: 1024,
-    ulimits: { nofile: { soft: 1024, hard: 2048 }, nproc: { soft: 512, hard: 1024 } },
+    ulimits: { nofile: { soft: 1024, hard: 2048 } },
     tmpfs: { '/home/agent/.cache': 'rw,noexec,nosuid,size=50m', '/tmp/agent': 'rw,noexec,nosuid,size=100m' },
     readOnly: true,
     network: 'bridge',

@@ -70,10 +70,7 @@ describe('apply (real engine)', () => {
     expect(hc.MemorySwap).toBe(64 * MiB);
     expect(hc.NanoCpus).toBe(5e8);
     expect(hc.PidsLimit).toBe(1024);
-    expect(hc.Ulimits).toEqual([
-      { Name: 'nofile', Soft: 1024, Hard: 2048 },
-      { Name: 'nproc', Soft: 512, Hard: 1024 },
-    ]);
+    expect(hc.Ulimits).toEqual([{ Name: 'nofile', Soft: 1024, Hard: 2048 }]); // no nproc: it is per host uid, shared by every agent of that uid (pids is per agent)
     // Owned by the image's user (agent, 1000): see createBody.
     expect(hc.Tmpfs).toEqual({
       '/tmp/agent': 'rw,noexec,nosuid,size=100m,uid=1000,gid=1000',

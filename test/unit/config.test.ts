@@ -69,7 +69,7 @@ describe('defaults', () => {
           memoryBytes: 2 * GiB,
           nanoCpus: 2_000_000_000,
           pids: 1024,
-          ulimits: { nofile: { soft: 1024, hard: 2048 }, nproc: { soft: 512, hard: 1024 } },
+          ulimits: { nofile: { soft: 1024, hard: 2048 } },
           tmpfs: {
             '/home/agent/.cache': 'rw,noexec,nosuid,size=50m',
             '/tmp/agent': 'rw,noexec,nosuid,size=100m',
@@ -199,7 +199,6 @@ describe('agents', () => {
       ulimits: {
         core: { soft: 0, hard: 0 },
         nofile: { soft: 10, hard: 20 },
-        nproc: { soft: 512, hard: 1024 },
       },
       tmpfs: {
         '/tmp/agent': 'rw,noexec,nosuid,size=100m',
@@ -252,7 +251,7 @@ describe('merging defaults', () => {
       memoryBytes: 4 * GiB,
       env: { SHARED: '1', MODE: 'interactive', TMPDIR: '/tmp/agent', PYTHONPATH: '/mnt', AGENT_ID: 'plain' },
       labels: { team: 'research' },
-      ulimits: { nofile: { soft: 4096, hard: 4096 }, nproc: { soft: 512, hard: 1024 } },
+      ulimits: { nofile: { soft: 4096, hard: 4096 } },
       tmpfs: { '/scratch': 'rw,noexec,nosuid,size=1g' },
       capAdd: ['KILL'],
       capDrop: ['ALL'],
@@ -276,7 +275,6 @@ describe('merging defaults', () => {
     expect(custom.ulimits).toEqual({
       core: { soft: 0, hard: 0 },
       nofile: { soft: 4096, hard: 4096 },
-      nproc: { soft: 512, hard: 1024 },
     });
     expect(custom.tmpfs).toEqual({ '/tmp/agent': 'rw,noexec,nosuid,size=10m' });
     expect(custom.capAdd).toEqual(['KILL']);
@@ -320,6 +318,11 @@ describe('warnings', () => {
       'an added capability',
       '{ capabilities: { add: [CHOWN, NET_RAW] } }',
       /^agents\.a\.capabilities\.add\[1\]: adds capability NET_RAW/,
+    ],
+    [
+      'an nproc ulimit',
+      '{ ulimits: { nproc: 512 } }',
+      /^agents\.a\.ulimits\.nproc: nproc is counted per host uid across every container of that uid/,
     ],
   ])('are given for %s, at the setting', (_, settings, message) => {
     const state = parse(yaml('version: 1', 'agents:', `  a: ${settings}`));

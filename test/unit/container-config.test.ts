@@ -25,10 +25,7 @@ describe('createBody', () => {
         MemorySwap: 2 * 1024 ** 3,
         NanoCpus: 2e9,
         PidsLimit: 1024,
-        Ulimits: [
-          { Name: 'nofile', Soft: 1024, Hard: 2048 },
-          { Name: 'nproc', Soft: 512, Hard: 1024 },
-        ],
+        Ulimits: [{ Name: 'nofile', Soft: 1024, Hard: 2048 }],
         ReadonlyRootfs: true,
         NetworkMode: 'bridge',
         CapDrop: ['ALL'],
