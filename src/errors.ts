@@ -12,6 +12,8 @@ export type ErrorKind =
   | 'usage'
   /** The Docker engine cannot be reached. */
   | 'engine-unreachable'
+  /** The engine did not answer within the deadline (a hung or overloaded dockerd). */
+  | 'engine-timeout'
   /** The engine refused or failed an operation. */
   | 'engine'
   /** A check before any change failed (image missing, limits above the host's, name clash...). */

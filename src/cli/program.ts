@@ -2,7 +2,8 @@
  * What every agentctl program shares: the commander setup and the one top-level handler that turns
  * errors into messages and exit codes. Used by main.ts (every command) and exec-main.ts (the hot path).
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { setEngineTimeoutSeconds } from '../docker/engine-timeout.js';
 import { AgentctlError, exitCodeFor, toAgentctlError } from '../errors.js';
 import { VERSION } from '../version.js';
 
@@ -18,7 +19,36 @@ export function createProgram(): Command {
   );
 }
 
+/**
+ * Every command that reaches the engine takes `--engine-timeout`, applied before its action runs (and so
+ * before the engine client is made). Added here, once, rather than by each command.
+ */
+function addEngineTimeout(program: Command): void {
+  for (const cmd of program.commands) {
+    if (cmd.name() === 'validate') continue;
+    cmd.addOption(
+      new Option(
+        '--engine-timeout <seconds>',
+        'deadline of each Docker engine call, 0 = none (default: AGENTCTL_ENGINE_TIMEOUT or 60)',
+      ).argParser(engineTimeoutSeconds),
+    );
+  }
+  program.hook('preAction', (_program, action) => {
+    const seconds = action.opts<{ engineTimeout?: number }>().engineTimeout;
+    if (seconds !== undefined) setEngineTimeoutSeconds(seconds);
+  });
+}
+
+function engineTimeoutSeconds(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw new AgentctlError('usage', `--engine-timeout must be a number of seconds >= 0, got "${v}"`);
+  }
+  return n;
+}
+
 export async function runCli(program: Command, argv: string[]): Promise<void> {
+  addEngineTimeout(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -10,6 +10,27 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { EngineAddress } from './engine-address.js';
 
+/**
+ * The engine did not answer in time (a hung or stopped dockerd). Thrown instead of waiting forever, so
+ * that every command fails with a message and releases what it holds (the project lock).
+ */
+export class EngineTimeoutError extends Error {
+  constructor(
+    readonly timeoutMs: number,
+    readonly address: string,
+  ) {
+    super(`no answer within ${timeoutMs / 1000} s`);
+  }
+}
+
+/** A call's deadline beyond the default: longer for calls that wait by design, or none at all. */
+export interface Deadline {
+  /** Added to the default (a stop's grace period). */
+  extraMs?: number;
+  /** Calls that wait for something by design (a container to exit). */
+  none?: boolean;
+}
+
 export class EngineHttpError extends Error {
   constructor(
     readonly statusCode: number,
@@ -31,15 +52,28 @@ export class EngineHttp {
     ...({ servername: '' } as http.AgentOptions),
   });
 
-  constructor(private readonly address: EngineAddress) {}
+  /**
+   * `timeoutMs`: the deadline of a call (0 = none). A JSON call must be answered in full within it; a
+   * streamed answer (open) must start within it, and is then read for as long as it lasts.
+   */
+  constructor(
+    private readonly address: EngineAddress,
+    readonly timeoutMs = 0,
+  ) {}
+
+  /** The engine, as a user would name it in DOCKER_HOST. */
+  describeAddress(): string {
+    const a = this.address;
+    return a.socketPath ? `unix://${a.socketPath}` : `tcp://${a.host}:${a.port}`;
+  }
 
   /** JSON in, JSON (or nothing) out. Non-2xx answers throw EngineHttpError with the engine's message. */
-  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const raw = await this.raw(method, path, body);
+  async json<T>(method: string, path: string, body?: unknown, deadline: Deadline = {}): Promise<T> {
+    const raw = await this.raw(method, path, body, deadline);
     return (raw.length > 0 ? JSON.parse(raw.toString('utf8')) : undefined) as T;
   }
 
-  raw(method: string, path: string, body?: unknown): Promise<Buffer> {
+  raw(method: string, path: string, body?: unknown, deadline: Deadline = {}): Promise<Buffer> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
       const req = http.request(
@@ -55,6 +89,7 @@ export class EngineHttp {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('error', reject);
           res.on('end', () => {
+            clearTimeout(timer);
             const data = Buffer.concat(chunks);
             const status = res.statusCode ?? 0;
             if (status >= 200 && status < 300) return resolve(data);
@@ -62,9 +97,32 @@ export class EngineHttp {
           });
         },
       );
-      req.on('error', reject);
+      const timer = this.deadline(req, reject, deadline);
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
       req.end(payload);
     });
+  }
+
+  /**
+   * Past the deadline the request is destroyed (its pooled connection too: a hung engine's late answer
+   * must not be read by the next call) and the call rejects with EngineTimeoutError.
+   */
+  private deadline(
+    req: http.ClientRequest,
+    reject: (err: Error) => void,
+    deadline: Deadline,
+  ): NodeJS.Timeout | undefined {
+    if (this.timeoutMs <= 0 || deadline.none) return undefined;
+    const ms = this.timeoutMs + (deadline.extraMs ?? 0);
+    const timer = setTimeout(() => {
+      const err = new EngineTimeoutError(ms, this.describeAddress());
+      reject(err);
+      req.destroy(err);
+    }, ms);
+    return timer;
   }
 
   /**
@@ -95,6 +153,7 @@ export class EngineHttp {
           signal: opts.signal,
         },
         (res) => {
+          clearTimeout(timer);
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) return resolve(res);
           // The engine may answer before it has read the whole body (a refused upload): stop sending.
@@ -107,7 +166,12 @@ export class EngineHttp {
           );
         },
       );
-      req.on('error', reject);
+      // An upload (a body) may take as long as its source: only answers without one have a deadline.
+      const timer = opts.body ? undefined : this.deadline(req, reject, {});
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
       if (!opts.body) return req.end();
       opts.body.on('error', (err: Error) => {
         req.destroy(err);
@@ -139,6 +203,7 @@ export class EngineHttp {
       const req = http.request(
         { ...this.address, agent: this.agent, method, path, headers, signal: opts.signal },
         (res) => {
+          clearTimeout(timer);
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) return resolve({ output: res });
           const chunks: Buffer[] = [];
@@ -149,13 +214,19 @@ export class EngineHttp {
           );
         },
       );
+      // The answer must start in time; the command then runs for as long as it runs.
+      const timer = this.deadline(req, reject, {});
       req.on('upgrade', (_res, socket, head) => {
+        clearTimeout(timer);
         // Bytes that arrived with the 101 answer belong to the stream.
         if (head.length > 0) socket.unshift(head);
         opts.signal?.addEventListener('abort', () => socket.destroy(), { once: true });
         resolve({ output: socket, input: socket });
       });
-      req.on('error', reject);
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
       req.end(payload);
     });
   }

@@ -13,7 +13,8 @@ import type { ContainerRunState, EngineInfo, LiveLimits, RestartPolicy } from '.
 import { buildContextTar } from './build-context.js';
 import { AGENT_MOUNT } from './container-config.js';
 import { type EngineAddress, parseDockerHost } from './engine-address.js';
-import { EngineHttp, EngineHttpError } from './engine-http.js';
+import { type Deadline, EngineHttp, EngineHttpError, EngineTimeoutError } from './engine-http.js';
+import { engineTimeoutMs } from './engine-timeout.js';
 import { runExec } from './exec.js';
 import { containerEventsFrom } from './events.js';
 import { jsonLines } from './json-lines.js';
@@ -89,10 +90,13 @@ export class DockerEngine implements DockerPort {
   private readonly address: EngineAddress;
   private dockerode?: Promise<import('dockerode')>;
 
-  /** `address` defaults to DOCKER_HOST's (or the default socket); an address we cannot drive throws. */
-  constructor(address?: EngineAddress) {
+  /**
+   * `address` defaults to DOCKER_HOST's (or the default socket); an address we cannot drive throws.
+   * `timeoutMs`: every call's deadline (0 = none); default from AGENTCTL_ENGINE_TIMEOUT, see there.
+   */
+  constructor(address?: EngineAddress, timeoutMs = engineTimeoutMs()) {
     this.address = address ?? engineAddressOrThrow();
-    this.http = new EngineHttp(this.address);
+    this.http = new EngineHttp(this.address, timeoutMs);
   }
 
   /** dockerode, loaded on first use only: streaming endpoints need it, the hot paths do not. */
@@ -231,11 +235,15 @@ export class DockerEngine implements DockerPort {
   }
 
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+    // The engine answers once the container is down: up to the grace period, then the kill.
     await this.tolerate(
       [304, 404],
       `stop ${short(id)}`,
       'POST',
       `/containers/${q(id)}/stop?t=${timeoutSeconds}`,
+      {
+        extraMs: timeoutSeconds * 1000,
+      },
     );
   }
 
@@ -275,14 +283,23 @@ export class DockerEngine implements DockerPort {
   }
 
   async restartContainer(id: string, timeoutSeconds: number): Promise<void> {
-    await this.call(`restart ${short(id)}`, 'POST', `/containers/${q(id)}/restart?t=${timeoutSeconds}`);
+    await this.call(
+      `restart ${short(id)}`,
+      'POST',
+      `/containers/${q(id)}/restart?t=${timeoutSeconds}`,
+      undefined,
+      { extraMs: timeoutSeconds * 1000 },
+    );
   }
 
   async waitContainer(id: string): Promise<number> {
+    // Waits for the container to exit, however long it runs: no deadline.
     const res = await this.call<{ StatusCode: number }>(
       `wait for ${short(id)}`,
       'POST',
       `/containers/${q(id)}/wait`,
+      undefined,
+      { none: true },
     );
     return Number(res.StatusCode);
   }
@@ -458,9 +475,15 @@ export class DockerEngine implements DockerPort {
     }
   }
 
-  private async call<T>(what: string, method: string, path: string, body?: unknown): Promise<T> {
+  private async call<T>(
+    what: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    deadline?: Deadline,
+  ): Promise<T> {
     try {
-      return await this.http.json<T>(method, path, body);
+      return await this.http.json<T>(method, path, body, deadline);
     } catch (err) {
       throw describe(what, err);
     }
@@ -485,9 +508,15 @@ export class DockerEngine implements DockerPort {
   }
 
   /** Calls whose "already done" answers (304 not modified, 404 gone) mean success for us. */
-  private async tolerate(codes: number[], what: string, method: string, path: string): Promise<void> {
+  private async tolerate(
+    codes: number[],
+    what: string,
+    method: string,
+    path: string,
+    deadline?: Deadline,
+  ): Promise<void> {
     try {
-      await this.http.raw(method, path);
+      await this.http.raw(method, path, undefined, deadline);
     } catch (err) {
       if (err instanceof EngineHttpError && codes.includes(err.statusCode)) return;
       throw describe(what, err);
@@ -502,6 +531,13 @@ function engineAddressOrThrow(): EngineAddress {
 }
 
 function describe(what: string, err: unknown): AgentctlError {
+  if (err instanceof EngineTimeoutError) {
+    return new AgentctlError(
+      'engine-timeout',
+      `the Docker engine at ${err.address} did not answer (${what}) within ${err.timeoutMs / 1000} s; is dockerd hung or overloaded? (the deadline is set with --engine-timeout or AGENTCTL_ENGINE_TIMEOUT)`,
+      { cause: err },
+    );
+  }
   const e = toAgentctlError(err);
   return e.kind === 'engine' ? new AgentctlError('engine', `${what}: ${e.message}`, { cause: err }) : e;
 }

@@ -7,89 +7,19 @@
  * That dockerd runs in a network namespace of its own (`unshare --net`): started with `--bridge none`,
  * dockerd deletes the host's `docker0`, which would cut every container of the machine's engine off.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WatchEvent } from '../../src/watch/events.js';
-import { TEST_IMAGE } from '../helpers/docker.js';
 import { eventually } from '../helpers/eventually.js';
 import { type TestProject, testProject } from '../helpers/project.js';
+import { type TestDockerd, testDockerd } from '../helpers/test-dockerd.js';
 import { spawnWatch, type WatchProcess } from '../helpers/watch-process.js';
 
 const MiB = 1024 ** 2;
-let root = '';
-let host = '';
-let daemon: ChildProcess | undefined;
-
-function d2(...args: string[]): string {
-  return execFileSync('docker', ['-H', host, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }).trim();
-}
-
-function d2ok(...args: string[]): boolean {
-  return spawnSync('docker', ['-H', host, ...args], { stdio: 'ignore' }).status === 0;
-}
-
-async function startDaemon(): Promise<void> {
-  const log = openSync(path.join(root, 'dockerd.log'), 'a');
-  daemon = spawn(
-    'unshare',
-    [
-      '--net',
-      '--',
-      'dockerd',
-      '--host',
-      host,
-      '--data-root',
-      path.join(root, 'data'),
-      '--exec-root',
-      path.join(root, 'exec'),
-      '--pidfile',
-      path.join(root, 'docker.pid'),
-      '--bridge',
-      'none',
-      '--iptables=false',
-      '--ip6tables=false',
-      '--shutdown-timeout',
-      '2',
-    ],
-    { stdio: ['ignore', log, log], env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } },
-  );
-  closeSync(log);
-  await eventually('the test dockerd to answer', () => d2ok('info'), 60_000);
-}
-
-async function stopDaemon(): Promise<void> {
-  const d = daemon;
-  if (!d || d.exitCode !== null || d.signalCode !== null) return;
-  const exited = new Promise((resolve) => d.once('exit', resolve));
-  d.kill('SIGTERM');
-  const timer = setTimeout(() => d.kill('SIGKILL'), 30_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** Anything still running from our root (containerd, shims) after the daemon is gone. */
-function killStrays(): void {
-  // Never without a root of our own: every command line "includes" the empty string.
-  if (!root.startsWith('/tmp/agentctl-dockerd-')) return;
-  for (const pid of readdirSync('/proc').filter((f) => /^\d+$/.test(f))) {
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(root)) process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      // Gone meanwhile, or not ours to read.
-    }
-  }
-  const mounts = readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[1] ?? '')
-    .filter((m) => m.startsWith(root))
-    .sort((a, b) => b.length - a.length);
-  for (const m of mounts) spawnSync('umount', ['-l', m]);
-}
+let engine: TestDockerd;
+const d2 = (...args: string[]) => engine.docker(...args);
+const d2ok = (...args: string[]) => engine.ok(...args);
 
 type Reconcile = Extract<WatchEvent, { type: 'reconcile' }>;
 const isReconcile = (e: WatchEvent): e is Reconcile => e.type === 'reconcile';
@@ -99,15 +29,9 @@ describe('apply --watch across a dockerd restart (own dockerd)', () => {
   let w: WatchProcess | undefined;
 
   beforeAll(async () => {
-    // Short: a unix socket path must fit in 108 bytes.
-    root = mkdtempSync('/tmp/agentctl-dockerd-');
-    host = `unix://${root}/docker.sock`;
-    await startDaemon();
-    const load = spawnSync('sh', ['-c', `docker save ${TEST_IMAGE} | docker -H ${host} load`], {
-      encoding: 'utf8',
-    });
-    if (load.status !== 0)
-      throw new Error(`loading the test image into the test dockerd failed: ${load.stderr}`);
+    engine = testDockerd('agentctl');
+    await engine.start();
+    engine.loadTestImage();
   });
 
   afterAll(async () => {
@@ -115,10 +39,8 @@ describe('apply --watch across a dockerd restart (own dockerd)', () => {
       w.child.kill('SIGKILL');
       await w.exited;
     }
-    await stopDaemon();
-    killStrays();
+    await engine?.cleanup();
     p?.cleanup();
-    if (root) rmSync(root, { recursive: true, force: true });
   });
 
   it('reconnects, resyncs and converges: same containers, data kept, a change made while it was down applied', async () => {
@@ -132,14 +54,14 @@ describe('apply --watch across a dockerd restart (own dockerd)', () => {
 
     w = spawnWatch(['--resync', '600'], {
       cwd: project.dir,
-      env: { DOCKER_HOST: host, AGENTCTL_LOCK_DIR: path.join(root, 'locks') },
+      env: { DOCKER_HOST: engine.host, AGENTCTL_LOCK_DIR: path.join(engine.root, 'locks') },
     });
     await w.waitFor('the first apply', isReconcile);
     expect(names.every(running)).toBe(true);
     const ids = names.map((n) => d2('inspect', '-f', '{{.Id}}', n));
     d2('exec', names[0] as string, 'sh', '-c', 'echo kept > /mnt/data.txt');
 
-    await stopDaemon();
+    await engine.stop();
     await w.waitFor('the event stream lost', (e) => e.type === 'engine' && e.state === 'disconnected');
     project.write('agents:\n  a: { memory: 96m }\n  b: {}', '  network: none');
     await w.waitFor(
@@ -147,7 +69,7 @@ describe('apply --watch across a dockerd restart (own dockerd)', () => {
       (e) => e.type === 'error' && e.trigger.includes('file'),
     );
 
-    await startDaemon();
+    await engine.start();
     await w.waitFor('the event stream back', (e) => e.type === 'engine' && e.state === 'connected');
     await eventually(
       'both agents running, a at 96m',

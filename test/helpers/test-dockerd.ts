@@ -1,0 +1,147 @@
+/**
+ * A dockerd of a test's own, so that it can be stopped, hung (SIGSTOP) or killed at will without touching
+ * the machine's engine or anyone's containers: its own socket, data root, exec root and pidfile, no
+ * iptables, and its own network namespace (`unshare --net`). Agents on it use `network: none`.
+ *
+ * Why a network namespace: started with `--bridge none` in the host's namespace, dockerd deletes the
+ * host's `docker0`, which would cut every container of the machine's engine off. In a namespace of its
+ * own it can only ever see (and delete) its own links.
+ */
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { TEST_IMAGE } from './docker.js';
+import { eventually } from './eventually.js';
+
+export interface TestDockerd {
+  /** Its private directory (data, exec root, socket, log). */
+  root: string;
+  /** `unix://<root>/docker.sock`, for DOCKER_HOST. */
+  host: string;
+  /** Starts it (again: same data root, so containers survive) and waits until it answers. */
+  start(): Promise<void>;
+  /** Graceful stop (SIGTERM, SIGKILL after 30 s); waits for it to exit. */
+  stop(): Promise<void>;
+  /** Sends a signal to the dockerd process itself (SIGSTOP, SIGCONT, SIGKILL...). */
+  signal(sig: NodeJS.Signals): void;
+  /** Resolves once the dockerd process has exited (at once if it is not running). */
+  exited(): Promise<void>;
+  /** `docker -H <host> args...`: its stdout, trimmed; throws on failure. */
+  docker(...args: string[]): string;
+  /** Like docker(), but only whether it succeeded. */
+  ok(...args: string[]): boolean;
+  /** Copies the shared test image from the machine's engine into this one. */
+  loadTestImage(): void;
+  /** Stops it, kills what is left of it (containerd, shims), unmounts and removes its root. */
+  cleanup(): Promise<void>;
+}
+
+/** `tag` names its root (`/tmp/<tag>-dockerd-XXXXXX`: short, as a unix socket path must fit 108 bytes). */
+export function testDockerd(tag: string): TestDockerd {
+  const root = mkdtempSync(`/tmp/${tag}-dockerd-`);
+  const host = `unix://${root}/docker.sock`;
+  let daemon: ChildProcess | undefined;
+  const running = () => daemon !== undefined && daemon.exitCode === null && daemon.signalCode === null;
+
+  const docker = (...args: string[]) =>
+    execFileSync('docker', ['-H', host, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
+  const ok = (...args: string[]) =>
+    spawnSync('docker', ['-H', host, ...args], { stdio: 'ignore' }).status === 0;
+
+  const exited = async () => {
+    const d = daemon;
+    if (!d || !running()) return;
+    await new Promise((resolve) => d.once('exit', resolve));
+  };
+
+  const self: TestDockerd = {
+    root,
+    host,
+    async start() {
+      const log = openSync(path.join(root, 'dockerd.log'), 'a');
+      // `unshare` execs dockerd in place, so the child's pid is dockerd's: signals reach dockerd itself.
+      daemon = spawn(
+        'unshare',
+        [
+          '--net',
+          '--',
+          'dockerd',
+          '--host',
+          host,
+          '--data-root',
+          path.join(root, 'data'),
+          '--exec-root',
+          path.join(root, 'exec'),
+          '--pidfile',
+          path.join(root, 'docker.pid'),
+          '--bridge',
+          'none',
+          '--iptables=false',
+          '--ip6tables=false',
+          '--shutdown-timeout',
+          '2',
+        ],
+        { stdio: ['ignore', log, log], env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } },
+      );
+      closeSync(log);
+      await eventually('the test dockerd to answer', () => ok('info'), 60_000);
+    },
+    async stop() {
+      const d = daemon;
+      if (!d || !running()) return;
+      const done = exited();
+      d.kill('SIGCONT');
+      d.kill('SIGTERM');
+      const timer = setTimeout(() => d.kill('SIGKILL'), 30_000);
+      await done;
+      clearTimeout(timer);
+    },
+    signal(sig) {
+      if (running()) daemon?.kill(sig);
+    },
+    exited,
+    docker,
+    ok,
+    loadTestImage() {
+      const load = spawnSync('sh', ['-c', `docker save ${TEST_IMAGE} | docker -H ${host} load`], {
+        encoding: 'utf8',
+      });
+      if (load.status !== 0)
+        throw new Error(`loading the test image into the test dockerd failed: ${load.stderr}`);
+    },
+    async cleanup() {
+      // Its containers first, while it can still remove them: a container outlives a killed shim.
+      self.signal('SIGCONT');
+      if (running() && ok('info')) {
+        const ids = spawnSync('docker', ['-H', host, 'ps', '-aq'], { encoding: 'utf8' }).stdout.trim();
+        if (ids) spawnSync('docker', ['-H', host, 'rm', '-f', ...ids.split('\n')], { stdio: 'ignore' });
+      }
+      await self.stop();
+      killStrays(root);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  return self;
+}
+
+/** Anything still running from our root (containerd, shims) after the daemon is gone, and its mounts. */
+function killStrays(root: string): void {
+  // Never without a root of our own: every command line "includes" the empty string.
+  if (!/^\/tmp\/[\w.-]+-dockerd-\w+$/.test(root)) return;
+  for (const pid of readdirSync('/proc').filter((f) => /^\d+$/.test(f))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(root)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((m) => m.startsWith(root))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) spawnSync('umount', ['-l', m]);
+}
