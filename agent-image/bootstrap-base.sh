@@ -11,8 +11,8 @@
 # If the tag already exists it does nothing, unless --force is given.
 #
 # What it needs: root (debootstrap creates device nodes and chroots), a running Docker engine reachable
-# with the `docker` CLI, debootstrap (`apt-get install -y debootstrap`) and the Debian archive keyring
-# (`apt-get install -y debian-archive-keyring`), and network access to the Debian mirror.
+# with the `docker` CLI, and network access to the Debian mirror. debootstrap and the Debian archive
+# keyring are installed with apt-get when they are missing (elsewhere it says what to install).
 # It takes from about 30 s to a few minutes, depending on the mirror.
 set -euo pipefail
 
@@ -35,9 +35,9 @@ Environment:
   SECURITY_MIRROR  security archive written to apt sources (default: http://deb.debian.org/debian-security)
   SUITE            Debian suite to bootstrap (default: trixie)
 
-Needs: root, a running Docker engine (`docker` CLI), debootstrap and the Debian archive keyring
-(install both with: apt-get install -y debootstrap debian-archive-keyring), and network access to
-the mirror. Takes about 30 s to a few minutes.
+Needs: root, a running Docker engine (`docker` CLI) and network access to the mirror. Installs
+debootstrap and debian-archive-keyring with apt-get when they are missing (on a host without
+apt-get, install them first). Takes about 30 s to a few minutes.
 EOF
 }
 
@@ -87,19 +87,36 @@ elif ! docker info >/dev/null 2>&1; then
   echo "bootstrap-base: cannot reach the Docker engine: start it (systemctl start docker) or set DOCKER_HOST" >&2
   missing=1
 fi
-if ! command -v debootstrap >/dev/null 2>&1 && [[ ! -x /usr/sbin/debootstrap ]]; then
-  echo "bootstrap-base: debootstrap is missing: apt-get install -y debootstrap debian-archive-keyring" >&2
-  missing=1
-fi
 if ((missing)); then
   exit 1
 fi
-debootstrap_bin="$(command -v debootstrap || echo /usr/sbin/debootstrap)"
 
 if ((!force)) && docker image inspect "$tag" >/dev/null 2>&1; then
   echo "bootstrap-base: $tag already exists; nothing to do (use --force to rebuild it)"
   exit 0
 fi
+
+# debootstrap and the keyring it checks the archive's signatures with: installed here when missing.
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+need_pkgs=()
+if ! command -v debootstrap >/dev/null 2>&1 && [[ ! -x /usr/sbin/debootstrap ]]; then need_pkgs+=(debootstrap); fi
+if [[ ! -f "$keyring" ]]; then need_pkgs+=(debian-archive-keyring); fi
+if ((${#need_pkgs[@]} > 0)); then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap-base: installing ${need_pkgs[*]} (apt-get install -y ${need_pkgs[*]})"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null; }; then
+      echo "bootstrap-base: could not install ${need_pkgs[*]}; install them, then run this again:" >&2
+      echo "  apt-get update && apt-get install -y ${need_pkgs[*]}" >&2
+      exit 1
+    fi
+  else
+    echo "bootstrap-base: ${need_pkgs[*]} missing, and this host has no apt-get: install debootstrap and the" >&2
+    echo "  Debian archive keyring ($keyring) with your package manager (e.g. dnf install debootstrap" >&2
+    echo "  debian-keyring), then run this again" >&2
+    exit 1
+  fi
+fi
+debootstrap_bin="$(command -v debootstrap || echo /usr/sbin/debootstrap)"
 
 # --- bootstrap -----------------------------------------------------------------------------------
 workdir="$(mktemp -d "${TMPDIR:-/tmp}/bootstrap-base.XXXXXX")"

@@ -46,6 +46,29 @@ export class AgentctlError extends Error {
   }
 }
 
+/**
+ * A build stopped because its base image (`FROM`) is not on the engine and could not be pulled. The
+ * message says so; callers that know where the build came from add how to make the image.
+ */
+export class BaseImageUnavailableError extends AgentctlError {
+  readonly image: string;
+  readonly baseImage: string;
+  readonly engineMessage: string;
+
+  constructor(image: string, baseImage: string, engineMessage: string, hint?: string) {
+    super(
+      'preflight',
+      `build ${image}: its base image ${baseImage} is not on the engine and could not be pulled (${engineMessage}). ` +
+        (hint ??
+          `Put it on the engine first: \`docker pull ${baseImage}\` where a registry is reachable, or \`docker load -i FILE\` from a saved copy.`),
+    );
+    this.name = 'BaseImageUnavailableError';
+    this.image = image;
+    this.baseImage = baseImage;
+    this.engineMessage = engineMessage;
+  }
+}
+
 /** `file:line:col: message`, or just the message when there is no position. */
 export function formatAt(pos: SourcePos | undefined, message: string): string {
   if (!pos) return message;

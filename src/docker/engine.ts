@@ -7,10 +7,11 @@
  * module only.
  */
 import type { IncomingMessage } from 'node:http';
-import { AgentctlError, toAgentctlError } from '../errors.js';
+import { AgentctlError, BaseImageUnavailableError, toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import type { ContainerRunState, EngineInfo, LiveLimits, RestartPolicy } from '../types.js';
 import { buildContextTar } from './build-context.js';
+import { BuildStepTracker } from './build-steps.js';
 import { AGENT_MOUNT } from './container-config.js';
 import { type EngineAddress, parseDockerHost } from './engine-address.js';
 import { type Deadline, EngineHttp, EngineHttpError, EngineTimeoutError } from './engine-http.js';
@@ -412,12 +413,19 @@ export class DockerEngine implements DockerPort {
       });
     let failure: string | undefined;
     let imageId: string | undefined;
+    const steps = new BuildStepTracker(req.args);
     for await (const e of jsonLines<BuildEvent>(stream as AsyncIterable<Buffer>)) {
       if (e.error) failure = e.error.trim();
       if (e.aux?.ID) imageId = e.aux.ID;
       const text = (e.stream ?? e.status ?? '').replace(/\n$/, '');
-      if (text.trim()) for (const line of text.split('\n')) onOutput(line);
+      if (!text.trim()) continue;
+      for (const line of text.split('\n')) {
+        if (e.stream) steps.line(line);
+        onOutput(line);
+      }
     }
+    const base = steps.failedBase();
+    if (failure && base) throw new BaseImageUnavailableError(req.image, base, failure);
     if (failure) throw new AgentctlError('engine', `build ${req.image} failed: ${failure}`);
     return imageId ?? (await this.inspectImage(req.image))?.id ?? '';
   }

@@ -1,6 +1,8 @@
 /** agentctl build, and the builds apply runs before it plans: each declared image, one at a time. */
 import type { DockerPort } from '../docker/port.js';
-import { toAgentctlError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { BaseImageUnavailableError, toAgentctlError } from '../errors.js';
 import type { ImageBuild } from '../types.js';
 import { type OpContext, portOf } from './context.js';
 
@@ -47,10 +49,34 @@ export async function buildImages(builds: ImageBuild[], opts: BuildOptions = {})
       results.push({
         image: b.image,
         ok: false,
-        error: toAgentctlError(err).message,
+        error: toAgentctlError(withBaseImageHint(err, b)).message,
         durationMs: performance.now() - started,
       });
     }
   }
   return results;
+}
+
+/** The script agent-image/ ships to make its base image without a registry (see its --help). */
+export const BOOTSTRAP_SCRIPT = 'bootstrap-base.sh';
+const BOOTSTRAP_DEFAULT_TAG = 'debian:trixie-slim';
+
+/**
+ * A base image that could not be pulled, from a context that ships a bootstrap script: say to run it,
+ * with the path as the user would type it from here.
+ */
+function withBaseImageHint(err: unknown, b: ImageBuild): unknown {
+  if (!(err instanceof BaseImageUnavailableError)) return err;
+  const script = path.join(b.context, BOOTSTRAP_SCRIPT);
+  if (!existsSync(script)) return err;
+  const rel = path.relative(process.cwd(), script);
+  const shown =
+    rel.startsWith('..') || path.isAbsolute(rel) ? script : rel.includes(path.sep) ? rel : `./${rel}`;
+  const tag = err.baseImage === BOOTSTRAP_DEFAULT_TAG ? '' : ` ${err.baseImage}`;
+  return new BaseImageUnavailableError(
+    err.image,
+    err.baseImage,
+    err.engineMessage,
+    `On a host without a registry, make it with debootstrap (installs what it needs): sudo ${shown}${tag}`,
+  );
 }

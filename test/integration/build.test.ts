@@ -145,3 +145,37 @@ describe('build contexts are sent as the docker CLI sends them (real engine, rea
     expect(copied(ours)).toEqual(copied(theirs));
   });
 });
+
+describe('a base image that cannot be pulled (real engine)', () => {
+  let p: TestProject;
+  afterEach(() => p.cleanup());
+
+  it('build and apply name the base image and say how to make it, not the raw engine error alone', () => {
+    p = testProject('nobase');
+    const base = `agentctl-test-nobase-${p.project}:latest`;
+    const tag = `agentctl-test-nobase-out-${p.project}:latest`;
+    const ctx = path.join(p.dir, 'image');
+    mkdirSync(ctx);
+    // The base comes through an ARG, as in agent-image/: the message must show it expanded.
+    writeFileSync(path.join(ctx, 'Dockerfile'), `ARG BASE_IMAGE=nothing\nFROM \${BASE_IMAGE}\nRUN true\n`);
+    p.write(
+      `agents:\n  a: { image: "${tag}", build: { context: ./image, args: { BASE_IMAGE: "${base}" } } }`,
+    );
+
+    const build = agentctl(['build'], { cwd: p.dir });
+    expect(build.status).toBe(1);
+    expect(build.stdout).toContain(`its base image ${base} is not on the engine and could not be pulled (`);
+    expect(build.stdout).toContain(`\`docker pull ${base}\``);
+
+    // A context that ships a bootstrap script (as agent-image/ does): the hint is to run it.
+    writeFileSync(path.join(ctx, 'bootstrap-base.sh'), '#!/bin/sh\n', { mode: 0o755 });
+    const apply = agentctl(['apply'], { cwd: p.dir });
+    expect(apply.status).toBe(1);
+    expect(apply.stderr).toContain('image build failed, nothing was changed');
+    expect(apply.stderr).toContain(`its base image ${base} is not on the engine`);
+    expect(apply.stderr).toContain(
+      `make it with debootstrap (installs what it needs): sudo image/bootstrap-base.sh ${base}`,
+    );
+    expect(projectContainers(p.project)).toEqual([]);
+  });
+});
