@@ -1,10 +1,16 @@
 /**
  * A per-project lock so two agentctl runs that change the same project never interleave.
- * An exclusive-create lock file holds the owner's pid; a lock whose owner is dead is stale and taken over.
+ * An exclusive-create lock file holds the owner's pid and the start time of that process; a lock whose
+ * owner is dead (no such pid, or a pid reused by a process that started later) is stale and taken over.
+ *
+ * Why not proper-lockfile (or a similar kept library): it tells a stale lock by its age, so every holder
+ * must touch it on a timer; a live holder whose timer stalls (a SIGSTOPped or swapped-out watcher) loses
+ * its lock to a second run, and a dead holder's lock blocks until it ages. Here a live holder keeps its
+ * lock for as long as it lives, a dead one's is taken over at once, and the holder's pid and command
+ * name who is in the way.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
+import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AgentctlError } from './errors.js';
 
@@ -13,7 +19,7 @@ export interface LockOptions {
   waitMs?: number;
   /** Called once when we start waiting, with the holder's description. */
   onWait?: (holder: string) => void;
-  /** Directory for lock files (default: AGENTCTL_LOCK_DIR or <tmpdir>/agentctl-locks). */
+  /** Directory for lock files (default: lockDir()). */
   dir?: string;
 }
 
@@ -21,12 +27,23 @@ export type Release = () => Promise<void>;
 
 interface Holder {
   pid: number;
+  /** The holder's start time (/proc/<pid>/stat), so a reused pid does not look like the holder. */
+  start?: string;
   command: string;
   since: string;
 }
 
-export function lockDir(): string {
-  return process.env.AGENTCTL_LOCK_DIR ?? path.join(os.tmpdir(), 'agentctl-locks');
+/**
+ * Where a project's lock lives. It must be the same place for every run of this user whatever its
+ * environment: it does not follow TMPDIR (two applies with different TMPDIRs would each take "the" lock
+ * and interleave). root's is under /run, which a service's private /tmp (systemd PrivateTmp) does not
+ * hide; other users' under /tmp, one directory per uid. AGENTCTL_LOCK_DIR overrides it on purpose, and
+ * then every run of the project must be given the same value.
+ */
+export function lockDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.AGENTCTL_LOCK_DIR) return env.AGENTCTL_LOCK_DIR;
+  const uid = process.getuid?.() ?? 0;
+  return uid === 0 ? '/run/agentctl/locks' : `/tmp/agentctl-locks-${uid}`;
 }
 
 export async function acquireLock(project: string, opts: LockOptions = {}): Promise<Release> {
@@ -36,6 +53,7 @@ export async function acquireLock(project: string, opts: LockOptions = {}): Prom
   const deadline = Date.now() + (opts.waitMs ?? 0);
   const me: Holder = {
     pid: process.pid,
+    start: processStart(process.pid),
     command: process.argv.slice(2).join(' '),
     since: new Date().toISOString(),
   };
@@ -52,7 +70,7 @@ export async function acquireLock(project: string, opts: LockOptions = {}): Prom
     }
     const holder = await readHolder(file);
     if (holder === 'missing') continue; // released meanwhile
-    if (holder === 'corrupt' || !isAlive(holder.pid)) {
+    if (holder === 'corrupt' || !isAlive(holder)) {
       // The previous owner died without releasing it: take it over, one taker at a time.
       await takeOver(file, holder);
       continue;
@@ -111,7 +129,11 @@ async function takeOver(file: string, dead: Holder | 'corrupt'): Promise<void> {
     const same =
       now === 'corrupt'
         ? dead === 'corrupt'
-        : now !== 'missing' && dead !== 'corrupt' && now.pid === dead.pid && now.since === dead.since;
+        : now !== 'missing' &&
+          dead !== 'corrupt' &&
+          now.pid === dead.pid &&
+          now.since === dead.since &&
+          now.start === dead.start;
     if (same) await fs.rm(file, { force: true });
   } finally {
     await fs.rmdir(guard).catch(() => undefined);
@@ -149,12 +171,31 @@ async function readHolder(file: string): Promise<Holder | 'missing' | 'corrupt'>
   }
 }
 
-function isAlive(pid: number): boolean {
+/** The holder's process still runs: its pid exists and, where the holder noted one, started when it did. */
+function isAlive(holder: Holder): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    process.kill(holder.pid, 0);
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (holder.start === undefined) return true;
+  const now = processStart(holder.pid);
+  // Unreadable (no /proc): only the pid can tell, and it says alive.
+  return now === undefined || now === holder.start;
+}
+
+/**
+ * When a process started, in clock ticks since boot (field 22 of /proc/<pid>/stat), or undefined where
+ * /proc cannot tell. A pid and its start time name a process for as long as the machine runs.
+ */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces or parentheses: skip past the last.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19];
+  } catch {
+    return undefined;
   }
 }
 

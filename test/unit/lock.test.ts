@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { acquireLock } from '../../src/lock.js';
+import { acquireLock, lockDir, processStart } from '../../src/lock.js';
 
 describe('project lock', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-lock-'));
@@ -37,5 +37,56 @@ describe('project lock', () => {
     const release = await acquireLock('p', { dir });
     expect(JSON.parse(readFileSync(path.join(dir, 'p.lock'), 'utf8')).pid).toBe(process.pid);
     await release();
+  });
+
+  it('takes over a lock whose pid now belongs to another process (a reused pid)', async () => {
+    const other = spawn('sleep', ['30']);
+    try {
+      const pid = other.pid as number;
+      await new Promise((r) => other.once('spawn', r));
+      // Same pid, alive, but not the process that took the lock: it started at another time.
+      const start = String(Number(processStart(pid)) - 1);
+      writeFileSync(
+        path.join(dir, 'p.lock'),
+        JSON.stringify({ pid, start, command: 'apply', since: 'then' }),
+      );
+      const release = await acquireLock('p', { dir });
+      expect(JSON.parse(readFileSync(path.join(dir, 'p.lock'), 'utf8')).pid).toBe(process.pid);
+      await release();
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
+  it('keeps a live holder whose start time matches', async () => {
+    const other = spawn('sleep', ['30']);
+    try {
+      const pid = other.pid as number;
+      await new Promise((r) => other.once('spawn', r));
+      const start = processStart(pid);
+      expect(start).toMatch(/^\d+$/);
+      writeFileSync(
+        path.join(dir, 'p.lock'),
+        JSON.stringify({ pid, start, command: 'apply', since: 'then' }),
+      );
+      await expect(acquireLock('p', { dir })).rejects.toThrow(`locked by pid ${pid} (agentctl apply`);
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
+  it('notes its own start time in the lock', async () => {
+    const release = await acquireLock('p', { dir });
+    const holder = JSON.parse(readFileSync(path.join(dir, 'p.lock'), 'utf8'));
+    expect(holder.start).toBe(processStart(process.pid));
+    await release();
+  });
+
+  it('lives in one place whatever TMPDIR says', () => {
+    const a = lockDir({ TMPDIR: '/tmp/one' });
+    const b = lockDir({ TMPDIR: '/var/tmp/two' });
+    expect(a).toBe(b);
+    expect(a).not.toContain('one');
+    expect(lockDir({ AGENTCTL_LOCK_DIR: '/x/locks', TMPDIR: '/tmp/one' })).toBe('/x/locks');
   });
 });
