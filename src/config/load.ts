@@ -12,6 +12,10 @@ import { projectFromDirName } from './rules.js';
 import { checkSchema } from './validate.js';
 import { parseYaml } from './yaml-document.js';
 
+/** An empty fleet must be said explicitly (`agents: {}`), never implied by an empty file. */
+export const EMPTY_FILE_MESSAGE =
+  'the file is empty (or holds only comments): an agents file needs "version: 1" and "agents:" (write "agents: {}" for a fleet with no agents)';
+
 export { DEFAULT_AGENT, DEFAULT_NAME_PREFIX, DEFAULT_RUNTIME_DIR } from './defaults.js';
 
 /** Pure: no I/O. `file` labels messages and DesiredState.file; `defaultProject` must be a valid id. */
@@ -22,8 +26,13 @@ export function parseConfig(text: string, opts: NormalizeOptions): DesiredState 
   // Unreadable YAML: report only that; anything checked on the partial data would mislead.
   d.addProblems(parsed.problems);
   d.throwIfProblems();
-  // An empty document (or only comments) is an empty fleet, not an error; normalize warns about it.
-  if (parsed.data !== null && parsed.data !== undefined) checkSchema(parsed.data, d);
+  // An empty document (or only comments) is almost always a mistake (a truncated file, the wrong path):
+  // it is refused like any other file without `version`, which is what the published schema says too.
+  if (parsed.data === null || parsed.data === undefined) {
+    d.addProblems([{ pos: d.locator.offsetPos(0), message: EMPTY_FILE_MESSAGE }]);
+    d.throwIfProblems();
+  }
+  checkSchema(parsed.data, d);
   const state = normalize(parsed.data, opts, d);
   d.throwIfProblems();
   return state;

@@ -32,6 +32,17 @@ export function reservedLabelMessage(key: string): string {
   return `label ${JSON.stringify(key)} is reserved: keys starting with "agentctl." belong to agentctl`;
 }
 
+/** Why an image reference that fails the schema's pattern (Docker's reference grammar) is refused. */
+export function imageReferenceMessage(image: string): string {
+  if (image === '') return 'must not be empty';
+  const why = /[$]/.test(image)
+    ? ' (environment variables are not expanded in agents.yaml)'
+    : /[A-Z]/.test(image.split('/').pop()?.split(/[:@]/)[0] ?? '')
+      ? ' (repository names must be lower-case)'
+      : '';
+  return `invalid image reference ${JSON.stringify(image)}: expected [registry/]name[:tag][@digest]${why}`;
+}
+
 /** Why a network name that fails the schema's pattern is refused. */
 export function networkMessage(network: string): string {
   if (/^container:/i.test(network)) {

@@ -5,18 +5,20 @@
  */
 import type { ErrorObject } from 'ajv';
 import { addCapabilityProblem, dropCapabilityProblem } from './capabilities.js';
-import compiledValidator from './compiled-validator.js';
+import compiledValidator, { schema as publishedSchema } from './compiled-validator.js';
 import { describeValue } from './describe.js';
 import type { Anchor, Diagnostics } from './diagnostics.js';
 import { pointerToPath, valueAt } from './field-path.js';
 import type { FieldPath } from './field-path.js';
 import {
+  imageReferenceMessage,
   invalidIdMessage,
   networkMessage,
   reservedEnvMessage,
   reservedLabelMessage,
   tmpfsPathProblem,
 } from './rules.js';
+import { closest } from '../util/did-you-mean.js';
 import { MEMORY_RANGE, sizeProblem, TMPFS_RANGE } from './units.js';
 
 type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
@@ -63,19 +65,48 @@ function toIssue(error: ErrorObject, data: unknown): Issue | undefined {
   if (error.keyword === 'additionalProperties') {
     const name = String(error.params.additionalProperty);
     const reason = REFUSED_FIELDS.get(name);
-    return {
-      path: [...at, name],
-      anchor: 'key',
-      message: `unknown field "${name}"${reason ? ` (${reason})` : ''}`,
-    };
+    const suggestion = reason ? undefined : closest(name, knownFields(at));
+    const why = reason ? ` (${reason})` : suggestion ? `; did you mean "${suggestion}"?` : '';
+    return { path: [...at, name], anchor: 'key', message: `unknown field "${name}"${why}` };
   }
   if (error.keyword === 'required') {
     // Anchored at the missing key, which does not exist: the locator falls back to the parent map.
     const name = String(error.params.missingProperty);
-    const hint = at.length === 0 && name === 'version' ? ' (add "version: 1")' : '';
+    const hint = at.length === 0 ? (TOP_LEVEL_HINTS[name] ?? '') : '';
     return { path: [...at, name], anchor: 'key', message: `missing required field "${name}"${hint}` };
   }
   return { path: at, anchor: 'value', message: valueMessage(at, valueAt(data, at), error) };
+}
+
+const TOP_LEVEL_HINTS: Record<string, string> = {
+  version: ' (add "version: 1")',
+  agents: ' (add "agents:" with one entry per agent, or "agents: {}" for none)',
+};
+
+type SchemaNode = {
+  $ref?: string;
+  properties?: Record<string, SchemaNode>;
+  additionalProperties?: SchemaNode | boolean;
+  items?: SchemaNode;
+};
+
+/**
+ * The field names the published schema allows in the map at `path` (the validator's schemaPath is
+ * relative to the `$ref` it ran in, so the schema is walked along the data's path instead).
+ */
+function knownFields(path: FieldPath): string[] {
+  const root = publishedSchema as SchemaNode;
+  const deref = (node: SchemaNode | undefined): SchemaNode | undefined => {
+    const name = node?.$ref?.replace(/^#\/definitions\//, '');
+    return name ? (root as { definitions?: Record<string, SchemaNode> }).definitions?.[name] : node;
+  };
+  let node = deref(root);
+  for (const segment of path) {
+    const map = node?.properties?.[String(segment)];
+    const rest = typeof node?.additionalProperties === 'object' ? node.additionalProperties : undefined;
+    node = deref(map ?? rest ?? node?.items);
+  }
+  return Object.keys(node?.properties ?? {});
 }
 
 /** The path of a field inside an agent's settings (under `defaults` or `agents.<id>`). */
@@ -121,6 +152,7 @@ function specificMessage(path: FieldPath, value: unknown): string | undefined {
   // The remaining fields are strings that failed a pattern.
   if (typeof value !== 'string') return undefined;
   if (field?.length === 1 && name === 'network') return networkMessage(value);
+  if (field?.length === 1 && name === 'image') return imageReferenceMessage(value);
   if (field?.length === 3 && name === 'capabilities') {
     return list === 'add' ? addCapabilityProblem(value) : dropCapabilityProblem(value);
   }

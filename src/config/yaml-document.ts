@@ -34,7 +34,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => ({
       pos: locator.offsetPos(e.pos[0]),
-      message: yamlErrorMessage(e, text),
+      message: yamlErrorMessage(e, doc),
     }));
     return { data: undefined, locator, problems, warnings };
   }
@@ -72,11 +72,27 @@ function findAlias(doc: Document, wanted: (alias: Alias) => boolean): Alias | un
   return found;
 }
 
-/** yaml's duplicate-key message does not say which key; its position does. */
-function yamlErrorMessage(error: YAMLError, text: string): string {
+/** yaml's duplicate-key message does not say which key; the key node at its position does. */
+function yamlErrorMessage(error: YAMLError, doc: Document): string {
   if (error.code !== 'DUPLICATE_KEY') return oneLine(error.message);
-  const key = oneLine(text.slice(error.pos[0], error.pos[1])).slice(0, 60);
-  return `duplicate key ${JSON.stringify(key)}: map keys must be unique`;
+  const key = keyAt(doc, error.pos[0]);
+  const shown =
+    key === undefined ? '' : ` ${JSON.stringify(key.length > 60 ? `${key.slice(0, 60)}...` : key)}`;
+  return `duplicate key${shown}: map keys must be unique`;
+}
+
+/** The text of the map key that starts at `offset`. */
+function keyAt(doc: Document, offset: number): string | undefined {
+  let found: string | undefined;
+  visit(doc, {
+    Pair(_, pair) {
+      const key = pair.key as Node | null;
+      if (!key?.range || key.range[0] !== offset) return undefined;
+      found = isScalar(key) ? String(key.value) : oneLine(String(key));
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 function oneLine(message: string): string {

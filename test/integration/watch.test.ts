@@ -149,6 +149,11 @@ describe('apply --watch (real engine, library)', () => {
 
     writeFileSync(p.file, '');
     await eventually('the empty file refused', () =>
+      configErrors(events).find((e) => /:1:1: the file is empty/.test(e.messages.join())),
+    );
+    expect(projectContainers(p.project)).toEqual(names);
+    p.write('agents: {}');
+    await eventually('the fleet with no agents refused', () =>
       configErrors(events).find((e) => /declares no agents/.test(e.messages.join())),
     );
     expect(projectContainers(p.project)).toEqual(names);

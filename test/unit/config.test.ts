@@ -128,7 +128,9 @@ describe('top-level settings', () => {
   });
 
   it('accept an absolute runtimeDir', () => {
-    expect(parse(yaml('version: 1', 'runtimeDir: /var/lib/agents')).runtimeDir).toBe('/var/lib/agents');
+    expect(parse(yaml('version: 1', 'runtimeDir: /var/lib/agents', 'agents: {}')).runtimeDir).toBe(
+      '/var/lib/agents',
+    );
   });
 });
 
@@ -285,15 +287,55 @@ describe('merging defaults', () => {
 describe('empty configurations', () => {
   it.each([
     ['an empty file', ''],
+    ['only whitespace', '\n\n   \n'],
     ['only comments', yaml('# yaml-language-server: $schema=../schemas/agents.schema.json', '# nothing yet')],
+    ['a lone document marker', yaml('---', '# nothing')],
+  ])('%s is an error at 1:1, as the published schema says', (_, text) => {
+    expect(problemsOf(() => parse(text))).toEqual([
+      `${FILE}:1:1: the file is empty (or holds only comments): an agents file needs "version: 1" and "agents:" (write "agents: {}" for a fleet with no agents)`,
+    ]);
+  });
+
+  it('no agents key is an error naming the missing field', () => {
+    expect(problemsOf(() => parse(yaml('version: 1', 'project: quiet')))).toEqual([
+      `${FILE}:1:1: missing required field "agents" (add "agents:" with one entry per agent, or "agents: {}" for none)`,
+    ]);
+  });
+
+  it.each([
     ['an empty agents map', yaml('version: 1', 'agents: {}')],
     ['an agents key with no value', yaml('version: 1', 'agents:')],
-    ['no agents key', yaml('version: 1', 'project: quiet')],
   ])('%s is an empty fleet with a warning', (_, text) => {
     const state = parse(text);
     expect(state.agents).toEqual([]);
     expect(state.warnings.map((w) => w.message)).toEqual(['no agents declared']);
   });
+});
+
+describe('image references', () => {
+  it.each([
+    'busybox',
+    'claude-agent:latest',
+    'agentctl-test-busybox:latest',
+    'library/debian:trixie-slim',
+    'registry.example.com:5000/team/agent_x:v1.2-rc.3',
+    'localhost/agent',
+    'ghcr.io/org/a__b/c--d:TAG_1',
+    `busybox@sha256:${'a'.repeat(64)}`,
+    `busybox:1.36@sha256:${'b'.repeat(64)}`,
+  ])('%s is accepted', (image) => {
+    expect(agent(parse(yaml('version: 1', 'agents:', `  a: { image: "${image}" }`)), 'a').image).toBe(image);
+  });
+
+  it.each(['-busybox', 'busybox:', 'busybox:-tag', 'a//b', 'busy box', 'UPPER', 'x@sha256:abc', 'a/b/'])(
+    '%s is refused',
+    (image) => {
+      const problems = problemsOf(() => parse(yaml('version: 1', 'agents:', `  a: { image: "${image}" }`)));
+      expect(problems).toEqual([
+        expect.stringMatching(new RegExp(`^${FILE}:3:15: agents\\.a\\.image: invalid image reference `)),
+      ]);
+    },
+  );
 });
 
 describe('warnings', () => {
@@ -400,7 +442,69 @@ const BAD: BadCase[] = [
     name: 'an unknown top-level field',
     text: yaml('version: 1', 'agent:', '  a: {}'),
     line: 2,
-    message: /^unknown field "agent"$/,
+    message: /^unknown field "agent"; did you mean "agents"\?$/,
+  },
+  {
+    name: 'a misspelt agent field (memroy)',
+    text: yaml('version: 1', 'agents:', '  a: { memroy: 2g }'),
+    line: 3,
+    message: /^agents\.a: unknown field "memroy"; did you mean "memory"\?$/,
+  },
+  {
+    name: 'a singular agent field (cpu)',
+    text: yaml('version: 1', 'agents:', '  a:', '    cpu: 2'),
+    line: 4,
+    message: /^agents\.a: unknown field "cpu"; did you mean "cpus"\?$/,
+  },
+  {
+    name: 'a singular field under defaults (replica)',
+    text: yaml('version: 1', 'defaults:', '  replica: 3', 'agents: {}'),
+    line: 3,
+    message: /^defaults: unknown field "replica"; did you mean "replicas"\?$/,
+  },
+  {
+    name: 'a misspelt nested field (build.contxt)',
+    text: yaml('version: 1', 'agents:', '  a: { build: { context: ., dockerfle: D } }'),
+    line: 3,
+    message: /^agents\.a\.build: unknown field "dockerfle"; did you mean "dockerfile"\?$/,
+  },
+  {
+    name: 'an unknown field nothing is close to',
+    text: yaml('version: 1', 'agents:', '  a: { flavour: mint }'),
+    line: 3,
+    message: /^agents\.a: unknown field "flavour"$/,
+  },
+  {
+    name: 'an image reference with a shell variable',
+    text: yaml('version: 1', 'agents:', '  a: { image: "${IMG:-x}" }'),
+    line: 3,
+    message:
+      /^agents\.a\.image: invalid image reference "\$\{IMG:-x\}": expected \[registry\/\]name\[:tag\]\[@digest\] \(environment variables are not expanded in agents\.yaml\)$/,
+  },
+  {
+    name: 'an image reference with upper-case letters',
+    text: yaml('version: 1', 'defaults:', '  image: Claude-Agent:latest', 'agents: {}'),
+    line: 3,
+    message:
+      /^defaults\.image: invalid image reference "Claude-Agent:latest": .* \(repository names must be lower-case\)$/,
+  },
+  {
+    name: 'an image reference with a space',
+    text: yaml('version: 1', 'agents:', '  a: { image: "busybox latest" }'),
+    line: 3,
+    message: /^agents\.a\.image: invalid image reference "busybox latest"/,
+  },
+  {
+    name: 'a duplicate agent key',
+    text: yaml('version: 1', 'agents:', '  uploader: {}', '  uploader: { memory: 1g }'),
+    line: 4,
+    message: /^duplicate key "uploader": map keys must be unique$/,
+  },
+  {
+    name: 'a duplicate quoted key in a flow map',
+    text: yaml('version: 1', 'agents:', '  a: { env: { "LONG_NAME": x, "LONG_NAME": y } }'),
+    line: 3,
+    message: /^duplicate key "LONG_NAME": map keys must be unique$/,
   },
   {
     name: 'privileged mode',
@@ -758,7 +862,7 @@ describe('loadConfig', () => {
 
   it('shortens and cleans the default project name', async () => {
     const dir = `.${'X'.repeat(70)}`;
-    await writeConfig(dir, yaml('version: 1'));
+    await writeConfig(dir, yaml('version: 1', 'agents: {}'));
     const state = await loadConfig(join(root, dir, 'agents.yaml'));
     expect(state.project).toBe('x'.repeat(63));
   });
@@ -782,7 +886,7 @@ describe('loadConfig', () => {
       runtimeDir: join(cwd, 'evanai_runtime'),
     });
     const problems = await asyncProblemsOf(() =>
-      loadConfig('-', { cwd, readStdin: async () => 'version: 3\n' }),
+      loadConfig('-', { cwd, readStdin: async () => 'version: 3\nagents: {}\n' }),
     );
     expect(problems).toEqual(['<stdin>:1:10: version: must be 1, got 3']);
   });
