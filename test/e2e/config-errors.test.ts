@@ -36,27 +36,27 @@ describe('validate names what is wrong', () => {
     [
       'a duplicate agent key with its full name',
       'agents:\n  uploader: {}\n  uploader: {}',
-      /:10:3: duplicate key "uploader"/,
+      /:12:3: duplicate key "uploader"/,
     ],
     [
       'a misspelt field with a suggestion',
       'agents:\n  a: { memroy: 1g }',
-      /:9:8: agents\.a: unknown field "memroy"; did you mean "memory"\?/,
+      /:11:8: agents\.a: unknown field "memroy"; did you mean "memory"\?/,
     ],
     [
       'cpu for cpus',
       'agents:\n  a: { cpu: 1 }',
-      /:9:8: agents\.a: unknown field "cpu"; did you mean "cpus"\?/,
+      /:11:8: agents\.a: unknown field "cpu"; did you mean "cpus"\?/,
     ],
     [
       'replica for replicas',
       'agents:\n  a: { replica: 2 }',
-      /:9:8: agents\.a: unknown field "replica"; did you mean "replicas"\?/,
+      /:11:8: agents\.a: unknown field "replica"; did you mean "replicas"\?/,
     ],
     [
       'an invalid image reference',
       'agents:\n  a: { image: "${IMG:-x}" }',
-      /:9:15: agents\.a\.image: invalid image reference "\$\{IMG:-x\}"/,
+      /:11:15: agents\.a\.image: invalid image reference "\$\{IMG:-x\}"/,
     ],
   ])('%s', (_, agents, expected) => {
     p = testProject('val8');
