@@ -119,6 +119,11 @@ export interface ObservedContainer {
   temporary: boolean;
   /** Read from inspect; undefined for containers the planner will not keep (not inspected). */
   limits?: LiveLimits;
+  /**
+   * Why the engine cannot change this container's limits in place (its runtime has no update...), so a
+   * limit change recreates it; undefined when it can, or when it was not inspected.
+   */
+  noLiveUpdate?: string;
   labels: Record<string, string>;
   createdAt?: string;
   startedAt?: string;
@@ -136,6 +141,21 @@ export interface EngineInfo {
   serverVersion: string;
   /** OCI runtimes the engine knows (runc, runsc...). */
   runtimes: string[];
+  /** What the engine's configuration says about each runtime in `runtimes`, where it matters to us. */
+  runtimeTraits: Record<string, RuntimeTraits>;
+  /** The engine host's kernel release (`6.1.0-18-amd64`). */
+  kernelVersion: string;
+}
+
+/** How a runtime the engine has registered behaves, as far as agentctl must adapt to it. */
+export interface RuntimeTraits {
+  /**
+   * gVisor (runsc): it has no `update` (limits change only by recreating), and its pids cgroup counts
+   * the sandbox's own threads, not only the agent's processes.
+   */
+  gvisor: boolean;
+  /** Its registered arguments give every sandbox no network but loopback (`runsc --network=none`). */
+  noNetwork: boolean;
 }
 
 export interface ObservedState {

@@ -11,6 +11,8 @@ import {
   DEFAULT_AGENT,
   DEFAULT_NAME_PREFIX,
   DEFAULT_RUNTIME_DIR,
+  GVISOR_DEFAULT_PIDS,
+  isGvisorName,
   workDirOf,
 } from './defaults.js';
 import type { Diagnostics } from './diagnostics.js';
@@ -70,7 +72,11 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
   const positions: [string, SourcePos][] = [];
   const builds = new ImageBuilds(opts.baseDir, d);
   for (const [id, key] of expandReplicas(replicas, d)) {
-    const layer = overlay(base, layers.get(key) ?? {});
+    const own = layers.get(key) ?? {};
+    const layer = overlay(base, own);
+    if (own.pids === undefined && defaults.pids === undefined && isGvisorName(layer.runtime)) {
+      layer.pids = GVISOR_DEFAULT_PIDS;
+    }
     agents.push(toSpec(id, layer, { namePrefix, runtimeDir }));
     positions.push([id, d.locator.keyPos(['agents', key])]);
     if (layer.build)

@@ -17,6 +17,7 @@ import { type EngineAddress, parseDockerHost } from './engine-address.js';
 import { type Deadline, EngineHttp, EngineHttpError, EngineTimeoutError } from './engine-http.js';
 import { engineTimeoutMs } from './engine-timeout.js';
 import { runExec } from './exec.js';
+import { type ApiRuntime, DEFAULT_RUNTIMES, runtimeTraitsOf } from './runtime-traits.js';
 import { containerEventsFrom } from './events.js';
 import { jsonLines } from './json-lines.js';
 import type {
@@ -69,6 +70,7 @@ interface ApiContainer {
     NanoCpus?: number;
     PidsLimit?: number | null;
     RestartPolicy?: { Name?: string };
+    Runtime?: string;
   };
   Mounts?: { Destination: string; Source: string }[];
 }
@@ -90,6 +92,7 @@ export class DockerEngine implements DockerPort {
   private readonly http: EngineHttp;
   private readonly address: EngineAddress;
   private dockerode?: Promise<import('dockerode')>;
+  private infoOnce?: Promise<EngineInfo>;
 
   /**
    * `address` defaults to DOCKER_HOST's (or the default socket); an address we cannot drive throws.
@@ -111,14 +114,36 @@ export class DockerEngine implements DockerPort {
       NCPU: number;
       MemTotal: number;
       ServerVersion: string;
-      Runtimes?: object;
+      KernelVersion?: string;
+      Runtimes?: Record<string, ApiRuntime>;
     }>('docker info', 'GET', '/info');
+    const runtimes = Object.keys(info.Runtimes ?? {}).sort();
     return {
       ncpu: Number(info.NCPU),
       memTotalBytes: Number(info.MemTotal),
       serverVersion: String(info.ServerVersion),
-      runtimes: Object.keys(info.Runtimes ?? {}).sort(),
+      runtimes,
+      runtimeTraits: Object.fromEntries(runtimes.map((r) => [r, runtimeTraitsOf(info.Runtimes?.[r] ?? {})])),
+      kernelVersion: String(info.KernelVersion ?? ''),
     };
+  }
+
+  /** Engine info, asked once per connection: only containers of a non-default runtime need it. */
+  private cachedInfo(): Promise<EngineInfo> {
+    this.infoOnce ??= this.info().catch((err: unknown) => {
+      this.infoOnce = undefined;
+      throw err;
+    });
+    return this.infoOnce;
+  }
+
+  /** Why the engine cannot change a container of `runtime` in place, if it cannot. */
+  private async noLiveUpdate(runtime: string): Promise<string | undefined> {
+    if (DEFAULT_RUNTIMES.has(runtime)) return undefined;
+    const traits = (await this.cachedInfo()).runtimeTraits[runtime];
+    return traits?.gvisor
+      ? `its runtime ${runtime} (gVisor) cannot change limits of a running container`
+      : undefined;
   }
 
   async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
@@ -159,6 +184,7 @@ export class DockerEngine implements DockerPort {
       name: c.Name.replace(/^\//, ''),
       state: c.State.Status as ContainerRunState,
       limits,
+      noLiveUpdate: await this.noLiveUpdate(hc.Runtime ?? ''),
       startedAt: c.State.StartedAt,
       exitCode: c.State.ExitCode,
       oomKilled: c.State.OOMKilled,
@@ -228,7 +254,23 @@ export class DockerEngine implements DockerPort {
   }
 
   async startContainer(id: string): Promise<void> {
-    await this.tolerate([304], `start ${short(id)}`, 'POST', `/containers/${q(id)}/start`);
+    try {
+      await this.tolerate([304], `start ${short(id)}`, 'POST', `/containers/${q(id)}/start`);
+    } catch (err) {
+      // gVisor with its own network stack, on a kernel it does not know (google/gvisor#10704).
+      if (
+        err instanceof AgentctlError &&
+        /cannot run with network enabled in root network namespace/.test(err.message)
+      ) {
+        const kernel = (await this.cachedInfo().catch(() => undefined))?.kernelVersion ?? 'this kernel';
+        throw new AgentctlError(
+          'engine',
+          `start ${short(id)}: this gVisor runtime cannot set up a sandbox network on the engine's kernel (Linux ${kernel}; google/gvisor#10704, kernels from about 6.7): register runsc with runtimeArgs ["--network=none"] and give the agent network: none, or install a runsc with that issue fixed`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
   }
 
   async unpauseContainer(id: string): Promise<void> {

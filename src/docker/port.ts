@@ -54,6 +54,8 @@ export interface ContainerDetails {
   name: string;
   state: ContainerRunState;
   limits: LiveLimits;
+  /** Why the engine cannot change `limits` in place (see ObservedContainer.noLiveUpdate). */
+  noLiveUpdate?: string;
   startedAt?: string;
   exitCode?: number;
   oomKilled?: boolean;

@@ -68,6 +68,7 @@ async function toObserved(
     spec: parseJsonObject(s.labels[LABEL.spec]),
     temporary: s.labels[LABEL.name] !== undefined && s.labels[LABEL.name] !== s.name,
     limits: details?.limits,
+    noLiveUpdate: details?.noLiveUpdate,
     labels: s.labels,
     createdAt: s.createdAt,
     startedAt: details?.startedAt,

@@ -78,6 +78,19 @@ function planAgent(spec: AgentSpec, containers: ObservedContainer[], observed: O
   }
 
   const limitChanges = current.limits ? liveChanges(current.limits, spec) : [];
+  if (limitChanges.length > 0 && current.noLiveUpdate !== undefined) {
+    // Updating in place would fail every time and leave the agent drifting forever: recreate it.
+    steps.push({
+      kind: 'recreate',
+      agentId: spec.id,
+      containerId: current.id,
+      name: current.name,
+      spec,
+      changes: limitChanges,
+      cause: `${limitChanges.map((c) => c.path).join(', ')} differ from the file, and ${current.noLiveUpdate}`,
+    });
+    return steps;
+  }
   if (limitChanges.length > 0) {
     steps.push({
       kind: 'update',

@@ -92,6 +92,7 @@ export async function preflightProblems(
         ),
       );
     }
+    problems.push(...runtimeProblems(spec, engine).map((m) => at(spec, m)));
   }
 
   const needContainer = specs.filter((s) =>
@@ -132,6 +133,31 @@ export async function preflightProblems(
 
   if (needContainer.length > 0) problems.push(...(await workDirProblems(desired, needContainer)));
   return problems;
+}
+
+/**
+ * Below this, a gVisor sandbox has hardly any room for the agent: its pids cgroup counts gVisor's own
+ * threads (about 40-70 idle, ~8 more for each process in the agent), and reaching the limit kills the
+ * whole sandbox rather than failing one fork.
+ */
+export const GVISOR_MIN_PIDS = 128;
+
+/** What the agent's runtime, as the engine registered it, cannot give the agent. */
+function runtimeProblems(spec: AgentSpec, engine: EngineInfo): string[] {
+  const traits = spec.runtime === undefined ? undefined : engine.runtimeTraits[spec.runtime];
+  if (!traits?.gvisor) return [];
+  const out: string[] = [];
+  if (traits.noNetwork && spec.network !== 'none') {
+    out.push(
+      `network "${spec.network}" under runtime "${spec.runtime}": the engine registers that runtime as gVisor with --network=none, so the sandbox would have no network but loopback; set network: none for this agent, or register a gVisor runtime with networking (which on kernels from about 6.7 needs a runsc with google/gvisor#10704 fixed)`,
+    );
+  }
+  if (spec.pids < GVISOR_MIN_PIDS) {
+    out.push(
+      `pids ${spec.pids} under runtime "${spec.runtime}" (gVisor): its pids limit also counts gVisor's own threads (about 40-70 idle, ~8 per process in the agent), and reaching it kills the whole sandbox; set pids to at least ${GVISOR_MIN_PIDS} (about 70 + 8 x the processes the agent needs)`,
+    );
+  }
+  return out;
 }
 
 /** Specs of agents the plan will create, recreate or update. */

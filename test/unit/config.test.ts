@@ -108,6 +108,29 @@ describe('defaults', () => {
   });
 });
 
+describe('pids under gVisor', () => {
+  // Its pids cgroup counts the sandbox's own threads (~8 per agent process): the default leaves room
+  // for about as many processes as 1024 does under runc. A pids the file sets is kept as written.
+  it.each([
+    ['runtime: runsc, pids left out', ['  a: { runtime: runsc }'], [], 8192],
+    ['runtime: runsc-debug from defaults', ['  a: {}'], ['  runtime: runsc-debug'], 8192],
+    ['runtime: runsc with its own pids', ['  a: { runtime: runsc, pids: 300 }'], [], 300],
+    ['runtime: runsc, pids in defaults', ['  a: { runtime: runsc }'], ['  pids: 500'], 500],
+    ['runtime: crun', ['  a: { runtime: crun }'], [], 1024],
+    ['runtime: runscx (another name)', ['  a: { runtime: runscx }'], [], 1024],
+    ['no runtime', ['  a: {}'], [], 1024],
+  ])('%s -> %d', (_name, agentLines, defaultLines, pids) => {
+    const text = yaml(
+      'version: 1',
+      'defaults:',
+      ...(defaultLines.length ? defaultLines : ['  {}']),
+      'agents:',
+      ...agentLines,
+    );
+    expect(agent(parse(text), 'a').pids).toBe(pids);
+  });
+});
+
 describe('top-level settings', () => {
   it('resolve runtimeDir against the file directory and take project and namePrefix', () => {
     const state = parse(

@@ -158,6 +158,24 @@ const cases: Case[] = [
     cause: /name/,
   },
   {
+    name: 'limits changed on a runtime that cannot update in place (gVisor): recreate, never drift',
+    desired: desired([spec('a', { runtime: 'runsc', pids: 2048, restart: 'always' })]),
+    observed: observed([
+      container(spec('a', { runtime: 'runsc' }), {
+        noLiveUpdate: 'its runtime runsc (gVisor) cannot change limits of a running container',
+      }),
+    ]),
+    expect: ['recreate a'],
+    cause: /^pids, restart differ from the file, and its runtime runsc \(gVisor\) cannot change limits/,
+  },
+  {
+    name: 'nothing changed on a runtime that cannot update: unchanged, not recreated',
+    desired: desired([spec('a', { runtime: 'runsc' })]),
+    observed: observed([container(spec('a', { runtime: 'runsc' }), { noLiveUpdate: 'cannot' })]),
+    expect: [],
+    unchanged: ['a'],
+  },
+  {
     name: 'created by an older agentctl without a spec label: recreate',
     desired: desired([a]),
     observed: observed([container(a, { specHash: 'old', spec: undefined })]),

@@ -13,7 +13,14 @@ import { preflight, preflightProblems } from '../../src/reconcile/preflight.js';
 import type { AgentSpec, EngineInfo } from '../../src/types.js';
 import { container, desired, observed, spec } from '../helpers/specs.js';
 
-const engine: EngineInfo = { ncpu: 4, memTotalBytes: 8 * 1024 ** 3, serverVersion: 'x', runtimes: ['runc'] };
+const engine: EngineInfo = {
+  ncpu: 4,
+  memTotalBytes: 8 * 1024 ** 3,
+  serverVersion: 'x',
+  runtimes: ['runc'],
+  runtimeTraits: { runc: { gvisor: false, noNetwork: false } },
+  kernelVersion: '6.1.0',
+};
 const port = { networkExists: async (name: string) => name === 'lan' } as unknown as DockerPort;
 
 describe('preflight problems, per agent', () => {
@@ -66,6 +73,41 @@ describe('preflight problems, per agent', () => {
       message: expect.stringMatching(/^preflight failed, nothing was changed: .*is taken/),
       details: problems.slice(1).map((x) => x.message),
     });
+  });
+
+  it('refuses what a gVisor runtime cannot give: a network under --network=none, a pids limit its own threads exhaust', async () => {
+    const gv: EngineInfo = {
+      ...engine,
+      runtimes: ['runc', 'runsc', 'runsc-net'],
+      runtimeTraits: {
+        runc: { gvisor: false, noNetwork: false },
+        runsc: { gvisor: true, noNetwork: true },
+        'runsc-net': { gvisor: true, noNetwork: false },
+      },
+    };
+    const { d } = world([
+      spec('sealed', { runtime: 'runsc', network: 'none' }),
+      spec('wants-net', { runtime: 'runsc', network: 'bridge' }),
+      spec('has-net', { runtime: 'runsc-net', network: 'bridge' }),
+      spec('tiny', { runtime: 'runsc-net', network: 'none', pids: 100 }),
+      spec('runc-tiny', { network: 'none', pids: 100 }),
+    ]);
+    const o = observed([]);
+    const problems = await preflightProblems(d, o, plan(d, o), port, gv);
+    expect(problems.map((x) => [x.agents, x.message])).toEqual([
+      [
+        ['tiny'],
+        expect.stringMatching(
+          /agent tiny: pids 100 under runtime "runsc-net" \(gVisor\): its pids limit also counts gVisor's own threads .* kills the whole sandbox; set pids to at least 128/,
+        ),
+      ],
+      [
+        ['wants-net'],
+        expect.stringMatching(
+          /agent wants-net: network "bridge" under runtime "runsc": .*gVisor with --network=none, so the sandbox would have no network but loopback; set network: none/,
+        ),
+      ],
+    ]);
   });
 
   it('says why a failed build left an image missing', async () => {
