@@ -8,7 +8,7 @@
  * own it can only ever see (and delete) its own links.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TEST_IMAGE } from './docker.js';
 import { eventually } from './eventually.js';
@@ -37,7 +37,12 @@ export interface TestDockerd {
 }
 
 /** `tag` names its root (`/tmp/<tag>-dockerd-XXXXXX`: short, as a unix socket path must fit 108 bytes). */
-export function testDockerd(tag: string): TestDockerd {
+export interface TestDockerdOptions {
+  /** daemon.json content (extra runtimes such as gVisor's runsc...), written to its root. */
+  daemonConfig?: object;
+}
+
+export function testDockerd(tag: string, opts: TestDockerdOptions = {}): TestDockerd {
   const root = mkdtempSync(`/tmp/${tag}-dockerd-`);
   const host = `unix://${root}/docker.sock`;
   let daemon: ChildProcess | undefined;
@@ -61,6 +66,12 @@ export function testDockerd(tag: string): TestDockerd {
     root,
     host,
     async start() {
+      const config: string[] = [];
+      if (opts.daemonConfig) {
+        const file = path.join(root, 'daemon.json');
+        writeFileSync(file, JSON.stringify(opts.daemonConfig));
+        config.push('--config-file', file);
+      }
       const log = openSync(path.join(root, 'dockerd.log'), 'a');
       // `unshare` execs dockerd in place, so the child's pid is dockerd's: signals reach dockerd itself.
       daemon = spawn(
@@ -71,6 +82,7 @@ export function testDockerd(tag: string): TestDockerd {
           'dockerd',
           '--host',
           host,
+          ...config,
           '--data-root',
           path.join(root, 'data'),
           '--exec-root',

@@ -13,10 +13,17 @@ import { rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentctl } from '../helpers/cli.js';
-import { runtimeDockerd, type RuntimeDockerd, which } from '../helpers/runtime-dockerd.js';
+import { spawnSync } from 'node:child_process';
+import { type TestDockerd, testDockerd } from '../helpers/test-dockerd.js';
+import { which } from '../helpers/which.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 
 const RUNSC = which('runsc');
+
+function dockerOn(host: string, ...args: string[]): { status: number; stderr: string } {
+  const r = spawnSync('docker', ['-H', host, ...args], { encoding: 'utf8' });
+  return { status: r.status ?? -1, stderr: r.stderr };
+}
 if (!RUNSC) {
   console.warn(
     "SKIPPED: test/integration/gvisor.test.ts needs Debian's runsc package (apt-get install runsc; .ci/run installs it)",
@@ -24,15 +31,17 @@ if (!RUNSC) {
 }
 
 describe.skipIf(!RUNSC)('gVisor (runsc in a dockerd of the test)', () => {
-  let d: RuntimeDockerd;
+  let d: TestDockerd;
   const dirs: string[] = [];
   const env = () => ({ DOCKER_HOST: d.host });
 
   beforeAll(async () => {
-    d = runtimeDockerd('ac13g', {
-      runtimes: {
-        runsc: { path: RUNSC, runtimeArgs: ['--network=none'] },
-        'runsc-net': { path: RUNSC },
+    d = testDockerd('ac13g', {
+      daemonConfig: {
+        runtimes: {
+          runsc: { path: RUNSC, runtimeArgs: ['--network=none'] },
+          'runsc-net': { path: RUNSC },
+        },
       },
     });
     await d.start();
@@ -102,13 +111,14 @@ describe.skipIf(!RUNSC)('gVisor (runsc in a dockerd of the test)', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/preflight failed, nothing was changed/);
     expect(r.stderr).toMatch(message);
-    expect(d.run('inspect', `${p.prefix}a`).status).not.toBe(0);
+    expect(d.ok('inspect', `${p.prefix}a`)).toBe(false);
     expect(existsSync(p.workDir('a'))).toBe(false);
   });
 
   it("says so when this runsc cannot start a sandbox with gVisor's network on this kernel", () => {
     // What the runtime itself does here decides what agentctl must say: both branches assert.
-    const raw = d.run(
+    const raw = dockerOn(
+      d.host,
       'run',
       '--rm',
       '--runtime',
