@@ -57,6 +57,35 @@ export interface AgentSpec {
   runtime?: string;
   /** Absolute host path of the agent's working directory, mounted at /mnt. */
   workDir: string;
+  /**
+   * Environment variables whose values are secrets given by reference (absent when there are none, so
+   * that specs without secrets hash as before). Only the reference and a keyed digest of the value are
+   * part of the spec: the value itself is never in a spec, a label or a plan.
+   */
+  secretEnv?: Record<string, SecretEnv>;
+}
+
+/** One secret environment variable of a spec. */
+export interface SecretEnv {
+  /** The reference as written: `fromEnv:NAME` or `fromFile:./path`. */
+  ref: string;
+  /** `hmac-sha256:<hex>` of the value under the project's digest key; set once the value is resolved. */
+  digest?: string;
+}
+
+/** Where one secret of one agent comes from, for resolving it and for messages. */
+export interface SecretSource {
+  agentId: string;
+  /** The variable name. */
+  key: string;
+  /** As in SecretEnv.ref. */
+  ref: string;
+  fromEnv?: string;
+  /** Absolute path. */
+  fromFile?: string;
+  /** Where the reference is written, and its path in the file (`agents.coder.env.API_KEY`). */
+  pos: SourcePos;
+  where: string;
 }
 
 export interface ConfigWarning {
@@ -90,6 +119,8 @@ export interface DesiredState {
   /** Images the file says how to build, sorted by image. */
   builds: ImageBuild[];
   warnings: ConfigWarning[];
+  /** Every secret reference of every agent, sorted by agent then variable (absent when there are none). */
+  secrets?: SecretSource[];
 }
 
 export type ContainerRunState =

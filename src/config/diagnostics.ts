@@ -35,6 +35,10 @@ export class Diagnostics {
     });
   }
 
+  pos(path: FieldPath): SourcePos {
+    return this.locator.valuePos(path);
+  }
+
   warn(path: FieldPath, message: string): void {
     addOnce(this.warnings, this.seenWarnings, {
       pos: this.locator.valuePos(path),

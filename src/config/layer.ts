@@ -4,21 +4,35 @@
  * is written reports a bad default once, at its own line, rather than once per agent.
  */
 import { isAbsolute, normalize, sep } from 'node:path';
-import type { AgentSpec, Ulimit } from '../types.js';
+import type { AgentSpec, SourcePos, Ulimit } from '../types.js';
 import { addCapabilityProblem, dropCapabilityProblem, normalizeCapabilities } from './capabilities.js';
 import type { Anchor } from './diagnostics.js';
+import { formatPath } from './field-path.js';
 import type { FieldPath } from './field-path.js';
-import type { RawAgent, RawScalar, RawUlimit } from './raw.js';
+import type { RawAgent, RawEnvValue, RawScalar, RawUlimit } from './raw.js';
 import { tmpfsPathProblem } from './rules.js';
 import { formatSize, MEMORY_RANGE, parseSize, sizeProblem, TMPFS_RANGE } from './units.js';
 import type { SizeRange } from './units.js';
 
 /** Only the fields the layer sets are present (never as `undefined`: merging relies on it). */
-export type AgentLayer = Partial<Omit<AgentSpec, 'id' | 'name' | 'workDir'>> & {
+export type AgentLayer = Partial<Omit<AgentSpec, 'id' | 'name' | 'workDir' | 'env' | 'secretEnv'>> & {
+  /** Plain values, and secrets by reference (split apart once the layers are merged). */
+  env?: Record<string, LayerEnvValue>;
   replicas?: number;
   /** Not part of the container's spec: how its image is made (context still relative to the file). */
   build?: LayerBuild;
 };
+
+export type LayerEnvValue = string | LayerSecret;
+
+/** A secret reference as written, with where it is written (the value is read only when applying). */
+export interface LayerSecret {
+  fromEnv?: string;
+  /** As written: relative to the file's directory. */
+  fromFile?: string;
+  pos: SourcePos;
+  where: string;
+}
 
 export interface LayerBuild {
   context: string;
@@ -35,6 +49,8 @@ export interface LayerChecks {
   usable(path: FieldPath): boolean;
   clean(path: FieldPath): boolean;
   problem(path: FieldPath, message: string, anchor?: Anchor): void;
+  /** Where the value at `path` is written. */
+  pos(path: FieldPath): SourcePos;
 }
 
 type RawFields = { [K in keyof RawAgent]-?: NonNullable<RawAgent[K]> };
@@ -45,7 +61,7 @@ type Converters = {
 const CONVERTERS: Converters = {
   image: (image) => ({ image }),
   command: (command) => ({ command: [...command] }),
-  env: (env) => ({ env: stringRecord(env) }),
+  env: (env, path, checks) => ({ env: convertEnv(env, path, checks) }),
   memory: (memory, path, checks) => {
     const memoryBytes = checkedSize(memory, MEMORY_RANGE, path, checks);
     return memoryBytes === undefined ? {} : { memoryBytes };
@@ -178,6 +194,20 @@ function checkedCapabilities(
 
 function cleanEntries<T>(record: Record<string, T>, path: FieldPath, checks: LayerChecks): [string, T][] {
   return Object.entries(record).filter(([key]) => checks.clean([...path, key]));
+}
+
+function convertEnv(
+  env: Record<string, RawEnvValue>,
+  path: FieldPath,
+  checks: LayerChecks,
+): Record<string, LayerEnvValue> {
+  return Object.fromEntries(
+    cleanEntries(env, path, checks).map(([name, value]): [string, LayerEnvValue] => {
+      if (typeof value !== 'object') return [name, String(value)];
+      const at = [...path, name];
+      return [name, { ...value, pos: checks.pos(at), where: formatPath(at) }];
+    }),
+  );
 }
 
 /** Numbers and booleans are written unquoted in YAML but are strings to Docker. */

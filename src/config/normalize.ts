@@ -4,7 +4,7 @@
  * on defaults applied later.
  */
 import { resolve } from 'node:path';
-import type { AgentSpec, DesiredState, ImageBuild, SourcePos } from '../types.js';
+import type { AgentSpec, DesiredState, ImageBuild, SecretEnv, SecretSource, SourcePos } from '../types.js';
 import {
   AGENT_WORK_DIR,
   BASE_ENV,
@@ -19,7 +19,7 @@ import type { Diagnostics } from './diagnostics.js';
 import { formatPath } from './field-path.js';
 import type { FieldPath } from './field-path.js';
 import { toLayer } from './layer.js';
-import type { AgentLayer, LayerBuild } from './layer.js';
+import type { AgentLayer, LayerBuild, LayerSecret } from './layer.js';
 import type { RawAgent, RawConfig } from './raw.js';
 import { expandReplicas } from './replicas.js';
 import { layerWarnings, NO_AGENTS_WARNING } from './warnings.js';
@@ -46,6 +46,7 @@ const BUILT_IN = toLayer(DEFAULT_AGENT, [], {
   problem: (path, message) => {
     throw new Error(`invalid built-in default ${formatPath(path)}: ${message}`);
   },
+  pos: () => ({ file: '<built-in defaults>', line: 1, col: 1 }),
 }) as CompleteLayer;
 
 interface Declared {
@@ -69,6 +70,7 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
   }));
   const base = overlay(BUILT_IN, defaults);
   const agents: AgentSpec[] = [];
+  const secrets: SecretSource[] = [];
   const positions: [string, SourcePos][] = [];
   const builds = new ImageBuilds(opts.baseDir, d);
   for (const [id, key] of expandReplicas(replicas, d)) {
@@ -77,7 +79,9 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
     if (own.pids === undefined && defaults.pids === undefined && isGvisorName(layer.runtime)) {
       layer.pids = GVISOR_DEFAULT_PIDS;
     }
-    agents.push(toSpec(id, layer, { namePrefix, runtimeDir }));
+    const { spec, secretSources } = toSpec(id, layer, { namePrefix, runtimeDir, baseDir: opts.baseDir });
+    agents.push(spec);
+    secrets.push(...secretSources);
     positions.push([id, d.locator.keyPos(['agents', key])]);
     if (layer.build)
       builds.add(layer.image, layer.build, id, layers.get(key)?.build ? ['agents', key] : ['defaults']);
@@ -93,6 +97,9 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
     positions: Object.fromEntries(positions),
     builds: builds.sorted(),
     warnings: d.sortedWarnings(),
+    ...(secrets.length > 0 && {
+      secrets: secrets.sort((a, b) => compare(a.agentId, b.agentId) || compare(a.key, b.key)),
+    }),
   };
 }
 
@@ -135,19 +142,51 @@ function overlay(lower: CompleteLayer, upper: AgentLayer): CompleteLayer {
 function toSpec(
   id: string,
   layer: CompleteLayer,
-  fleet: { namePrefix: string; runtimeDir: string },
-): AgentSpec {
+  fleet: { namePrefix: string; runtimeDir: string; baseDir: string },
+): { spec: AgentSpec; secretSources: SecretSource[] } {
   const { replicas: _replicas, build: _build, env, labels, ulimits, tmpfs, ...fields } = layer;
-  return {
+  // Maps, not objects: a variable may be called `__proto__`.
+  const plain = new Map(Object.entries(BASE_ENV));
+  const secretEnv = new Map<string, SecretEnv>();
+  const secretSources: SecretSource[] = [];
+  for (const [key, value] of Object.entries(env)) {
+    if (typeof value === 'string') {
+      plain.set(key, value);
+      continue;
+    }
+    // A secret replaces a plain value of the same name from a lower layer (or BASE_ENV).
+    plain.delete(key);
+    const ref = secretRef(value);
+    secretEnv.set(key, { ref });
+    secretSources.push({
+      agentId: id,
+      key,
+      ref,
+      ...(value.fromEnv !== undefined && { fromEnv: value.fromEnv }),
+      ...(value.fromFile !== undefined && { fromFile: resolve(fleet.baseDir, value.fromFile) }),
+      pos: value.pos,
+      where: value.where,
+    });
+  }
+  plain.set('AGENT_ID', id).set('AGENT_WORK_DIR', AGENT_WORK_DIR);
+  const spec: AgentSpec = {
     ...fields,
     id,
     name: `${fleet.namePrefix}${id}`,
-    env: sortedRecord({ ...BASE_ENV, ...env, AGENT_ID: id, AGENT_WORK_DIR }),
+    env: sortedRecord(Object.fromEntries(plain)),
     labels: sortedRecord(labels),
     ulimits: sortedRecord(ulimits),
     tmpfs: sortedRecord(tmpfs),
     workDir: workDirOf(fleet.runtimeDir, id),
+    // Absent when there are none: a spec without secrets hashes exactly as before they existed.
+    ...(secretSources.length > 0 && { secretEnv: sortedRecord(Object.fromEntries(secretEnv)) }),
   };
+  return { spec, secretSources };
+}
+
+/** `fromEnv:NAME` or `fromFile:./path`, as written: what messages, plans and labels name. */
+function secretRef(secret: LayerSecret): string {
+  return secret.fromEnv !== undefined ? `fromEnv:${secret.fromEnv}` : `fromFile:${secret.fromFile ?? ''}`;
 }
 
 /**

@@ -7,12 +7,20 @@ import type { DesiredRunState, RestartPolicy } from '../types.js';
 /** Written as a string, number or boolean; always used as a string. */
 export type RawScalar = string | number | boolean;
 
+/** A secret by reference: exactly one of the two (the schema says so). */
+export interface RawSecretRef {
+  fromEnv?: string;
+  fromFile?: string;
+}
+
+export type RawEnvValue = RawScalar | RawSecretRef;
+
 export type RawUlimit = number | { soft: number; hard: number };
 
 export interface RawAgent {
   image?: string;
   command?: string[];
-  env?: Record<string, RawScalar>;
+  env?: Record<string, RawEnvValue>;
   memory?: string | number;
   cpus?: number;
   pids?: number;

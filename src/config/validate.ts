@@ -64,7 +64,7 @@ function toIssue(error: ErrorObject, data: unknown): Issue | undefined {
   }
   if (error.keyword === 'additionalProperties') {
     const name = String(error.params.additionalProperty);
-    const reason = REFUSED_FIELDS.get(name);
+    const reason = isEnvValue(at) ? SECRET_REF_SHAPE : REFUSED_FIELDS.get(name);
     const suggestion = reason ? undefined : closest(name, knownFields(at));
     const why = reason ? ` (${reason})` : suggestion ? `; did you mean "${suggestion}"?` : '';
     return { path: [...at, name], anchor: 'key', message: `unknown field "${name}"${why}` };
@@ -109,6 +109,14 @@ function knownFields(path: FieldPath): string[] {
   return Object.keys(node?.properties ?? {});
 }
 
+const SECRET_REF_SHAPE = 'a secret reference is { fromEnv: NAME } or { fromFile: PATH }';
+
+/** The value of one variable in an agent's env. */
+function isEnvValue(path: FieldPath): boolean {
+  const field = agentField(path);
+  return field?.length === 2 && field[0] === 'env';
+}
+
 /** The path of a field inside an agent's settings (under `defaults` or `agents.<id>`). */
 function agentField(path: FieldPath): FieldPath | undefined {
   if (path[0] === 'defaults') return path.slice(1);
@@ -149,6 +157,11 @@ function specificMessage(path: FieldPath, value: unknown): string | undefined {
   const [name, list] = field ?? [];
   if (field?.length === 1 && name === 'memory') return sizeProblem(value, MEMORY_RANGE);
   if (field?.length === 2 && name === 'tmpfs') return sizeProblem(value, TMPFS_RANGE);
+  if (isEnvValue(path)) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? `${SECRET_REF_SHAPE}, exactly one of them`
+      : `expected a string, a number, a boolean or a secret reference ({ fromEnv: NAME } or { fromFile: PATH }), got ${describeValue(value)}`;
+  }
   // The remaining fields are strings that failed a pattern.
   if (typeof value !== 'string') return undefined;
   if (field?.length === 1 && name === 'network') return networkMessage(value);

@@ -31,13 +31,22 @@ export interface AgentUser {
  * would leave a non-root agent unable to write its scratch space after a restart; owning it does not
  * depend on the mode.
  */
-export function createBody(project: string, spec: AgentSpec, user?: AgentUser): CreateContainerBody {
+export function createBody(
+  project: string,
+  spec: AgentSpec,
+  user?: AgentUser,
+  /** `KEY=value` of the spec's secrets (src/secrets): in Env only, never in a label. */
+  secretEnv: readonly string[] = [],
+): CreateContainerBody {
   return {
     Image: spec.image,
     ...(spec.command ? { Cmd: spec.command } : {}),
-    Env: Object.entries(spec.env)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([k, v]) => `${k}=${v}`),
+    Env: [
+      ...Object.entries(spec.env)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `${k}=${v}`),
+      ...secretEnv,
+    ],
     ...(spec.user !== undefined ? { User: spec.user } : {}),
     WorkingDir: AGENT_MOUNT,
     Labels: ownedLabels(project, spec),

@@ -11,10 +11,15 @@ import { type PreflightProblem, preflightError, preflightProblems } from '../rec
 import { type BuildOptions, buildImages } from './build.js';
 import type { ApplyReport, DesiredState, ObservedContainer, ObservedState, Plan } from '../types.js';
 import { type OpContext, portOf } from './context.js';
+import { loadDigestKey } from '../secrets/digest-key.js';
+import { type ResolvedSecrets, resolveSecrets } from '../secrets/resolve.js';
+import { SecretValues } from '../secrets/values.js';
 
 export interface DiffOptions extends OpContext {
   prune?: boolean;
   allowEmpty?: boolean;
+  /** Where `fromEnv` secrets are read from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ApplyOptions extends DiffOptions {
@@ -80,11 +85,29 @@ export interface DiffResult {
   observed: ObservedState;
 }
 
-/** Compute the plan without changing anything. */
+/**
+ * Compute the plan without changing anything. Secret references are read (an unresolvable one is an
+ * error) so that a changed secret shows as `(secret changed)`; no value is kept.
+ */
 export async function diff(desired: DesiredState, opts: DiffOptions = {}): Promise<DiffResult> {
+  const { desired: resolved } = await resolveFor(desired, { create: false, env: opts.env });
+  return diffResolved(resolved, opts);
+}
+
+async function diffResolved(desired: DesiredState, opts: DiffOptions): Promise<DiffResult> {
   const observed = await observe(portOf(opts), desired);
   refuseEmptyTeardown(desired, observed, opts.allowEmpty);
   return { plan: plan(desired, observed, { prune: opts.prune }), observed };
+}
+
+/** The specs with their secrets' digests, and the values, read from the references. */
+async function resolveFor(
+  desired: DesiredState,
+  opts: { create: boolean; env?: NodeJS.ProcessEnv },
+): Promise<ResolvedSecrets> {
+  if (!desired.secrets?.length) return { desired, values: new SecretValues() };
+  const key = await loadDigestKey(desired.runtimeDir, desired.project, { create: opts.create });
+  return resolveSecrets(desired, key, opts.env);
 }
 
 /** Converge the engine to the desired state. Never throws for a failed action: see report.ok. */
@@ -96,7 +119,10 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
       ? async () => undefined
       : await acquireLock(desired.project, { waitMs: opts.lockWaitMs, onWait: opts.onLockWait });
   try {
-    let { plan: p, observed } = await diff(desired, opts);
+    // Before anything changes: an unresolvable secret reference refuses the run.
+    const secrets = await resolveFor(desired, { create: !opts.dryRun, env: opts.env });
+    desired = secrets.desired;
+    let { plan: p, observed } = await diffResolved(desired, opts);
     if (opts.createOnly) refuseExisting(desired, p, observed);
     const builds = imagesToBuild(desired, observed, opts.build ?? 'missing');
     const failedBuilds = new Map<string, string>();
@@ -110,7 +136,7 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
       // Withholding: the agents that needed a failed image are withheld by preflight, with its error.
       for (const f of failed) failedBuilds.set(f.image, f.error ?? 'build failed');
       // The new image ids decide which agents are recreated: look again.
-      ({ plan: p, observed } = await diff(desired, opts));
+      ({ plan: p, observed } = await diffResolved(desired, opts));
     }
     if (opts.holdBack) p = opts.holdBack(p);
     let problems: PreflightProblem[] = [];
@@ -138,6 +164,7 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
           parallel: opts.parallel ?? 4,
           stopTimeoutSeconds: opts.stopTimeoutSeconds ?? 10,
           onProgress: opts.onProgress,
+          secrets: secrets.values,
         });
     const report: ApplyReport = {
       project: desired.project,

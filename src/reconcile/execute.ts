@@ -8,6 +8,7 @@ import type { DockerPort } from '../docker/port.js';
 import { toAgentctlError } from '../errors.js';
 import type { Action, ActionResult, AgentSpec, Plan } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
+import type { SecretValues } from '../secrets/values.js';
 import { ensureWorkDir, giveToAgent, OwnerResolver } from './workdir.js';
 
 export type ProgressEvent = { type: 'begin'; action: Action } | { type: 'end'; result: ActionResult };
@@ -20,6 +21,8 @@ export interface ExecuteOptions {
   /** Grace period for stopping a container before it is killed. */
   stopTimeoutSeconds: number;
   onProgress?: (e: ProgressEvent) => void;
+  /** The values of the specs' secret env variables (see src/secrets). */
+  secrets?: SecretValues;
 }
 
 export async function execute(plan: Plan, port: DockerPort, opts: ExecuteOptions): Promise<ActionResult[]> {
@@ -81,7 +84,10 @@ async function perform(
     case 'create': {
       await ensureWorkDir(opts.runtimeDir, action.spec);
       const user = await owners.resolve(action.spec);
-      const id = await port.createContainer(action.spec.name, createBody(opts.project, action.spec, user));
+      const id = await port.createContainer(
+        action.spec.name,
+        createBody(opts.project, action.spec, user, secretEnvOf(action.spec, opts)),
+      );
       await giveToAgent(action.spec, owners);
       if (action.spec.state === 'running') await port.startContainer(id);
       return id;
@@ -129,7 +135,7 @@ async function recreate(
   const tempName = `${spec.name}-next-${randomBytes(3).toString('hex')}`;
   const newId = await port.createContainer(
     tempName,
-    createBody(opts.project, spec, await owners.resolve(spec)),
+    createBody(opts.project, spec, await owners.resolve(spec), secretEnvOf(spec, opts)),
   );
   await giveToAgent(spec, owners);
   await port.stopContainer(oldId, opts.stopTimeoutSeconds);
@@ -137,6 +143,14 @@ async function recreate(
   await port.renameContainer(newId, spec.name);
   if (spec.state === 'running') await port.startContainer(newId);
   return newId;
+}
+
+/** `KEY=value` for the spec's secrets; throws (failing the action) if they were not resolved. */
+function secretEnvOf(spec: AgentSpec, opts: ExecuteOptions): string[] {
+  const keys = Object.keys(spec.secretEnv ?? {});
+  if (keys.length === 0) return [];
+  if (!opts.secrets) throw new Error(`the secrets of agent ${spec.id} were not resolved`);
+  return opts.secrets.envOf(spec.id, keys);
 }
 
 function groupByAgent(actions: Action[]): Action[][] {

@@ -2,6 +2,7 @@
 import type { Action, ActionKind, FieldChange, Plan } from '../types.js';
 import { formatBytes, formatCpus } from './units.js';
 import { paint, type Painter } from './color.js';
+import { SECRET, SECRET_CHANGED } from '../reconcile/field-diff.js';
 
 export const SYMBOL: Record<ActionKind, string> = {
   create: '+',
@@ -77,6 +78,7 @@ export function formatValue(path: string, v: unknown): string {
   if (path === 'memory' && typeof v === 'number') return formatBytes(v);
   if (path === 'cpus' && typeof v === 'number') return formatCpus(v);
   if (path === 'image id' && typeof v === 'string') return v.replace(/^sha256:/, '').slice(0, 12);
+  if (v === SECRET || v === SECRET_CHANGED) return v;
   return JSON.stringify(v);
 }
 

@@ -713,7 +713,28 @@ const BAD: BadCase[] = [
     name: 'a variable with no value',
     text: yaml('version: 1', 'agents:', '  a:', '    env:', '      X:'),
     line: 5,
-    message: /^agents\.a\.env\.X: expected a string, a number or a boolean, got an empty value$/,
+    message:
+      /^agents\.a\.env\.X: expected a string, a number, a boolean or a secret reference \(\{ fromEnv: NAME \} or \{ fromFile: PATH \}\), got an empty value$/,
+  },
+  {
+    name: 'a secret reference with both sources',
+    text: yaml('version: 1', 'agents:', '  a:', '    env:', '      X: { fromEnv: A, fromFile: ./b }'),
+    line: 5,
+    message:
+      /^agents\.a\.env\.X: a secret reference is \{ fromEnv: NAME \} or \{ fromFile: PATH \}, exactly one of them$/,
+  },
+  {
+    name: 'a secret reference of an unknown kind',
+    text: yaml('version: 1', 'agents:', '  a:', '    env:', '      X: { fromVault: a }'),
+    line: 5,
+    message:
+      /^agents\.a\.env\.X: unknown field "fromVault" \(a secret reference is \{ fromEnv: NAME \} or \{ fromFile: PATH \}\)$/,
+  },
+  {
+    name: 'a fromEnv that is not a variable name',
+    text: yaml('version: 1', 'agents:', '  a:', '    env:', '      X: { fromEnv: "A-B" }'),
+    line: 5,
+    message: /^agents\.a\.env\.X\.fromEnv: "A-B" is not valid/,
   },
   {
     name: 'a reserved label',

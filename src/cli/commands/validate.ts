@@ -1,7 +1,38 @@
 import type { Command } from 'commander';
 import { runtimeDirProblems } from '../../reconcile/preflight.js';
 import { AgentctlError } from '../../errors.js';
+import { type SecretProblem, unresolvedSecrets } from '../../secrets/resolve.js';
+import type { DesiredState } from '../../types.js';
 import { fileOption, loadDesired, outputOption, printJson, type OutputFormat } from '../io.js';
+
+interface SecretRow {
+  agent: string;
+  env: string;
+  ref: string;
+  resolved: boolean;
+  /** Why it cannot be resolved (file:line:col: ...), when it cannot. */
+  problem?: string;
+}
+
+function secretRows(desired: DesiredState, unresolved: readonly SecretProblem[]): SecretRow[] {
+  const problems = new Map(unresolved.map((u) => [u.source.ref, u.message]));
+  return (desired.secrets ?? []).map((s) => {
+    const problem = problems.get(s.ref);
+    return {
+      agent: s.agentId,
+      env: s.key,
+      ref: s.ref,
+      resolved: problem === undefined,
+      ...(problem && { problem }),
+    };
+  });
+}
+
+function secretSummary(desired: DesiredState, unresolved: readonly SecretProblem[]): string {
+  const refs = new Set((desired.secrets ?? []).map((s) => s.ref));
+  if (refs.size === 0) return '';
+  return `, ${refs.size} secret reference(s)${unresolved.length > 0 ? `, ${new Set(unresolved.map((u) => u.source.ref)).size} unresolved` : ''}`;
+}
 
 export function registerValidate(program: Command): void {
   program
@@ -15,17 +46,22 @@ export function registerValidate(program: Command): void {
       if (problems.length > 0) {
         throw new AgentctlError('config', problems[0] ?? '', { details: problems.slice(1) });
       }
+      // The file is valid without the secrets' values (CI rarely has them); what apply would refuse is
+      // reported, never a value.
+      const unresolved = await unresolvedSecrets(desired);
       if (opts.output === 'json') {
         printJson({
           valid: true,
           project: desired.project,
           agents: desired.agents.map((a) => a.id),
           warnings: desired.warnings,
+          secrets: secretRows(desired, unresolved),
         });
         return;
       }
+      for (const u of unresolved) process.stderr.write(`warning: ${u.message} (apply would refuse)\n`);
       process.stdout.write(
-        `${desired.file}: valid, project "${desired.project}", ${desired.agents.length} agent(s)\n`,
+        `${desired.file}: valid, project "${desired.project}", ${desired.agents.length} agent(s)${secretSummary(desired, unresolved)}\n`,
       );
     });
 }
