@@ -5,11 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { createBody } from '../docker/container-config.js';
 import type { DockerPort } from '../docker/port.js';
-import { toAgentctlError } from '../errors.js';
+import { AgentctlError, toAgentctlError } from '../errors.js';
 import type { Action, ActionResult, AgentSpec, Plan } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { SecretValues } from '../secrets/values.js';
-import { ensureWorkDir, giveToAgent, OwnerResolver } from './workdir.js';
+import { ensureWorkDir, giveToAgent, ownershipProblem, OwnerResolver } from './workdir.js';
 
 export type ProgressEvent = { type: 'begin'; action: Action } | { type: 'end'; result: ActionResult };
 
@@ -84,6 +84,8 @@ async function perform(
     case 'create': {
       await ensureWorkDir(opts.runtimeDir, action.spec);
       const user = await owners.resolve(action.spec);
+      const problem = await ownershipProblem(action.spec, owners);
+      if (problem) throw new AgentctlError('unsafe', problem);
       const id = await port.createContainer(
         action.spec.name,
         createBody(opts.project, action.spec, user, secretEnvOf(action.spec, opts)),
@@ -137,8 +139,15 @@ async function recreate(
     tempName,
     createBody(opts.project, spec, await owners.resolve(spec), secretEnvOf(spec, opts)),
   );
-  await giveToAgent(spec, owners);
+  // Refuse before the old agent is stopped when its data cannot follow it to a new uid.
+  const problem = await ownershipProblem(spec, owners);
+  if (problem) {
+    await port.removeContainer(newId);
+    throw new AgentctlError('unsafe', problem);
+  }
   await port.stopContainer(oldId, opts.stopTimeoutSeconds);
+  // Only now: a file the old agent wrote after its directory was re-owned would keep the old uid.
+  await giveToAgent(spec, owners);
   await port.removeContainer(oldId);
   await port.renameContainer(newId, spec.name);
   if (spec.state === 'running') await port.startContainer(newId);

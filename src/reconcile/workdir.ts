@@ -1,6 +1,6 @@
 /**
  * Agent working directories on the host. Data safety lives here: we never follow a symlink out of
- * runtimeDir, and an existing directory is never re-owned or emptied.
+ * runtimeDir, a directory is never emptied, and it is re-owned only to follow its own agent's uid.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -40,9 +40,33 @@ export type Owner = AgentUser;
  */
 export class OwnerResolver {
   private readonly cache = new Map<string, Promise<Owner | undefined>>();
+  private readonly dirCache = new Map<string, Promise<Owner | undefined>>();
 
   constructor(private readonly port: DockerPort) {}
 
+  /**
+   * Who should own the agent's working directory: its user, root included (undefined only when the
+   * user is unknown; the engine then refuses to start the container and says so).
+   */
+  dirOwner(spec: Pick<AgentSpec, 'image' | 'user'>): Promise<Owner | undefined> {
+    const key = `${spec.image}\0${spec.user ?? ''}`;
+    let p = this.dirCache.get(key);
+    if (!p) {
+      p = this.resolve(spec).then(
+        async (owner) => owner ?? ((await this.isRootUser(spec)) ? { uid: 0, gid: 0 } : undefined),
+      );
+      this.dirCache.set(key, p);
+    }
+    return p;
+  }
+
+  private async isRootUser(spec: Pick<AgentSpec, 'image' | 'user'>): Promise<boolean> {
+    const user = spec.user ?? (await this.port.inspectImage(spec.image))?.user ?? '';
+    const name = user.split(':')[0] ?? '';
+    return name === '' || name === 'root' || name === '0';
+  }
+
+  /** The agent's non-root user; undefined for root (and for a user the image does not know). */
   resolve(spec: Pick<AgentSpec, 'image' | 'user'>): Promise<Owner | undefined> {
     const key = `${spec.image}\0${spec.user ?? ''}`;
     let p = this.cache.get(key);
@@ -108,24 +132,70 @@ export async function ensureWorkDir(runtimeDir: string, spec: AgentSpec): Promis
 }
 
 /**
- * Gives an empty working directory to the user the agent runs as, so a non-root agent can write /mnt.
- * Only an empty one: a directory holding data keeps the owner it has, and a directory created by a run
- * that died before this step still gets handed over by the next.
+ * Makes the working directory the agent's: owned by the user the agent runs as, so it can write /mnt.
+ *
+ * An empty directory (fresh, or made by a run that died before this step) is simply handed over. A
+ * directory holding data whose owner is not the agent's user means the agent now runs as another uid (its
+ * image or `user` changed): the whole tree is re-owned to the new uid, never following a symlink, the top
+ * directory last, so a run interrupted half-way is finished by the next (the top still has the old owner).
+ * Nothing is deleted, and nothing is opened up to other uids: when agentctl may not change owners (not
+ * root), it refuses (see ownershipProblem) instead of making the data world-writable.
+ *
+ * Call it only when no container of the old owner runs on the directory any more: a file the old agent
+ * writes after its tree was re-owned would keep the old owner.
  */
 export async function giveToAgent(spec: AgentSpec, owners: OwnerResolver): Promise<void> {
-  const owner = await owners.resolve(spec);
+  const owner = await owners.dirOwner(spec);
   if (!owner) return;
   const st = await fs.lstat(spec.workDir);
-  if (!st.isDirectory() || (st.uid === owner.uid && st.gid === owner.gid) || !(await isEmpty(spec.workDir)))
+  if (!st.isDirectory() || (st.uid === owner.uid && st.gid === owner.gid)) return;
+  if (await isEmpty(spec.workDir)) {
+    // A root agent (CAP_DAC_OVERRIDE) can write a fresh directory whoever made it.
+    if (owner.uid === 0 && !isRoot()) return;
+    try {
+      await fs.chown(spec.workDir, owner.uid, owner.gid);
+    } catch (err) {
+      // Not root (e.g. a member of the docker group): we cannot give the empty directory away, so open
+      // it up; it holds nothing yet, and the runtime directory's permissions still decide who on the host
+      // can reach it.
+      if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+      await fs.chmod(spec.workDir, 0o777);
+    }
     return;
-  try {
-    await fs.chown(spec.workDir, owner.uid, owner.gid);
-  } catch (err) {
-    // Not root (e.g. a member of the docker group): we cannot give the directory away, so open it up;
-    // the runtime directory's own permissions still decide who on the host can reach it.
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
-    await fs.chmod(spec.workDir, 0o777);
   }
+  await reown(spec.workDir, owner);
+}
+
+/**
+ * Why giveToAgent could not hand this agent's data over, found before anything is stopped: a non-empty
+ * directory owned by another uid, and agentctl not running as root. undefined when it can.
+ */
+export async function ownershipProblem(spec: AgentSpec, owners: OwnerResolver): Promise<string | undefined> {
+  if (isRoot()) return undefined;
+  const owner = await owners.dirOwner(spec);
+  if (!owner) return undefined;
+  const st = await fs.lstat(spec.workDir).catch(() => undefined);
+  if (!st?.isDirectory() || (st.uid === owner.uid && st.gid === owner.gid) || (await isEmpty(spec.workDir)))
+    return undefined;
+  return (
+    `agent ${spec.id} now runs as uid ${owner.uid}, but its working directory ${spec.workDir} holds data ` +
+    `owned by uid ${st.uid}; only root can re-own it (run agentctl as root, or ` +
+    `chown -R ${owner.uid}:${owner.gid} ${spec.workDir} yourself)`
+  );
+}
+
+function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/** lchown of every entry below `dir` (depth first), then of `dir` itself. */
+async function reown(dir: string, owner: Owner): Promise<void> {
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    const child = path.join(dir, entry.name);
+    if (entry.isDirectory()) await reown(child, owner);
+    else await fs.lchown(child, owner.uid, owner.gid);
+  }
+  await fs.lchown(dir, owner.uid, owner.gid);
 }
 
 async function isEmpty(dir: string): Promise<boolean> {

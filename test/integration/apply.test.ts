@@ -129,7 +129,7 @@ describe('apply (real engine)', () => {
     expect(docker('exec', name, 'stat', '-c', '%u', '/tmp/agent')).toBe('1000');
   });
 
-  it('hands an empty working directory left by a run that died to the agent, but never one with data', async () => {
+  it('hands a working directory left by an earlier run to the agent, data and all', async () => {
     const p = project('own');
     mkdirSync(p.workDir('empty'), { recursive: true });
     mkdirSync(p.workDir('full'), { recursive: true });
@@ -137,8 +137,11 @@ describe('apply (real engine)', () => {
     p.write('agents:\n  empty: {}\n  full: {}');
     await apply(p);
     expect(statSync(p.workDir('empty')).uid).toBe(1000);
-    expect(statSync(p.workDir('full')).uid).toBe(0);
+    // The agent (uid 1000) must be able to write its /mnt: the data it was given is now its own.
+    expect(statSync(p.workDir('full')).uid).toBe(1000);
+    expect(statSync(path.join(p.workDir('full'), 'keep.txt')).uid).toBe(1000);
     expect(readFileSync(path.join(p.workDir('full'), 'keep.txt'), 'utf8')).toBe('root data');
+    docker('exec', `${p.prefix}full`, 'sh', '-c', 'echo more >> /mnt/keep.txt && touch /mnt/new');
   });
 
   it('is a no-op the second time', async () => {
