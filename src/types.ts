@@ -167,6 +167,8 @@ export interface ForeignContainer {
 }
 
 export interface EngineInfo {
+  /** dockerd, or Podman's Docker-compatible service (which differs: see src/docker/podman.ts). */
+  kind: 'docker' | 'podman';
   ncpu: number;
   memTotalBytes: number;
   serverVersion: string;

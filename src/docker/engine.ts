@@ -17,6 +17,7 @@ import { type EngineAddress, parseDockerHost } from './engine-address.js';
 import { type Deadline, EngineHttp, EngineHttpError, EngineTimeoutError } from './engine-http.js';
 import { engineTimeoutMs } from './engine-timeout.js';
 import { runExec } from './exec.js';
+import { isPodmanVersion, NO_LIVE_UPDATE, podmanCreateBody, RUNTIME_START_FAILURE } from './podman.js';
 import { type ApiRuntime, DEFAULT_RUNTIMES, runtimeTraitsOf } from './runtime-traits.js';
 import { containerEventsFrom } from './events.js';
 import { jsonLines } from './json-lines.js';
@@ -93,6 +94,7 @@ export class DockerEngine implements DockerPort {
   private readonly address: EngineAddress;
   private dockerode?: Promise<import('dockerode')>;
   private infoOnce?: Promise<EngineInfo>;
+  private kindOnce?: Promise<EngineInfo['kind']>;
 
   /**
    * `address` defaults to DOCKER_HOST's (or the default socket); an address we cannot drive throws.
@@ -119,6 +121,7 @@ export class DockerEngine implements DockerPort {
     }>('docker info', 'GET', '/info');
     const runtimes = Object.keys(info.Runtimes ?? {}).sort();
     return {
+      kind: await this.kind(),
       ncpu: Number(info.NCPU),
       memTotalBytes: Number(info.MemTotal),
       serverVersion: String(info.ServerVersion),
@@ -137,8 +140,25 @@ export class DockerEngine implements DockerPort {
     return this.infoOnce;
   }
 
+  /** dockerd or Podman, asked once per connection (/version is the cheapest call that says). */
+  private kind(): Promise<EngineInfo['kind']> {
+    this.kindOnce ??= this.call<{ Components?: { Name?: string }[] }>(
+      'docker version',
+      'GET',
+      '/version',
+    ).then(
+      (v) => (isPodmanVersion(v) ? 'podman' : 'docker'),
+      (err: unknown) => {
+        this.kindOnce = undefined;
+        throw err;
+      },
+    );
+    return this.kindOnce;
+  }
+
   /** Why the engine cannot change a container of `runtime` in place, if it cannot. */
   private async noLiveUpdate(runtime: string): Promise<string | undefined> {
+    if ((await this.kind()) === 'podman') return NO_LIVE_UPDATE;
     if (DEFAULT_RUNTIMES.has(runtime)) return undefined;
     const traits = (await this.cachedInfo()).runtimeTraits[runtime];
     return traits?.gvisor
@@ -244,13 +264,25 @@ export class DockerEngine implements DockerPort {
   }
 
   async createContainer(name: string, body: CreateContainerBody): Promise<string> {
-    const res = await this.call<{ Id: string }>(
-      `create ${name}`,
-      'POST',
-      `/containers/create?name=${q(name)}`,
-      body,
-    );
-    return res.Id;
+    const podman = (await this.kind()) === 'podman';
+    try {
+      const res = await this.call<{ Id: string }>(
+        `create ${name}`,
+        'POST',
+        `/containers/create?name=${q(name)}`,
+        podman ? podmanCreateBody(body) : body,
+      );
+      return res.Id;
+    } catch (err) {
+      if (podman && body.HostConfig.Init && err instanceof AgentctlError && /catatonit/.test(err.message)) {
+        throw new AgentctlError(
+          'engine',
+          `create ${name}: Podman runs init: true with catatonit, which this Podman cannot find (apt-get install catatonit, or set init_path in containers.conf); or set init: false for this agent`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
   }
 
   async startContainer(id: string): Promise<void> {
@@ -519,7 +551,9 @@ export class DockerEngine implements DockerPort {
 
   async exec(containerId: string, req: ExecRequest, io: ExecIO): Promise<ExecOutcome> {
     try {
-      return await runExec(this.http, containerId, req, io);
+      return await runExec(this.http, containerId, req, io, {
+        startFailure: (await this.kind()) === 'podman' ? RUNTIME_START_FAILURE : undefined,
+      });
     } catch (err) {
       throw describe(`exec in ${short(containerId)}`, err);
     }

@@ -24,6 +24,13 @@ export async function runExec(
   containerId: string,
   req: ExecRequest,
   io: ExecIO,
+  opts: {
+    /**
+     * For engines that report Pid 0 for every ended exec (Podman): the runtime's message in the output
+     * that means the process never started. Unset: Pid 0 means that (dockerd keeps the pid).
+     */
+    startFailure?: RegExp;
+  } = {},
 ): Promise<ExecOutcome> {
   const tty = req.tty ?? false;
   let execId: string;
@@ -59,8 +66,20 @@ export async function runExec(
       http.raw('POST', `/exec/${execId}/resize?h=${rows}&w=${cols}`).then(() => undefined),
   });
   if (input && req.stdin !== undefined) sendStdin(input, req.stdin);
-  await pump(output, tty, io);
-  return { status: 'exited', ...(await exitStatus(http, execId, req.signal)) };
+  let failedToStart = false;
+  const failure = opts.startFailure;
+  const watched: ExecIO = failure
+    ? {
+        ...io,
+        onOutput: (stream, chunk) => {
+          if (!failedToStart && failure.test(chunk.toString('utf8'))) failedToStart = true;
+          return io.onOutput(stream, chunk);
+        },
+      }
+    : io;
+  await pump(output, tty, watched);
+  const status = await exitStatus(http, execId, req.signal);
+  return { status: 'exited', ...status, ...(failure ? { started: !failedToStart } : {}) };
 }
 
 /** Writes stdin, then half-closes the connection so the process sees end of file. */

@@ -93,6 +93,14 @@ export async function preflightProblems(
       );
     }
     problems.push(...runtimeProblems(spec, engine).map((m) => at(spec, m)));
+    if (engine.kind === 'podman' && spec.runtime !== undefined) {
+      problems.push(
+        at(
+          spec,
+          `runtime "${spec.runtime}": Podman's Docker-compatible API ignores the runtime a container asks for, so the agent would silently run under Podman's default runtime; remove runtime for this agent, or run it on a dockerd with that runtime registered`,
+        ),
+      );
+    }
   }
 
   const needContainer = specs.filter((s) =>

@@ -14,6 +14,7 @@ import type { AgentSpec, EngineInfo } from '../../src/types.js';
 import { container, desired, observed, spec } from '../helpers/specs.js';
 
 const engine: EngineInfo = {
+  kind: 'docker',
   ncpu: 4,
   memTotalBytes: 8 * 1024 ** 3,
   serverVersion: 'x',

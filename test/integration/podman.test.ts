@@ -1,0 +1,120 @@
+/**
+ * Podman's Docker-compatible API for real: a `podman system service` the test starts (own socket,
+ * storage and network namespace), driven by the built binary through DOCKER_HOST, and by the library
+ * for executeCommand. Each way Podman differs from dockerd either works or is refused before anything is
+ * created: non-root tmpfs ownership, init (catatonit), a read-only root without Podman's writable /tmp,
+ * /run and /var/tmp, limit changes without /containers/{id}/update (recreate), exec's Pid 0, and a
+ * `runtime:` Podman would ignore.
+ */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerEngine } from '../../src/docker/engine.js';
+import { AgentManager } from '../../src/ops/agent-manager.js';
+import { agentctl } from '../helpers/cli.js';
+import { type TestProject, testProject } from '../helpers/project.js';
+import { type TestPodman, testPodman } from '../helpers/test-podman.js';
+import { which } from '../helpers/which.js';
+
+const PODMAN = which('podman');
+const CATATONIT = which('catatonit') ?? which('/usr/libexec/podman/catatonit');
+if (!PODMAN || !CATATONIT) {
+  console.warn(
+    "SKIPPED: test/integration/podman.test.ts needs Debian's podman and catatonit packages (apt-get install podman catatonit; .ci/run installs them)",
+  );
+}
+
+// nproc: Podman's own default nproc is above what its service may set on this host; the file says one.
+const FLEET = '  network: none\n  ulimits: { nproc: 4096 }';
+
+describe.skipIf(!PODMAN || !CATATONIT)('Podman (a podman system service of the test)', () => {
+  let pm: TestPodman;
+  const dirs: string[] = [];
+  const env = () => ({ DOCKER_HOST: pm.host });
+
+  beforeAll(async () => {
+    pm = testPodman('ac13');
+    await pm.start();
+    pm.loadTestImage();
+  });
+  afterAll(async () => {
+    await pm?.cleanup();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function project(tag: string, agents: string): TestProject {
+    const p = testProject(tag);
+    dirs.push(p.dir);
+    p.write(agents, FLEET);
+    return p;
+  }
+  const sh = (name: string, script: string) => pm.run('exec', name, 'sh', '-c', script);
+
+  it('runs a hardened non-root agent: its tmpfs is its own, init is catatonit, the root has no writable tmpfs', () => {
+    const p = project('ac13pa', 'agents:\n  a: {}');
+    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
+    expect(r.status, r.stderr).toBe(0);
+    const name = `${p.prefix}a`;
+    expect(sh(name, 'id -u').stdout).toBe('1000');
+    expect(sh(name, 'stat -c %U /tmp/agent; touch /tmp/agent/x && echo wrote').stdout).toBe('agent\nwrote');
+    expect(sh(name, 'cat /proc/1/cmdline | tr "\\0" " "').stdout).toMatch(/^\/run\/podman-init -- /);
+    for (const dir of ['/tmp', '/run', '/var/tmp', '/']) {
+      const w = sh(name, `touch ${dir}/probe`);
+      expect(w.status, `${dir} is writable`).not.toBe(0);
+      expect(w.stderr).toMatch(/Read-only file system/);
+    }
+    expect(agentctl(['diff'], { cwd: p.dir, env: env() }).status).toBe(0);
+  });
+
+  it('recreates an agent whose limits changed, as Podman has no container update, and then is in sync', () => {
+    const p = project('ac13pu', 'agents:\n  a: {}');
+    expect(agentctl(['apply'], { cwd: p.dir, env: env() }).status).toBe(0);
+    const before = pm.podman('inspect', '--format', '{{.Id}}', `${p.prefix}a`);
+    writeFileSync(path.join(p.workDir('a'), 'keep'), 'data');
+
+    p.write('agents:\n  a: { memory: 96m }', FLEET);
+    const plan = agentctl(['diff'], { cwd: p.dir, env: env() });
+    expect(plan.status).toBe(2);
+    expect(plan.stdout).toMatch(
+      /a will be recreated .*memory differs? from the file, and Podman's Docker-compatible API cannot update a container/,
+    );
+    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
+    expect(r.status, r.stderr).toBe(0);
+    expect(pm.podman('inspect', '--format', '{{.Id}} {{.HostConfig.Memory}}', `${p.prefix}a`)).toMatch(
+      new RegExp(`^(?!${before})\\w+ ${96 * 1024 ** 2}$`),
+    );
+    expect(readFileSync(path.join(p.workDir('a'), 'keep'), 'utf8')).toBe('data');
+    expect(agentctl(['diff'], { cwd: p.dir, env: env() }).status).toBe(0);
+  });
+
+  it('executeCommand runs commands (the image has no bash: the fallback to sh needs "never started" told right)', async () => {
+    const p = project('ac13px', 'agents:\n  a: {}');
+    expect(agentctl(['apply'], { cwd: p.dir, env: env() }).status).toBe(0);
+    const mgr = new AgentManager({
+      project: p.project,
+      namePrefix: p.prefix,
+      runtimeDir: path.join(p.dir, 'runtime'),
+      port: new DockerEngine({ socketPath: pm.socketPath }),
+    });
+    const r = await mgr.executeCommand('a', 'echo out; echo err >&2; exit 3');
+    expect([r.exitCode, r.stdout, r.stderr]).toEqual([3, 'out\n', 'err\n']);
+    // A command of the shell that is not found exits 127 but DID start: it must not run twice.
+    const missing = await mgr.executeCommand('a', 'echo once >> /mnt/count; nosuchcommand');
+    expect(missing.exitCode).toBe(127);
+    expect(readFileSync(path.join(p.workDir('a'), 'count'), 'utf8')).toBe('once\n');
+    // Podman's exit code for an exec that never started is 127 or, racing, 1: its message is the proof.
+    const x = agentctl(['exec', '-f', p.file, 'a', '--', '/nonexistent'], { cwd: p.dir, env: env() });
+    expect(x.status).not.toBe(0);
+    expect(x.stderr).toMatch(/"\/nonexistent": stat \/nonexistent: no such file or directory/);
+  });
+
+  it('refuses a runtime Podman would ignore, before anything is created', () => {
+    const p = project('ac13pr', 'agents:\n  a: { runtime: runc }');
+    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /agent a: runtime "runc": Podman's Docker-compatible API ignores the runtime a container asks for, so the agent would silently run under Podman's default runtime/,
+    );
+    expect(pm.run('inspect', `${p.prefix}a`).status).not.toBe(0);
+  });
+});

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import type { CreateContainerBody } from '../../src/docker/port.js';
+import { isPodmanVersion, podmanCreateBody, RUNTIME_START_FAILURE } from '../../src/docker/podman.js';
+
+function body(tmpfs: Record<string, string>, readOnly: boolean): CreateContainerBody {
+  return { HostConfig: { Tmpfs: tmpfs, ReadonlyRootfs: readOnly } } as unknown as CreateContainerBody;
+}
+
+describe('podmanCreateBody: the same sandbox on Podman', () => {
+  it.each([
+    [
+      'owned tmpfs use U instead of uid/gid; the writable mounts Podman adds are sealed',
+      body({ '/tmp/agent': 'rw,noexec,nosuid,size=100m,uid=1000,gid=1000' }, true),
+      {
+        '/run': 'ro,noexec,nosuid,nodev,size=4k',
+        '/tmp': 'ro,noexec,nosuid,nodev,size=4k',
+        '/tmp/agent': 'rw,noexec,nosuid,size=100m,U',
+        '/var/tmp': 'ro,noexec,nosuid,nodev,size=4k',
+      },
+    ],
+    [
+      'a mount the agent declares is kept as declared, not sealed',
+      body({ '/tmp': 'rw,noexec,nosuid,size=10m' }, true),
+      {
+        '/run': 'ro,noexec,nosuid,nodev,size=4k',
+        '/tmp': 'rw,noexec,nosuid,size=10m',
+        '/var/tmp': 'ro,noexec,nosuid,nodev,size=4k',
+      },
+    ],
+    ['a writable root needs no sealing', body({ '/x': 'rw,size=1m' }, false), { '/x': 'rw,size=1m' }],
+  ])('%s', (_name, input, tmpfs) => {
+    expect(podmanCreateBody(input).HostConfig.Tmpfs).toEqual(tmpfs);
+  });
+});
+
+describe('Podman detection and exec start failures', () => {
+  it.each([
+    [{ Components: [{ Name: 'Podman Engine' }, { Name: 'Conmon' }] }, true],
+    [{ Components: [{ Name: 'Engine' }, { Name: 'containerd' }] }, false],
+    [{ Components: null }, false],
+    [{}, false],
+  ])('%j -> podman %s', (version, podman) => {
+    expect(isPodmanVersion(version)).toBe(podman);
+  });
+
+  it.each([
+    [
+      'Error: runc: exec failed: unable to start container process: exec: "bash": executable file not found in $PATH: OCI runtime attempted to invoke a command that was not found',
+      true,
+    ],
+    ['sh: nosuchcommand: not found', false],
+  ])('%s -> never started %s', (output, failed) => {
+    expect(RUNTIME_START_FAILURE.test(output)).toBe(failed);
+  });
+});
