@@ -5,7 +5,7 @@
  * pull on this machine: the shared test image is copied in with `docker save | podman load`.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { TEST_IMAGE } from './docker.js';
@@ -93,6 +93,17 @@ export function testPodman(tag: string): TestPodman {
         const timer = setTimeout(() => s.kill('SIGKILL'), 15_000);
         await exited;
         clearTimeout(timer);
+      }
+      // conmon of finished execs lingers (--exit-delay); nothing of this root may outlive the test.
+      if (/^\/tmp\/[\w.-]+-podman-\w+$/.test(root)) {
+        for (const pid of readdirSync('/proc').filter((f) => /^\d+$/.test(f))) {
+          try {
+            if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(root))
+              process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            // Gone meanwhile, or not ours to read.
+          }
+        }
       }
       const mounts = readFileSync('/proc/mounts', 'utf8')
         .split('\n')
