@@ -35,6 +35,14 @@ export { cleanup, type CleanupOptions, type CleanupResult } from './ops/cleanup.
 export { down, type DownOptions, type DownResult } from './ops/down.js';
 export { AgentManager, type AgentManagerOptions } from './ops/agent-manager.js';
 export type { CreateAgentOptions } from './ops/create-agent.js';
+export {
+  Session,
+  type SessionOptions,
+  type SessionRunOptions,
+  type SessionResult,
+  type JobInfo,
+} from './session/session.js';
+export type { JobOutput, JobOutputOptions } from './session/jobs.js';
 export type { ExecResult, ExecuteCommandOptions } from './ops/execute-command.js';
 export { resolveAgent, type ResolvedAgent, type ResolveOptions } from './ops/resolve-agent.js';
 export { watch, type WatchHandle, type WatchOptions } from './watch/controller.js';

@@ -20,6 +20,7 @@ import {
 import { removeAgents, startAgents, stopAgents, type LifecycleResult } from './lifecycle.js';
 import { getLogs, type LogsOptions, type LogsResult } from './logs.js';
 import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
+import { Session, type SessionOptions } from '../session/session.js';
 
 export interface AgentManagerOptions extends OpContext {
   /** Where agents' working directories live (`<runtimeDir>/agent-working-directory/<id>`), relative
@@ -44,6 +45,8 @@ export class AgentManager {
   /** Agent id -> its container, as last resolved. A stale entry is noticed by exec and refreshed. */
   private readonly agents = new Map<string, ResolvedAgent>();
   private readonly shells: ShellCache = new Map();
+  /** Open sessions by agent id and session name. */
+  private readonly sessions = new Map<string, Session>();
 
   constructor(opts: AgentManagerOptions = {}) {
     this.port = portOf(opts);
@@ -86,6 +89,46 @@ export class AgentManager {
       if (fresh.id === agent.id) throw err;
       return executeInAgent(this.port, fresh, command, opts, this.shells);
     }
+  }
+
+  /**
+   * A persistent shell in the agent (src/session/session.ts): cwd, variables and functions persist
+   * between `run` calls. Sessions are told apart by name (default `default`); asking again for an open
+   * one returns it. The shell starts here, so a missing or stopped agent is an error now.
+   */
+  async openSession(id: string, opts: SessionOptions = {}): Promise<Session> {
+    const key = `${id}\0${opts.name ?? 'default'}`;
+    const open = this.sessions.get(key);
+    if (open) return open;
+    const session = new Session(
+      this.port,
+      async (fresh) => {
+        if (fresh) this.agents.delete(id);
+        return this.agents.get(id) ?? (await this.resolve(id));
+      },
+      id,
+      opts,
+      () => {
+        if (this.sessions.get(key) === session) this.sessions.delete(key);
+      },
+    );
+    this.sessions.set(key, session);
+    try {
+      return await session.open();
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+  }
+
+  /** The open sessions, of one agent or of all. */
+  openSessions(id?: string): Session[] {
+    return [...this.sessions.values()].filter((s) => id === undefined || s.agentId === id);
+  }
+
+  /** Closes every open session (their shells, running commands and background jobs end). */
+  async close(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => s.close()));
   }
 
   /** The agent's output so far (its container's stdout and stderr). */

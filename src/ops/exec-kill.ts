@@ -28,11 +28,13 @@ export function newExecMarker(): string {
  */
 export const KILL_SCRIPT = `
 m="${EXEC_MARKER_ENV}=$1"
+# With "prefix" as $2, every marker starting with $1 counts (all processes of a persistent session).
+x=xF; [ "$2" = prefix ] && x=F
 # grep -z reads NUL-separated records, as environ files are; without it, one file at a time.
 z=; if printf 'x\\0y\\n' | grep -qzF y 2>/dev/null; then z=1; fi
 marked() {
   if [ -n "$z" ]; then grep -lszF -- "$m" /proc/[0-9]*/environ; return; fi
-  for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' 2>/dev/null < "$f" | grep -qxF -- "$m" && echo "$f"; done
+  for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' 2>/dev/null < "$f" | grep -q$x -- "$m" && echo "$f"; done
 }
 round=0
 while [ "$round" -lt 20 ]; do
@@ -60,7 +62,8 @@ exit 1
 `;
 
 /**
- * Runs the killer in the container; true when no marked process is left. Never throws: this runs on
+ * Runs the killer in the container; true when no marked process is left. With `prefix`, every
+ * process whose marker starts with `marker` is killed (all of a persistent session's). Never throws: this runs on
  * error paths (timeout, interrupt), where the caller reports the original problem.
  */
 export async function killMarked(
@@ -68,11 +71,12 @@ export async function killMarked(
   containerId: string,
   marker: string,
   user: string | undefined,
+  opts: { prefix?: boolean } = {},
 ): Promise<boolean> {
   try {
     const out = await port.exec(
       containerId,
-      { cmd: ['sh', '-c', KILL_SCRIPT, 'agentctl-kill', marker], user },
+      { cmd: ['sh', '-c', KILL_SCRIPT, 'agentctl-kill', marker, ...(opts.prefix ? ['prefix'] : [])], user },
       { onOutput: () => undefined },
     );
     return out.status === 'exited' && out.exitCode === 0;
