@@ -158,6 +158,8 @@ export interface ObservedContainer {
   labels: Record<string, string>;
   createdAt?: string;
   startedAt?: string;
+  /** Why its last start failed, as the engine recorded it (from inspect). */
+  startError?: string;
 }
 
 /** A container with one of our names that we do not own (never touched, reported as a conflict). */
@@ -230,10 +232,22 @@ export type Action =
       name: string;
       spec: AgentSpec;
       changes: FieldChange[];
+      /** Set when the container is recreated because the engine left it broken (see BrokenKind). */
+      broken?: BrokenKind;
     })
   | (ActionBase & { kind: 'remove'; containerId: string; name: string });
 
 export type ActionKind = Action['kind'];
+
+/**
+ * A container an engine crash left unusable, which only a new container repairs:
+ * - `never-started`: listed `created` although the file wants it running, and its last start failed.
+ *   After dockerd dies mid-start, containerd may still hold the container's task, and then every start
+ *   fails (`task ... already exists`, `id already in use`).
+ * - `phantom-running`: listed `running` but never started (StartedAt is the zero time): nothing runs in
+ *   it and every exec fails (`BaseFS ... is unexpectedly nil`).
+ */
+export type BrokenKind = 'never-started' | 'phantom-running';
 
 export interface Conflict {
   agentId: string;

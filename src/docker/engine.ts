@@ -62,6 +62,7 @@ interface ApiContainer {
     FinishedAt?: string;
     ExitCode?: number;
     OOMKilled?: boolean;
+    Error?: string;
   };
   Image?: string;
   Created?: string;
@@ -208,6 +209,7 @@ export class DockerEngine implements DockerPort {
       startedAt: c.State.StartedAt,
       exitCode: c.State.ExitCode,
       oomKilled: c.State.OOMKilled,
+      error: c.State.Error || undefined,
       workDir: (c.Mounts ?? []).find((m) => m.Destination === AGENT_MOUNT)?.Source,
       image: c.Config?.Image,
       imageId: c.Image,

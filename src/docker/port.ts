@@ -59,6 +59,8 @@ export interface ContainerDetails {
   startedAt?: string;
   exitCode?: number;
   oomKilled?: boolean;
+  /** The engine's error from the last failed start, if any (State.Error). */
+  error?: string;
   /** Host source of the /mnt bind mount, if any. */
   workDir?: string;
   /** The image reference it was created from, and the image id that resolved to. */

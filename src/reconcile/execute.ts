@@ -112,7 +112,8 @@ async function perform(
       });
       return action.containerId;
     case 'recreate':
-      return recreate(action.containerId, action.spec, port, owners, opts);
+      // A broken container runs nothing worth a graceful stop, and asking the engine to stop one may fail.
+      return recreate(action.containerId, action.spec, port, owners, opts, !action.broken);
     case 'remove':
       await port.stopContainer(action.containerId, opts.stopTimeoutSeconds);
       await port.removeContainer(action.containerId);
@@ -132,6 +133,7 @@ async function recreate(
   port: DockerPort,
   owners: OwnerResolver,
   opts: ExecuteOptions,
+  gracefulStop: boolean,
 ): Promise<string> {
   await ensureWorkDir(opts.runtimeDir, spec);
   const tempName = `${spec.name}-next-${randomBytes(3).toString('hex')}`;
@@ -145,7 +147,7 @@ async function recreate(
     await port.removeContainer(newId);
     throw new AgentctlError('unsafe', problem);
   }
-  await port.stopContainer(oldId, opts.stopTimeoutSeconds);
+  if (gracefulStop) await port.stopContainer(oldId, opts.stopTimeoutSeconds);
   // Only now: a file the old agent wrote after its directory was re-owned would keep the old uid.
   await giveToAgent(spec, owners);
   await port.removeContainer(oldId);

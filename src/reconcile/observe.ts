@@ -72,5 +72,6 @@ async function toObserved(
     labels: s.labels,
     createdAt: s.createdAt,
     startedAt: details?.startedAt,
+    ...(details?.error ? { startError: details.error } : {}),
   };
 }

@@ -6,6 +6,7 @@ import { hashedPart, specHash } from '../spec-hash.js';
 import type {
   Action,
   AgentSpec,
+  BrokenKind,
   Conflict,
   DesiredState,
   FieldChange,
@@ -63,16 +64,19 @@ function planAgent(spec: AgentSpec, containers: ObservedContainer[], observed: O
     return steps;
   }
 
+  const broken = brokenKind(spec, current);
   const recreateCause = whyRecreate(spec, current, observed);
-  if (recreateCause) {
+  if (recreateCause || broken) {
+    const causes = [broken ? brokenCause(broken, current) : undefined, recreateCause?.cause].filter(Boolean);
     steps.push({
       kind: 'recreate',
       agentId: spec.id,
       containerId: current.id,
       name: current.name,
       spec,
-      changes: recreateCause.changes,
-      cause: recreateCause.cause,
+      changes: recreateCause?.changes ?? [],
+      cause: causes.join('; '),
+      ...(broken ? { broken } : {}),
     });
     return steps;
   }
@@ -113,6 +117,28 @@ function planAgent(spec: AgentSpec, containers: ObservedContainer[], observed: O
     steps.push({ kind: 'stop', ...ref, cause: 'file wants it stopped' });
   }
   return steps;
+}
+
+/** What the engine reports as StartedAt for a container that never started. */
+const NEVER = '0001-01-01T00:00:00Z';
+
+function brokenCause(kind: BrokenKind, c: ObservedContainer): string {
+  return kind === 'never-started'
+    ? `container was created but never started, and its last start failed (${c.startError}); after an engine crash every start may fail, so it is made anew, data kept`
+    : 'engine lists the container running but it never started (left so by an engine crash; nothing runs in it); made anew, data kept';
+}
+
+/**
+ * A container only a new one can repair (see BrokenKind). One that never started holds nothing (its data
+ * is the working directory), so a new one costs only a create. A created container whose start has not
+ * failed is started, as usual: if an engine crash left its task behind, that start fails, and the next
+ * run makes it anew.
+ */
+function brokenKind(spec: AgentSpec, c: ObservedContainer): BrokenKind | undefined {
+  if (c.state === 'created' && spec.state === 'running' && c.startError) return 'never-started';
+  if (c.state === 'running' && c.startedAt !== undefined && c.startedAt.startsWith(NEVER))
+    return 'phantom-running';
+  return undefined;
 }
 
 /** The container that stands for the agent: the one with its name, else a non-leftover one. */

@@ -93,6 +93,7 @@ export function planToJson(p: Plan): unknown {
       ...('name' in a ? { container: a.name } : { container: a.spec.name }),
       ...('containerId' in a ? { containerId: a.containerId } : {}),
       ...(a.kind === 'update' || a.kind === 'recreate' ? { changes: a.changes } : {}),
+      ...(a.kind === 'recreate' && a.broken ? { broken: a.broken } : {}),
     })),
     unchanged: p.unchanged,
     conflicts: p.conflicts,

@@ -66,6 +66,14 @@ export function testDockerd(tag: string, opts: TestDockerdOptions = {}): TestDoc
     root,
     host,
     async start() {
+      // After a SIGKILL, the old containerd may still be on its way out: a dockerd started meanwhile
+      // finds its pid alive, waits for its socket, and gives up. Its pid may even have been reused by
+      // another process by now, which dockerd takes for containerd just the same: drop such a pidfile.
+      // (Shims and their tasks live on, as on a real host, and the new containerd picks them up.)
+      const pidFile = path.join(root, 'exec', 'containerd', 'containerd.pid');
+      const isOurs = (pid: number | undefined) => alive(pid) && cmdlineOf(pid).includes(root);
+      await eventually('the old containerd to exit', () => !isOurs(pidIn(pidFile)), 30_000);
+      rmSync(pidFile, { force: true });
       const config: string[] = [];
       if (opts.daemonConfig) {
         const file = path.join(root, 'daemon.json');
@@ -139,13 +147,58 @@ export function testDockerd(tag: string, opts: TestDockerdOptions = {}): TestDoc
   return self;
 }
 
-/** Anything still running from our root (containerd, shims) after the daemon is gone, and its mounts. */
+function pidIn(file: string): number | undefined {
+  try {
+    const n = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function cmdlineOf(pid: number | undefined): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function alive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie is dead for our purposes.
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Anything still running from our root after the daemon is gone: containerd and shims (their command
+ * lines name our root) and the containers' own processes (a killed shim leaves them running; they are
+ * in a cgroup named after their container id), then its mounts.
+ */
 function killStrays(root: string): void {
   // Never without a root of our own: every command line "includes" the empty string.
   if (!/^\/tmp\/[\w.-]+-dockerd-\w+$/.test(root)) return;
+  let ids: string[] = [];
+  try {
+    ids = readdirSync(path.join(root, 'data', 'containers')).filter((f) => /^[0-9a-f]{64}$/.test(f));
+  } catch {
+    // No container was ever made.
+  }
   for (const pid of readdirSync('/proc').filter((f) => /^\d+$/.test(f))) {
     try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(root)) process.kill(Number(pid), 'SIGKILL');
+      const ours =
+        readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(root) ||
+        (ids.length > 0 && ids.some((id) => readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(id)));
+      if (ours) process.kill(Number(pid), 'SIGKILL');
     } catch {
       // Gone meanwhile, or not ours to read.
     }

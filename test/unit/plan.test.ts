@@ -83,6 +83,46 @@ const cases: Case[] = [
     cause: /exited/,
   },
   {
+    name: 'created, never started, last start failed (an engine crash may hold its task): recreate',
+    desired: desired([a]),
+    observed: observed([
+      container(a, {
+        state: 'created',
+        startedAt: '0001-01-01T00:00:00Z',
+        startError: 'task abc: already exists',
+      }),
+    ]),
+    expect: ['recreate a'],
+    cause: /created but never started, and its last start failed \(task abc: already exists\)/,
+  },
+  {
+    name: 'created, never started, no failed start: start',
+    desired: desired([a]),
+    observed: observed([container(a, { state: 'created', startedAt: '0001-01-01T00:00:00Z' })]),
+    expect: ['start a'],
+  },
+  {
+    name: 'created and the file wants it stopped: left alone',
+    desired: desired([spec('a', { state: 'stopped' })]),
+    observed: observed([container(spec('a', { state: 'stopped' }), { state: 'created' })]),
+    expect: [],
+    unchanged: ['a'],
+  },
+  {
+    name: 'listed running but never started (engine crash): recreate',
+    desired: desired([a]),
+    observed: observed([container(a, { state: 'running', startedAt: '0001-01-01T00:00:00Z' })]),
+    expect: ['recreate a'],
+    cause: /lists the container running but it never started/,
+  },
+  {
+    name: 'running and started: unchanged',
+    desired: desired([a]),
+    observed: observed([container(a, { state: 'running', startedAt: '2026-01-01T10:00:00.5Z' })]),
+    expect: [],
+    unchanged: ['a'],
+  },
+  {
     name: 'container paused behind our back: unpause (the engine cannot start a paused one)',
     desired: desired([a]),
     observed: observed([container(a, { state: 'paused' })]),

@@ -1,0 +1,115 @@
+/**
+ * dockerd SIGKILLed while apply recreates a fleet, then restarted (the test's own dockerd, see
+ * test/helpers/test-dockerd.ts). The crash leaves containers the engine lists `created` while containerd
+ * still holds their task (every start fails), or `running` though they never started. The next apply (or
+ * two) must converge: every agent running for real, its data kept, no leftovers.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/cli.js';
+import { eventually } from '../helpers/eventually.js';
+import { type TestProject, testProject } from '../helpers/project.js';
+import { type TestDockerd, testDockerd } from '../helpers/test-dockerd.js';
+
+const AGENTS = 20;
+const ids = Array.from({ length: AGENTS }, (_, i) => `a${String(i).padStart(2, '0')}`);
+
+describe('an engine crash mid-apply (own dockerd, SIGKILLed)', () => {
+  let engine: TestDockerd;
+  let p: TestProject;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    engine = testDockerd('ac9');
+    await engine.start();
+    engine.loadTestImage();
+    p = testProject('ac9crash');
+    env = {
+      ...(process.env as Record<string, string>),
+      NO_COLOR: '1',
+      DOCKER_HOST: engine.host,
+      AGENTCTL_LOCK_DIR: path.join(engine.root, 'locks'),
+      AGENTCTL_ENGINE_TIMEOUT: '20',
+    };
+  });
+
+  afterAll(async () => {
+    await engine?.cleanup();
+    p?.cleanup();
+  });
+
+  const write = (mode: string) =>
+    p.write(
+      `agents:\n${ids.map((id) => `  ${id}: {}`).join('\n')}`,
+      `  network: none\n  env: { MODE: ${mode} }`,
+    );
+  const apply = () =>
+    spawnSync(process.execPath, [CLI, 'apply', '-p', '4'], { cwd: p.dir, env, encoding: 'utf8' });
+  const names = () => ids.map((id) => `${p.prefix}${id}`);
+
+  it('the next apply recreates what the crash broke and converges, data kept', async () => {
+    write('one');
+    expect(apply().status).toBe(0);
+    for (const id of ids) writeFileSync(path.join(p.workDir(id), 'kept.txt'), id);
+
+    // Every agent is recreated (MODE changed); the engine dies once a few of them are done.
+    write('two');
+    const child = spawn(process.execPath, [CLI, 'apply', '-p', '4'], {
+      cwd: p.dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let progress = '';
+    child.stderr.on('data', (c: Buffer) => (progress += c.toString()));
+    child.stdout.resume();
+    await eventually('a few recreates done', () => (progress.match(/^ok /gm) ?? []).length >= 5, 60_000);
+    engine.signal('SIGKILL');
+    await engine.exited();
+    await exited;
+    await engine.start();
+
+    // Converged within a few runs (each may still fail what it finds broken, but must repair it).
+    const runs: string[] = [];
+    await eventually(
+      'an apply that succeeds',
+      () => {
+        const r = apply();
+        runs.push(`exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+        return r.status === 0;
+      },
+      180_000,
+    );
+    expect(runs.length, runs.join('\n---\n')).toBeLessThanOrEqual(3);
+
+    const diff = spawnSync(process.execPath, [CLI, 'diff'], { cwd: p.dir, env, encoding: 'utf8' });
+    expect(diff.status, diff.stdout).toBe(0);
+    const all = engine.docker(
+      'ps',
+      '-a',
+      '--filter',
+      `label=agentctl.project=${p.project}`,
+      '--format',
+      '{{.Names}}',
+    );
+    expect(all.split('\n').sort()).toEqual(names());
+    for (const [i, name] of names().entries()) {
+      const [running, started, mode] = engine
+        .docker(
+          'inspect',
+          '-f',
+          '{{.State.Running}} {{.State.StartedAt}} {{range .Config.Env}}{{.}},{{end}}',
+          name,
+        )
+        .split(' ');
+      expect(running, name).toBe('true');
+      expect(started, name).not.toMatch(/^0001-01-01/);
+      expect(mode, name).toContain('MODE=two');
+      // Really running: a command runs in it, and it sees its data.
+      expect(engine.docker('exec', name, 'cat', '/mnt/kept.txt')).toBe(ids[i]);
+      expect(readFileSync(path.join(p.workDir(ids[i] as string), 'kept.txt'), 'utf8')).toBe(ids[i]);
+    }
+  });
+});
