@@ -43,6 +43,14 @@ export {
   type JobInfo,
 } from './session/session.js';
 export type { JobOutput, JobOutputOptions } from './session/jobs.js';
+export {
+  claudeTools,
+  type ClaudeTools,
+  type ClaudeToolsOptions,
+  type ClaudeToolDefinition,
+  type ToolUseBlock,
+  type ToolResultBlock,
+} from './tools/claude.js';
 export type { ExecResult, ExecuteCommandOptions } from './ops/execute-command.js';
 export { resolveAgent, type ResolvedAgent, type ResolveOptions } from './ops/resolve-agent.js';
 export { watch, type WatchHandle, type WatchOptions } from './watch/controller.js';

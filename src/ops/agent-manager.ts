@@ -21,6 +21,7 @@ import { removeAgents, startAgents, stopAgents, type LifecycleResult } from './l
 import { getLogs, type LogsOptions, type LogsResult } from './logs.js';
 import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
 import { Session, type SessionOptions } from '../session/session.js';
+import { Editor } from '../tools/editor.js';
 
 export interface AgentManagerOptions extends OpContext {
   /** Where agents' working directories live (`<runtimeDir>/agent-working-directory/<id>`), relative
@@ -119,6 +120,11 @@ export class AgentManager {
       await session.close();
       throw err;
     }
+  }
+
+  /** The text editor tool's engine for the agent: file access by exec inside it, as its user. */
+  editor(id: string, opts: { maxCharacters?: number } = {}): Editor {
+    return new Editor(this.port, async () => this.agents.get(id) ?? (await this.resolve(id)), opts);
   }
 
   /** The open sessions, of one agent or of all. */
