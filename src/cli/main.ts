@@ -16,6 +16,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerLogs } from './commands/logs.js';
 import { registerPs } from './commands/ps.js';
+import { registerRender } from './commands/render.js';
 import { registerRun } from './commands/run.js';
 import { registerShell } from './commands/shell.js';
 import { registerStats } from './commands/stats.js';
@@ -39,6 +40,7 @@ function buildProgram(): Command {
   registerStats(program);
   registerCp(program);
   registerCleanup(program);
+  registerRender(program);
   return program;
 }
 

@@ -25,7 +25,8 @@ export function createProgram(): Command {
  */
 function addEngineTimeout(program: Command): void {
   for (const cmd of program.commands) {
-    if (cmd.name() === 'validate') continue;
+    // validate and render never reach an engine.
+    if (cmd.name() === 'validate' || cmd.name() === 'render') continue;
     cmd.addOption(
       new Option(
         '--engine-timeout <seconds>',

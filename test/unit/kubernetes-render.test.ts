@@ -1,0 +1,168 @@
+/**
+ * render --kubernetes, offline: golden manifests (regenerate with UPDATE_GOLDEN=1 and review the diff),
+ * determinism, schema validation (Kubernetes' own schemas from kubernetes-models for Pod, StatefulSet,
+ * NetworkPolicy and claims; a closed subset of agent-sandbox's Sandbox CRD), and the Pod Security
+ * Standards levels the pods meet, with a warning for every field Kubernetes cannot express.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
+import { Pod } from 'kubernetes-models/v1/Pod';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { renderFleet } from '../../src/ops/render.js';
+import type { DesiredState } from '../../src/types.js';
+import { CONTAINER_FIELDS, POD_FIELDS, SANDBOX_SCHEMA } from '../fixtures/kubernetes/sandbox-schema.js';
+import { podSecurityViolations } from '../helpers/pod-security.js';
+
+const DIR = path.resolve('test/fixtures/kubernetes');
+const OPTS = { storage: '10Gi' };
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = any;
+
+let desired: DesiredState;
+beforeAll(async () => {
+  desired = await loadConfig(path.join(DIR, 'agents.yaml'));
+});
+
+function golden(name: string, actual: string): void {
+  const file = path.join(DIR, name);
+  if (process.env.UPDATE_GOLDEN) writeFileSync(file, actual);
+  expect(actual).toBe(readFileSync(file, 'utf8'));
+}
+
+const pods = (objects: Obj[]): [string, Obj][] =>
+  objects.flatMap((o: Obj): [string, Obj][] =>
+    o.kind === 'Sandbox'
+      ? [[o.metadata.name, o.spec.podTemplate.spec]]
+      : o.kind === 'StatefulSet'
+        ? [[o.metadata.name, o.spec.template.spec]]
+        : [],
+  );
+
+describe.each(['sandbox', 'statefulset'] as const)('render --kubernetes --workload %s', (workload) => {
+  const render = () => renderFleet(desired, { ...OPTS, workload });
+
+  it('matches the golden manifests, byte for byte, and is deterministic', async () => {
+    const r = render();
+    golden(`${workload}.golden.yaml`, r.text);
+    expect(render().text).toBe(r.text);
+    // Declaration order in the file does not matter.
+    const reordered = { ...desired, agents: [...desired.agents].reverse() };
+    expect(renderFleet(reordered, { ...OPTS, workload }).text).toBe(r.text);
+    // One file per agent plus a kustomization listing them.
+    expect(r.files.map((f) => f.name)).toEqual([
+      'k8s-coder.yaml',
+      'k8s-host.yaml',
+      'k8s-paused.yaml',
+      'k8s-sealed.yaml',
+      'kustomization.yaml',
+    ]);
+  });
+
+  it("validates against Kubernetes' schemas (and the Sandbox CRD subset)", () => {
+    const objects: Obj[] = render().agents.flatMap((a) => a.objects);
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    const sandbox = ajv.compile(SANDBOX_SCHEMA);
+    for (const o of objects) {
+      if (o.kind === 'Sandbox') {
+        expect(sandbox(o), JSON.stringify(sandbox.errors)).toBe(true);
+        for (const c of o.spec.volumeClaimTemplates) {
+          new PersistentVolumeClaim({ metadata: c.metadata, spec: c.spec }).validate();
+        }
+      } else if (o.kind === 'StatefulSet') {
+        new StatefulSet(o).validate();
+      } else if (o.kind === 'NetworkPolicy') {
+        new NetworkPolicy(o).validate();
+      } else {
+        throw new Error(`unexpected kind ${o.kind}`);
+      }
+    }
+    for (const [name, pod] of pods(objects)) {
+      new Pod({ metadata: { name }, spec: pod }).validate();
+      expect(Object.keys(pod).filter((k) => !POD_FIELDS.has(k))).toEqual([]);
+      for (const c of pod.containers)
+        expect(Object.keys(c).filter((k) => !CONTAINER_FIELDS.has(k))).toEqual([]);
+    }
+  });
+
+  it('meets Pod Security "restricted" where the fields allow it, "baseline" unless the file asks for the host network', () => {
+    const levels = Object.fromEntries(
+      pods(render().agents.flatMap((a) => a.objects)).map(([name, pod]) => [
+        name,
+        {
+          baseline: podSecurityViolations(pod, 'baseline'),
+          restricted: podSecurityViolations(pod, 'restricted'),
+        },
+      ]),
+    );
+    expect(levels['k8s-sealed']).toEqual({ baseline: [], restricted: [] });
+    expect(levels['k8s-coder']?.baseline).toEqual([]);
+    // The default capability additions are baseline's, not restricted's: said by a warning.
+    expect(levels['k8s-coder']?.restricted).toEqual([
+      'agent: restricted adds only NET_BIND_SERVICE, not CHOWN',
+      'agent: restricted adds only NET_BIND_SERVICE, not DAC_OVERRIDE',
+      'agent: restricted adds only NET_BIND_SERVICE, not SETGID',
+      'agent: restricted adds only NET_BIND_SERVICE, not SETUID',
+    ]);
+    expect(levels['k8s-host']?.baseline).toEqual(['hostNetwork: true']);
+  });
+
+  it('warns, naming agent and field, for everything Kubernetes cannot express', () => {
+    const r = render();
+    golden(
+      `${workload}.warnings.golden.txt`,
+      r.warnings.map((w) => `${w.agent}: ${w.field}: ${w.message}\n`).join(''),
+    );
+    const fields = (agent: string) => r.warnings.filter((w) => w.agent === agent).map((w) => w.field);
+    expect(fields('sealed')).toEqual(
+      expect.arrayContaining(['ulimits.nofile', 'pids', 'tmpfs./tmp/agent', 'logs']),
+    );
+    expect(fields('sealed')).not.toContain('capabilities.add');
+    expect(fields('coder')).toEqual(expect.arrayContaining(['capabilities.add', 'env.API_KEY']));
+    expect(fields('host')).toEqual(expect.arrayContaining(['user', 'network']));
+  });
+});
+
+describe('render --kubernetes mapping details', () => {
+  const objectsOf = (workload: 'sandbox' | 'statefulset', name: string): Obj[] =>
+    renderFleet(desired, { ...OPTS, workload }).agents.find((a) => a.agent === name)?.objects ?? [];
+
+  it('never writes a secret value: the pod reads it from a Secret the user makes', () => {
+    const coder = objectsOf('sandbox', 'coder')[0];
+    const env = coder.spec.podTemplate.spec.containers[0].env;
+    expect(env.find((e: Obj) => e.name === 'API_KEY')).toEqual({
+      name: 'API_KEY',
+      valueFrom: { secretKeyRef: { name: 'k8sdemo-agent-secrets', key: 'coder.API_KEY' } },
+    });
+  });
+
+  it('maps state, restart, runtime, network none and init', () => {
+    const [paused] = objectsOf('sandbox', 'paused');
+    expect(paused.spec.operatingMode).toBe('Suspended');
+    expect(paused.spec.podTemplate.spec.restartPolicy).toBe('OnFailure');
+    expect(objectsOf('statefulset', 'paused')[0].spec.replicas).toBe(0);
+    const sealed = objectsOf('sandbox', 'sealed');
+    expect(sealed[0].spec.podTemplate.spec.runtimeClassName).toBe('gvisor');
+    expect(sealed[0].spec.podTemplate.spec.shareProcessNamespace).toBe(true);
+    expect(sealed[1]).toMatchObject({
+      kind: 'NetworkPolicy',
+      spec: {
+        podSelector: { matchLabels: { 'agentctl.agent': 'sealed', 'agentctl.project': 'k8sdemo' } },
+        policyTypes: ['Ingress', 'Egress'],
+      },
+    });
+    expect(sealed[1].spec.ingress).toBeUndefined();
+    expect(sealed[1].spec.egress).toBeUndefined();
+  });
+
+  it('refuses names Kubernetes cannot take, naming the agent', () => {
+    const bad = { ...desired, agents: desired.agents.map((a) => ({ ...a, name: `Big_${a.id}` })) };
+    expect(() => renderFleet(bad, { ...OPTS, workload: 'sandbox' })).toThrow(
+      /agent coder: container name "Big_coder" is not a valid Kubernetes object name/,
+    );
+  });
+});
