@@ -97,7 +97,10 @@ export const EXIT = {
   changes: 2,
   /** A command run by `exec` timed out. */
   timeout: 124,
+  /** SIGINT (128 + 2). */
   interrupted: 130,
+  /** SIGTERM (128 + 15). */
+  terminated: 143,
 } as const;
 
 export function exitCodeFor(_err: AgentctlError): number {

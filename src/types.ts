@@ -272,6 +272,8 @@ export interface ActionResult {
   durationMs: number;
   /** Container id after the action (new id for create/recreate). */
   containerId?: string;
+  /** Never begun: the run was interrupted (a signal) before this action's turn. */
+  notStarted?: boolean;
 }
 
 export interface ApplyReport {
@@ -281,4 +283,6 @@ export interface ApplyReport {
   unchanged: string[];
   durationMs: number;
   ok: boolean;
+  /** The run stopped early (SIGINT/SIGTERM): actions in flight ended, the rest were not started. */
+  interrupted?: boolean;
 }

@@ -55,6 +55,8 @@ export interface ApplyOptions extends DiffOptions {
    * agent cannot both pass it (`run` never replaces an existing agent).
    */
   createOnly?: boolean;
+  /** Aborted (SIGINT/SIGTERM): no new action is started; see ExecuteOptions.signal and report.interrupted. */
+  signal?: AbortSignal;
 }
 
 export interface ReconcileResult {
@@ -164,6 +166,7 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
           parallel: opts.parallel ?? 4,
           stopTimeoutSeconds: opts.stopTimeoutSeconds ?? 10,
           onProgress: opts.onProgress,
+          signal: opts.signal,
           secrets: secrets.values,
         });
     const report: ApplyReport = {
@@ -173,6 +176,7 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
       unchanged: p.unchanged,
       durationMs: performance.now() - started,
       ok: results.every((r) => r.ok),
+      ...(opts.signal?.aborted ? { interrupted: true } : {}),
     };
     return { plan: p, report, withheld };
   } finally {

@@ -23,6 +23,11 @@ export interface ExecuteOptions {
   onProgress?: (e: ProgressEvent) => void;
   /** The values of the specs' secret env variables (see src/secrets). */
   secrets?: SecretValues;
+  /**
+   * Aborted: start no new action. Actions in flight run to their end (each leaves a state the next run
+   * understands: a recreate's replacement is a leftover it removes), the rest are reported `notStarted`.
+   */
+  signal?: AbortSignal;
 }
 
 export async function execute(plan: Plan, port: DockerPort, opts: ExecuteOptions): Promise<ActionResult[]> {
@@ -35,6 +40,16 @@ export async function execute(plan: Plan, port: DockerPort, opts: ExecuteOptions
   const perGroup = await mapLimit(groups, Math.max(1, opts.parallel), async (steps) => {
     const results: ActionResult[] = [];
     for (const action of steps) {
+      if (opts.signal?.aborted) {
+        results.push({
+          action,
+          ok: false,
+          error: 'not started: interrupted',
+          durationMs: 0,
+          notStarted: true,
+        });
+        continue;
+      }
       if (results.some((r) => !r.ok)) {
         results.push({
           action,

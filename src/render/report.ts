@@ -15,21 +15,36 @@ export function progressLine(e: ProgressEvent, color = false): string | undefine
 
 export function reportSummary(report: ApplyReport): string {
   const ok = report.results.filter((r) => r.ok);
-  const failed = report.results.filter((r) => !r.ok);
+  const failed = report.results.filter((r) => !r.ok && !r.notStarted);
+  const notStarted = report.results.filter((r) => r.notStarted);
   const secs = (report.durationMs / 1000).toFixed(2);
   if (report.results.length === 0) {
     return report.dryRun
       ? 'Dry run: nothing was changed.'
       : `No changes. Project "${report.project}" is up to date.`;
   }
+  if (report.interrupted) {
+    // What was done and what was not, so the user knows where the next run picks up.
+    return [
+      `Apply INTERRUPTED: ${ok.length} action(s) done, ${failed.length} failed, ${notStarted.length} not started, in ${secs}s. Run apply again to finish.`,
+      ...ok.map((r) => `  done         ${describeAction(r)}`),
+      ...failed.map((r) => `  failed       ${describeAction(r)}: ${r.error}`),
+      ...notStarted.map((r) => `  not started  ${describeAction(r)}`),
+    ].join('\n');
+  }
   const head = failed.length === 0 ? 'Apply complete' : 'Apply FAILED';
   return `${head}: ${ok.length} action(s) done, ${failed.length} failed, ${report.unchanged.length} agent(s) unchanged, in ${secs}s.`;
+}
+
+function describeAction(r: ActionResult): string {
+  return `${SYMBOL[r.action.kind]} ${r.action.kind} ${r.action.agentId}`;
 }
 
 export function reportToJson(report: ApplyReport): unknown {
   return {
     project: report.project,
     ok: report.ok,
+    ...(report.interrupted ? { interrupted: true } : {}),
     dryRun: report.dryRun,
     durationMs: Math.round(report.durationMs),
     results: report.results.map((r: ActionResult) => ({
@@ -39,6 +54,7 @@ export function reportToJson(report: ApplyReport): unknown {
       ok: r.ok,
       ...(r.error ? { error: r.error } : {}),
       ...(r.containerId ? { containerId: r.containerId } : {}),
+      ...(r.notStarted ? { notStarted: true } : {}),
       durationMs: Math.round(r.durationMs),
     })),
     unchanged: report.unchanged,

@@ -54,7 +54,7 @@ export function testDockerd(tag: string, opts: TestDockerdOptions = {}): TestDoc
       stdio: ['ignore', 'pipe', 'pipe'],
     }).trim();
   const ok = (...args: string[]) =>
-    spawnSync('docker', ['-H', host, ...args], { stdio: 'ignore' }).status === 0;
+    spawnSync('docker', ['-H', host, ...args], { stdio: 'ignore', timeout: 15_000 }).status === 0;
 
   const exited = async () => {
     const d = daemon;

@@ -3,6 +3,7 @@ import { EXIT } from '../../errors.js';
 import { reconcile } from '../../ops/reconcile.js';
 import { sharedApplyOptions } from '../apply-options.js';
 import { buildProgress } from '../build-output.js';
+import { exitCodeForSignal, interruptible } from '../interrupt.js';
 import type { WatchFlags } from '../watch.js';
 import { useColor } from '../../render/color.js';
 import { planToJson, renderPlan } from '../../render/plan-text.js';
@@ -51,23 +52,30 @@ export function registerApply(program: Command): void {
       const desired = await loadDesired(opts.file);
       const text = opts.output === 'text';
       const color = useColor(process.stderr);
-      const { plan, report } = await reconcile(desired, {
-        dryRun: opts.dryRun,
-        build: opts.build ? 'always' : 'missing',
-        buildOptions: buildProgress(),
-        ...sharedApplyOptions(opts),
-        // The plan goes to stdout first so a reader sees what is about to happen; progress to stderr.
-        onPlan: (p) => {
-          if (text && p.actions.length > 0)
-            process.stdout.write(`${renderPlan(p, useColor(process.stdout))}\n\n`);
-        },
-        onProgress: (e) => {
-          const line = progressLine(e, color);
-          if (line) process.stderr.write(`${line}\n`);
-        },
-      });
+      const { result, interruptedBy } = await interruptible(
+        (signal) =>
+          reconcile(desired, {
+            signal,
+            dryRun: opts.dryRun,
+            build: opts.build ? 'always' : 'missing',
+            buildOptions: buildProgress(),
+            ...sharedApplyOptions(opts),
+            // The plan goes to stdout first so a reader sees what is about to happen; progress to stderr.
+            onPlan: (p) => {
+              if (text && p.actions.length > 0)
+                process.stdout.write(`${renderPlan(p, useColor(process.stdout))}\n\n`);
+            },
+            onProgress: (e) => {
+              const line = progressLine(e, color);
+              if (line) process.stderr.write(`${line}\n`);
+            },
+          }),
+        'apply',
+      );
+      const { plan, report } = result;
       if (text) process.stdout.write(`${reportSummary(report)}\n`);
       else printJson({ plan: planToJson(plan), report: reportToJson(report) });
-      if (!report.ok) process.exitCode = EXIT.failure;
+      if (interruptedBy) process.exitCode = exitCodeForSignal(interruptedBy);
+      else if (!report.ok) process.exitCode = EXIT.failure;
     });
 }
