@@ -15,6 +15,7 @@ import { registerExec } from './commands/exec.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerLogs } from './commands/logs.js';
+import { registerMcp } from './commands/mcp.js';
 import { registerPs } from './commands/ps.js';
 import { registerRender } from './commands/render.js';
 import { registerRun } from './commands/run.js';
@@ -41,6 +42,7 @@ function buildProgram(): Command {
   registerCp(program);
   registerCleanup(program);
   registerRender(program);
+  registerMcp(program);
   return program;
 }
 
