@@ -160,6 +160,10 @@ export interface ObservedContainer {
   startedAt?: string;
   /** Why its last start failed, as the engine recorded it (from inspect). */
   startError?: string;
+  /** From inspect: restarts by the engine's restart policy, the last exit code, the healthcheck's verdict. */
+  restartCount?: number;
+  exitCode?: number;
+  health?: 'starting' | 'healthy' | 'unhealthy';
 }
 
 /** A container with one of our names that we do not own (never touched, reported as a conflict). */
@@ -263,6 +267,17 @@ export interface Plan {
   /** Agents already in the desired state. */
   unchanged: string[];
   conflicts: Conflict[];
+  /**
+   * Agents the plan leaves alone whose container is not well: restart-looping, exited although the file
+   * says running, or unhealthy. Not actions (the engine's restart policy owns restarts), but never "fine".
+   */
+  failing?: FailingAgent[];
+}
+
+export interface FailingAgent {
+  agentId: string;
+  /** `restart-looping (restarted 12 times, last exit code 1)`, `unhealthy`... */
+  message: string;
 }
 
 export interface ActionResult {
@@ -274,6 +289,8 @@ export interface ActionResult {
   containerId?: string;
   /** Never begun: the run was interrupted (a signal) before this action's turn. */
   notStarted?: boolean;
+  /** The action itself succeeded, but the agent did not stay up through the settle time (see error). */
+  notReady?: boolean;
 }
 
 export interface ApplyReport {

@@ -35,6 +35,7 @@ import type {
   ImageDetails,
   LogStreamOptions,
   StatsSample,
+  HealthStatus,
 } from './port.js';
 import { parsePathStat } from './path-stat.js';
 import { type ApiStats, toStatsSample } from './stats-sample.js';
@@ -63,7 +64,9 @@ interface ApiContainer {
     ExitCode?: number;
     OOMKilled?: boolean;
     Error?: string;
+    Health?: { Status?: string; FailingStreak?: number };
   };
+  RestartCount?: number;
   Image?: string;
   Created?: string;
   Config?: { Image?: string; Labels?: Record<string, string> | null; Tty?: boolean };
@@ -217,6 +220,8 @@ export class DockerEngine implements DockerPort {
       tty: c.Config?.Tty ?? false,
       createdAt: c.Created,
       finishedAt: c.State.FinishedAt,
+      restartCount: c.RestartCount ?? 0,
+      ...(c.State.Health?.Status ? { health: c.State.Health.Status as HealthStatus } : {}),
     };
   }
 

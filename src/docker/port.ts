@@ -71,7 +71,13 @@ export interface ContainerDetails {
   tty?: boolean;
   createdAt?: string;
   finishedAt?: string;
+  /** How often the engine restarted it under its restart policy since it was last started by hand. */
+  restartCount?: number;
+  /** The healthcheck's verdict; absent when the container has no healthcheck. */
+  health?: HealthStatus;
 }
+
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
 
 export interface LogStreamOptions {
   follow: boolean;

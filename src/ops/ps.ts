@@ -18,6 +18,34 @@ export interface AgentRow {
   /** Whether the agent is still declared in the file. */
   declared: boolean;
   containerId?: string;
+  /** Restarts by the engine's restart policy (a crash loop shows here), the last exit code, health. */
+  restartCount?: number;
+  exitCode?: number;
+  health?: 'starting' | 'healthy' | 'unhealthy';
+}
+
+/** The fields ps adds from inspect to tell a crash loop or an unhealthy agent from a working one. */
+function wellness(d: {
+  restartCount?: number;
+  exitCode?: number;
+  health?: AgentRow['health'];
+}): Pick<AgentRow, 'restartCount' | 'exitCode' | 'health'> {
+  return {
+    ...(d.restartCount !== undefined ? { restartCount: d.restartCount } : {}),
+    ...(d.exitCode !== undefined ? { exitCode: d.exitCode } : {}),
+    ...(d.health ? { health: d.health } : {}),
+  };
+}
+
+/** The STATE cell: the engine's state, with restarts, exit code and health where they say something. */
+export function stateText(r: Pick<AgentRow, 'state' | 'restartCount' | 'exitCode' | 'health'>): string {
+  const notes: string[] = [];
+  if ((r.restartCount ?? 0) > 0) notes.push(`restarted ${r.restartCount}x`);
+  // A running container's exit code is 0 whatever the last run's was: shown only between runs.
+  if (r.exitCode !== undefined && ['restarting', 'exited', 'dead'].includes(r.state))
+    notes.push(`last exit ${r.exitCode}`);
+  if (r.health && r.state === 'running') notes.push(r.health);
+  return notes.length > 0 ? `${r.state} (${notes.join(', ')})` : r.state;
 }
 
 export async function ps(desired: DesiredState, ctx: OpContext = {}, now = Date.now()): Promise<AgentRow[]> {
@@ -33,6 +61,7 @@ export async function ps(desired: DesiredState, ctx: OpContext = {}, now = Date.
     uptimeMs: c.state === 'running' && c.startedAt ? now - Date.parse(c.startedAt) : undefined,
     declared: declared.has(c.agentId),
     containerId: c.id,
+    ...wellness(c),
   }));
   const seen = new Set(rows.map((r) => r.agent));
   for (const a of desired.agents) {
@@ -68,6 +97,7 @@ export async function psAll(
       nanoCpus: d.limits.nanoCpus,
       uptimeMs: d.state === 'running' && d.startedAt ? now - Date.parse(d.startedAt) : undefined,
       containerId: s.id,
+      ...wellness(d),
     };
   });
   return rows

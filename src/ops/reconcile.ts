@@ -9,7 +9,15 @@ import { plan } from '../reconcile/plan.js';
 import { type BuildPolicy, imagesToBuild } from '../reconcile/builds.js';
 import { type PreflightProblem, preflightError, preflightProblems } from '../reconcile/preflight.js';
 import { type BuildOptions, buildImages } from './build.js';
-import type { ApplyReport, DesiredState, ObservedContainer, ObservedState, Plan } from '../types.js';
+import type {
+  ActionResult,
+  ApplyReport,
+  DesiredState,
+  ObservedContainer,
+  ObservedState,
+  Plan,
+} from '../types.js';
+import { shouldBeRunning, waitReady } from './wait-ready.js';
 import { type OpContext, portOf } from './context.js';
 import { loadDigestKey } from '../secrets/digest-key.js';
 import { type ResolvedSecrets, resolveSecrets } from '../secrets/resolve.js';
@@ -35,6 +43,14 @@ export interface ApplyOptions extends DiffOptions {
   lockWaitMs?: number;
   onLockWait?: (holder: string) => void;
   onProgress?: (e: ProgressEvent) => void;
+  /**
+   * After carrying the plan out, wait this long and check that every agent created, recreated, started
+   * or unpaused is still up (not exited, not restart-looping); one that is not fails its action. Default
+   * 0: no wait (the CLI's apply waits 3 s unless told otherwise).
+   */
+  waitReadyMs?: number;
+  /** Called before the settle wait, with how many agents are waited for. */
+  onSettleWait?: (agents: number, ms: number) => void;
   /** Called with the plan before anything is changed. */
   onPlan?: (p: Plan) => void;
   /** The caller holds the project's lock already (the watch controller holds it for its whole life). */
@@ -158,17 +174,32 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     }
     opts.onPlan?.(p);
     if (problems.length > 0) throw preflightError(problems);
-    const results = opts.dryRun
+    const finished = new Map<ActionResult, number>();
+    let results = opts.dryRun
       ? []
       : await execute(p, port, {
           project: desired.project,
           runtimeDir: desired.runtimeDir,
           parallel: opts.parallel ?? 4,
           stopTimeoutSeconds: opts.stopTimeoutSeconds ?? 10,
-          onProgress: opts.onProgress,
+          onProgress: (e) => {
+            if (e.type === 'end') finished.set(e.result, Date.now());
+            opts.onProgress?.(e);
+          },
           signal: opts.signal,
           secrets: secrets.values,
         });
+    const settleMs = opts.waitReadyMs ?? 0;
+    if (settleMs > 0 && results.length > 0 && !opts.signal?.aborted) {
+      const waited = results.filter(shouldBeRunning).length;
+      if (waited > 0) opts.onSettleWait?.(waited, settleMs);
+      results = await waitReady(
+        results,
+        results.map((r) => finished.get(r) ?? Date.now()),
+        port,
+        { settleMs },
+      );
+    }
     const report: ApplyReport = {
       project: desired.project,
       dryRun: opts.dryRun ?? false,

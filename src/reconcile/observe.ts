@@ -73,5 +73,8 @@ async function toObserved(
     createdAt: s.createdAt,
     startedAt: details?.startedAt,
     ...(details?.error ? { startError: details.error } : {}),
+    ...(details?.restartCount !== undefined ? { restartCount: details.restartCount } : {}),
+    ...(details?.exitCode !== undefined ? { exitCode: details.exitCode } : {}),
+    ...(details?.health ? { health: details.health } : {}),
   };
 }

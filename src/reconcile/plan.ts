@@ -42,12 +42,33 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
     if (spec && steps.length === 0) unchanged.push(id);
     actions.push(...steps);
   }
+  const failing = unchanged.flatMap((id) => {
+    const c = (byAgent.get(id) ?? []).find((x) => !x.temporary);
+    const message = c && wanted.get(id)?.state === 'running' ? unwell(c) : undefined;
+    return message ? [{ agentId: id, message }] : [];
+  });
   return {
     project: desired.project,
     actions,
     unchanged,
     conflicts: conflicts(desired.agents, actions, observed),
+    ...(failing.length > 0 ? { failing } : {}),
   };
+}
+
+/**
+ * What is wrong with a container that should be running and that the plan leaves alone, if anything.
+ * A restarting container counts as running for the plan (the engine's restart policy is at work, and
+ * apply must not fight it), so this is where a crash loop shows.
+ */
+export function unwell(c: ObservedContainer): string | undefined {
+  const restarts = c.restartCount ?? 0;
+  // A running container's exit code is 0 whatever the last run's was: only between runs is it known.
+  const exit = c.exitCode !== undefined && c.state !== 'running' ? `, last exit code ${c.exitCode}` : '';
+  if (c.state === 'restarting' || (restarts > 0 && c.state === 'running'))
+    return `restart-looping (restarted ${restarts} time(s)${exit})`;
+  if (c.health === 'unhealthy') return 'unhealthy (its healthcheck fails)';
+  return undefined;
 }
 
 const LEFTOVER = 'leftover replacement from an interrupted recreate';

@@ -46,13 +46,17 @@ export function renderPlan(p: Plan, color = false): string {
       lines.push(`      ${ch.path}: ${formatValue(ch.path, ch.before)} -> ${formatValue(ch.path, ch.after)}`);
   }
   for (const conflict of p.conflicts) lines.push(c.red(`  ! ${conflict.agentId}: ${conflict.message}`));
+  for (const f of p.failing ?? []) lines.push(c.red(`  ! ${f.agentId} is ${f.message}`));
   if (lines.length > 0) lines.push('');
   lines.push(summaryLine(p));
   return lines.join('\n');
 }
 
 export function summaryLine(p: Plan): string {
+  const failing = p.failing?.length ? `, ${p.failing.length} failing` : '';
   if (p.actions.length === 0 && p.conflicts.length === 0) {
+    if (failing)
+      return `No changes, but ${p.failing?.length} agent(s) of project "${p.project}" are not well (see above).`;
     return `No changes. Project "${p.project}" is up to date (${p.unchanged.length} agent(s)).`;
   }
   const n = (k: ActionKind) => p.actions.filter((a) => a.kind === k).length;
@@ -66,7 +70,7 @@ export function summaryLine(p: Plan): string {
     `${p.unchanged.length} unchanged`,
   ];
   const conflicts = p.conflicts.length > 0 ? `, ${p.conflicts.length} conflict(s)` : '';
-  return `Plan: ${parts.join(', ')}${conflicts}.`;
+  return `Plan: ${parts.join(', ')}${conflicts}${failing}.`;
 }
 
 function changesOf(a: Action): FieldChange[] {
@@ -97,6 +101,7 @@ export function planToJson(p: Plan): unknown {
     })),
     unchanged: p.unchanged,
     conflicts: p.conflicts,
+    failing: p.failing ?? [],
     summary: summaryLine(p),
   };
 }

@@ -53,6 +53,7 @@ export function reportToJson(report: ApplyReport): unknown {
       cause: r.action.cause,
       ok: r.ok,
       ...(r.error ? { error: r.error } : {}),
+      ...(r.notReady ? { notReady: true } : {}),
       ...(r.containerId ? { containerId: r.containerId } : {}),
       ...(r.notStarted ? { notStarted: true } : {}),
       durationMs: Math.round(r.durationMs),

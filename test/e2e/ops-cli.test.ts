@@ -30,7 +30,8 @@ describe('agentctl operating commands (real engine)', () => {
       ].join('\n'),
       '  network: none',
     );
-    const r = agentctl(['apply'], { cwd });
+    // talker runs once and exits by design: do not wait for it to stay up.
+    const r = agentctl(['apply', '--wait-ready', '0'], { cwd });
     expect(r.status).toBe(0);
     docker('wait', `${p.prefix}talker`);
   });

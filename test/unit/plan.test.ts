@@ -288,3 +288,38 @@ describe('plan', () => {
     ]);
   });
 });
+
+describe('plan: agents left alone but not well', () => {
+  it.each([
+    [
+      'restarting between runs',
+      { state: 'restarting', restartCount: 4, exitCode: 3 },
+      'restart-looping (restarted 4 time(s), last exit code 3)',
+    ],
+    [
+      'running again after restarts (exit code unknown)',
+      { state: 'running', restartCount: 2, exitCode: 0 },
+      'restart-looping (restarted 2 time(s))',
+    ],
+    [
+      'unhealthy',
+      { state: 'running', restartCount: 0, health: 'unhealthy' },
+      'unhealthy (its healthcheck fails)',
+    ],
+  ] as const)('are reported as failing when %s', (_, live, message) => {
+    const p = plan(desired([a, b]), observed([container(a, live), container(b)]));
+    expect(p.actions).toEqual([]);
+    expect(p.unchanged).toEqual(['a', 'b']);
+    expect(p.failing).toEqual([{ agentId: 'a', message }]);
+  });
+
+  it('are not reported when well, or when the file wants them stopped', () => {
+    expect(
+      plan(desired([a]), observed([container(a, { restartCount: 0, health: 'healthy' })])).failing,
+    ).toBeUndefined();
+    const stopped = spec('a', { state: 'stopped' });
+    expect(
+      plan(desired([stopped]), observed([container(stopped, { state: 'exited', exitCode: 1 })])).failing,
+    ).toBeUndefined();
+  });
+});

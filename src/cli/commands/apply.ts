@@ -12,6 +12,7 @@ import { fileOption, loadDesired, nonNegativeInt, outputOption, positiveInt, pri
 
 interface ApplyFlags extends WatchFlags {
   watch?: boolean;
+  waitReady: number;
   build?: boolean;
 }
 
@@ -38,6 +39,12 @@ export function registerApply(program: Command): void {
       nonNegativeInt('--wait'),
       0,
     )
+    .option(
+      '--wait-ready <seconds>',
+      'after changing agents, wait this long and fail (exit 1) for any that exited or restart-loop; 0 skips',
+      nonNegativeInt('--wait-ready'),
+      3,
+    )
     .option('-w, --watch', 'apply, then keep converging on file changes and engine events until stopped')
     .option('--resync <seconds>', 'with --watch: full resync period', positiveInt('--resync'), 30)
     .option(
@@ -60,6 +67,10 @@ export function registerApply(program: Command): void {
             build: opts.build ? 'always' : 'missing',
             buildOptions: buildProgress(),
             ...sharedApplyOptions(opts),
+            waitReadyMs: opts.dryRun ? 0 : opts.waitReady * 1000,
+            onSettleWait: (n, ms) => {
+              if (text) process.stderr.write(`waiting ${ms / 1000}s for ${n} agent(s) to settle...\n`);
+            },
             // The plan goes to stdout first so a reader sees what is about to happen; progress to stderr.
             onPlan: (p) => {
               if (text && p.actions.length > 0)
@@ -73,8 +84,12 @@ export function registerApply(program: Command): void {
         'apply',
       );
       const { plan, report } = result;
-      if (text) process.stdout.write(`${reportSummary(report)}\n`);
-      else printJson({ plan: planToJson(plan), report: reportToJson(report) });
+      if (text) {
+        // Their progress line said "ok" when the engine started them; this is what happened next.
+        for (const r of report.results.filter((x) => x.notReady))
+          process.stderr.write(`${progressLine({ type: 'end', result: r }, color)}\n`);
+        process.stdout.write(`${reportSummary(report)}\n`);
+      } else printJson({ plan: planToJson(plan), report: reportToJson(report) });
       if (interruptedBy) process.exitCode = exitCodeForSignal(interruptedBy);
       else if (!report.ok) process.exitCode = EXIT.failure;
     });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { type AgentRow, ps, psAll } from '../../ops/ps.js';
+import { type AgentRow, ps, psAll, stateText } from '../../ops/ps.js';
 import { renderTable } from '../../render/table.js';
 import { formatBytes, formatCpus, formatDuration } from '../../render/units.js';
 import { fileOption, loadDesired, outputOption, printJson, type OutputFormat } from '../io.js';
@@ -38,7 +38,7 @@ export function registerPs(program: Command): void {
       const table = rows.map((r) => [
         r.agent + (r.declared ? '' : ' (not in file)'),
         r.container,
-        r.state,
+        stateText(r),
         ...liveCells(r),
       ]);
       process.stdout.write(
@@ -53,7 +53,7 @@ async function printAll(project: string | undefined, output: OutputFormat): Prom
     printJson(rows);
     return;
   }
-  const table = rows.map((r) => [r.project, r.agent, r.container, r.state, ...liveCells(r)]);
+  const table = rows.map((r) => [r.project, r.agent, r.container, stateText(r), ...liveCells(r)]);
   process.stdout.write(
     `${renderTable(['PROJECT', 'AGENT', 'CONTAINER', 'STATE', 'IMAGE', 'MEMORY', 'CPUS', 'UPTIME'], table)}\n`,
   );
