@@ -1,0 +1,71 @@
+/**
+ * The README's ways of getting `agentctl` on the PATH, done for real into a throwaway npm prefix: the
+ * packed tarball (what a package install gets: only `files` from package.json) and `npm install -g .`
+ * from the clone. Each must give a bare `agentctl` that runs; the tarball's must work from its own files
+ * and dependencies (dockerode, loaded on demand, is installed with it).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const REPO = path.resolve('.');
+const VERSION = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string })
+  .version;
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'agentctl-install-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function sh(cmd: string, args: string[], env: Record<string, string> = {}, cwd = REPO) {
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', ...env },
+    timeout: 240_000,
+  });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs a bare `agentctl` found on a PATH that holds only the prefix's bin and node's own directory. */
+function onPath(prefix: string, args: string[]) {
+  const PATH = [path.join(prefix, 'bin'), path.dirname(process.execPath), '/usr/bin', '/bin'].join(':');
+  return sh('agentctl', args, { PATH, NO_COLOR: '1' }, tmp);
+}
+
+describe('installing agentctl as the README says (real npm)', () => {
+  it('npm pack, then npm install -g of the tarball: agentctl is on the PATH and works', () => {
+    const packed = sh('npm', ['pack', '--ignore-scripts', '--pack-destination', tmp]);
+    expect(packed.status, packed.stderr).toBe(0);
+    const tarball = path.join(tmp, packed.stdout.trim().split('\n').pop() ?? '');
+    const prefix = path.join(tmp, 'prefix-tarball');
+    const inst = sh('npm', ['install', '-g', '--prefer-offline', '--prefix', prefix, tarball]);
+    expect(inst.status, inst.stderr).toBe(0);
+
+    const v = onPath(prefix, ['--version']);
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stdout.trim()).toContain(VERSION);
+    // The installed package works from its own files and dependencies, with no Docker needed:
+    const file = path.join(tmp, 'agents.yaml');
+    writeFileSync(file, 'version: 1\nagents:\n  a: {}\n');
+    const validate = onPath(prefix, ['validate', '-f', file]);
+    expect(validate.status, validate.stderr).toBe(0);
+    // and the engine client, which the CLI loads on demand, came with it.
+    const pkgDir = path.join(prefix, 'lib', 'node_modules', 'agentctl');
+    const dockerode = sh(
+      process.execPath,
+      ['-e', "import('dockerode').then(() => console.log('ok'))"],
+      {},
+      pkgDir,
+    );
+    expect(dockerode.stdout.trim(), dockerode.stderr).toBe('ok');
+  });
+
+  it('npm install -g . from the clone links agentctl onto the PATH', () => {
+    const prefix = path.join(tmp, 'prefix-clone');
+    const inst = sh('npm', ['install', '-g', '--ignore-scripts', '--prefix', prefix, '.']);
+    expect(inst.status, inst.stderr).toBe(0);
+    const v = onPath(prefix, ['--version']);
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stdout.trim()).toContain(VERSION);
+  });
+});
