@@ -257,6 +257,15 @@ tesseract /mnt/ocr.png stdout`);
     expect(out).toContain('HELLO AGENT');
   });
 
+  it('ImageMagick draws text in a readable default font (no -font), and tesseract reads it back', async () => {
+    // Without the image's font policy this rendered TeX symbols and tesseract read "yen".
+    const out = await agentOk(`set -e
+cd /tmp/agent
+convert -size 300x100 xc:white -annotate +10+50 "HELLO 42" out.png
+tesseract out.png stdout 2>/dev/null`);
+    expect(out.trim()).toBe('HELLO 42');
+  });
+
   it('ffmpeg makes a 1 s video from a test source', async () => {
     const out = await agentOk(`set -e
 ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc=duration=1:size=320x240:rate=10 /mnt/test.mp4
