@@ -17,6 +17,8 @@ export interface DownOptions extends OpContext {
   removeData?: boolean;
   stopTimeoutSeconds?: number;
   lockWaitMs?: number;
+  /** Change nothing: report what would be removed and deleted (no lock taken, as apply --dry-run). */
+  dryRun?: boolean;
 }
 
 export interface DownResult {
@@ -27,6 +29,7 @@ export interface DownResult {
 }
 
 export async function down(desired: DesiredState, opts: DownOptions = {}): Promise<DownResult> {
+  if (opts.dryRun) return downPlan(desired, opts);
   const port = portOf(opts);
   const release = await acquireLock(desired.project, { waitMs: opts.lockWaitMs });
   try {
@@ -51,25 +54,13 @@ export async function down(desired: DesiredState, opts: DownOptions = {}): Promi
         { details: failures.sort() },
       );
     }
-    const removed = containers
-      .map((c) => ({ agent: c.labels[LABEL.agent] ?? '', container: c.name }))
-      .sort((a, b) => a.container.localeCompare(b.container));
+    const removed = removedRows(containers);
     const removedData: string[] = [];
     const keptData: DownResult['keptData'] = [];
     if (opts.removeData) {
       // Taken after our containers are gone: what still mounts a directory belongs to someone else.
       const snapshot = await mountSnapshot(port);
-      const ids = new Set([...desired.agents.map((a) => a.id), ...removed.map((r) => r.agent)]);
-      for (const id of [...ids].sort()) {
-        // An agent label is untrusted input: only ids that cannot escape runtimeDir.
-        if (!ID_PATTERN.test(id)) continue;
-        const dir = workDirOf(desired.runtimeDir, id);
-        await assertNoSymlinks(desired.runtimeDir, dir);
-        const exists = await fs.lstat(dir).then(
-          () => true,
-          () => false,
-        );
-        if (!exists) continue;
+      for (const dir of await dataDirs(desired, removed)) {
         const users = await usersOf(snapshot, dir);
         if (users.length > 0) {
           keptData.push({ path: dir, reason: inUseReason(users) });
@@ -83,4 +74,49 @@ export async function down(desired: DesiredState, opts: DownOptions = {}): Promi
   } finally {
     await release();
   }
+}
+
+/** down --dry-run: the same lists, with what would happen, and nothing touched. */
+async function downPlan(desired: DesiredState, opts: DownOptions): Promise<DownResult> {
+  const port = portOf(opts);
+  const containers = await port.listContainers({ [LABEL.project]: desired.project });
+  const removed = removedRows(containers);
+  const removedData: string[] = [];
+  const keptData: DownResult['keptData'] = [];
+  if (opts.removeData) {
+    // Our own containers would be gone by then: only other containers keep a directory.
+    const ours = new Set(containers.map((c) => c.name));
+    const snapshot = await mountSnapshot(port);
+    const others = { mounts: snapshot.mounts.filter((m) => !ours.has(m.container)) };
+    for (const dir of await dataDirs(desired, removed)) {
+      const users = await usersOf(others, dir);
+      if (users.length > 0) keptData.push({ path: dir, reason: inUseReason(users) });
+      else removedData.push(dir);
+    }
+  }
+  return { removed, removedData, keptData };
+}
+
+function removedRows(containers: { name: string; labels: Record<string, string> }[]): DownResult['removed'] {
+  return containers
+    .map((c) => ({ agent: c.labels[LABEL.agent] ?? '', container: c.name }))
+    .sort((a, b) => a.container.localeCompare(b.container));
+}
+
+/** The existing working directories of the file's agents and of the removed containers, sorted. */
+async function dataDirs(desired: DesiredState, removed: DownResult['removed']): Promise<string[]> {
+  const ids = new Set([...desired.agents.map((a) => a.id), ...removed.map((r) => r.agent)]);
+  const dirs: string[] = [];
+  for (const id of [...ids].sort()) {
+    // An agent label is untrusted input: only ids that cannot escape runtimeDir.
+    if (!ID_PATTERN.test(id)) continue;
+    const dir = workDirOf(desired.runtimeDir, id);
+    await assertNoSymlinks(desired.runtimeDir, dir);
+    const exists = await fs.lstat(dir).then(
+      () => true,
+      () => false,
+    );
+    if (exists) dirs.push(dir);
+  }
+  return dirs;
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { EXIT } from '../../errors.js';
-import { down } from '../../ops/down.js';
+import { down, type DownResult } from '../../ops/down.js';
 import {
   fileOption,
   loadDesired,
@@ -26,6 +26,7 @@ export function registerDown(program: Command): void {
       nonNegativeInt('--timeout'),
       10,
     )
+    .option('--dry-run', 'say what would be removed and deleted, and change nothing')
     .option(
       '--wait <seconds>',
       'wait this long for another run holding the project lock',
@@ -33,17 +34,29 @@ export function registerDown(program: Command): void {
       0,
     )
     .action(
-      async (opts: { file: string; output: OutputFormat; data?: boolean; timeout: number; wait: number }) => {
+      async (opts: {
+        file: string;
+        output: OutputFormat;
+        data?: boolean;
+        timeout: number;
+        wait: number;
+        dryRun?: boolean;
+      }) => {
         const desired = await loadDesired(opts.file, { quietWarnings: true });
         const result = await down(desired, {
           removeData: opts.data,
           stopTimeoutSeconds: opts.timeout,
           lockWaitMs: opts.wait * 1000,
+          dryRun: opts.dryRun,
         });
         // Data asked to go but kept (another container uses it) is a failure: exit 1, and say why.
         if (result.keptData.length > 0) process.exitCode = EXIT.failure;
         if (opts.output === 'json') {
-          printJson(result);
+          printJson(opts.dryRun ? { dryRun: true, ...result } : result);
+          return;
+        }
+        if (opts.dryRun) {
+          printDryRun(desired.project, result, opts.data === true);
           return;
         }
         for (const r of result.removed) process.stdout.write(`removed ${r.container}\n`);
@@ -57,4 +70,14 @@ export function registerDown(program: Command): void {
         );
       },
     );
+}
+
+function printDryRun(project: string, result: DownResult, data: boolean): void {
+  for (const r of result.removed) process.stdout.write(`would remove ${r.container}\n`);
+  for (const d of result.removedData) process.stdout.write(`would delete ${d}\n`);
+  for (const k of result.keptData) process.stdout.write(`would keep ${k.path}: ${k.reason}\n`);
+  const kept = data ? '' : ' (working directories would be kept; --data deletes them)';
+  process.stdout.write(
+    `dry run: ${result.removed.length} container(s) of project "${project}" would be removed${kept}; nothing was changed\n`,
+  );
 }
