@@ -32,40 +32,51 @@ function onPath(prefix: string, args: string[]) {
   return sh('agentctl', args, { PATH, NO_COLOR: '1' }, tmp);
 }
 
+// npm installs the tarball's dependencies (from its cache when it can): slow on a loaded 2-core machine.
+const INSTALL_TIMEOUT_MS = 300_000;
+
 describe('installing agentctl as the README says (real npm)', () => {
-  it('npm pack, then npm install -g of the tarball: agentctl is on the PATH and works', () => {
-    const packed = sh('npm', ['pack', '--ignore-scripts', '--pack-destination', tmp]);
-    expect(packed.status, packed.stderr).toBe(0);
-    const tarball = path.join(tmp, packed.stdout.trim().split('\n').pop() ?? '');
-    const prefix = path.join(tmp, 'prefix-tarball');
-    const inst = sh('npm', ['install', '-g', '--prefer-offline', '--prefix', prefix, tarball]);
-    expect(inst.status, inst.stderr).toBe(0);
+  it(
+    'npm pack, then npm install -g of the tarball: agentctl is on the PATH and works',
+    () => {
+      const packed = sh('npm', ['pack', '--ignore-scripts', '--pack-destination', tmp]);
+      expect(packed.status, packed.stderr).toBe(0);
+      const tarball = path.join(tmp, packed.stdout.trim().split('\n').pop() ?? '');
+      const prefix = path.join(tmp, 'prefix-tarball');
+      const inst = sh('npm', ['install', '-g', '--prefer-offline', '--prefix', prefix, tarball]);
+      expect(inst.status, inst.stderr).toBe(0);
 
-    const v = onPath(prefix, ['--version']);
-    expect(v.status, v.stderr).toBe(0);
-    expect(v.stdout.trim()).toContain(VERSION);
-    // The installed package works from its own files and dependencies, with no Docker needed:
-    const file = path.join(tmp, 'agents.yaml');
-    writeFileSync(file, 'version: 1\nagents:\n  a: {}\n');
-    const validate = onPath(prefix, ['validate', '-f', file]);
-    expect(validate.status, validate.stderr).toBe(0);
-    // and the engine client, which the CLI loads on demand, came with it.
-    const pkgDir = path.join(prefix, 'lib', 'node_modules', 'agentctl');
-    const dockerode = sh(
-      process.execPath,
-      ['-e', "import('dockerode').then(() => console.log('ok'))"],
-      {},
-      pkgDir,
-    );
-    expect(dockerode.stdout.trim(), dockerode.stderr).toBe('ok');
-  });
+      const v = onPath(prefix, ['--version']);
+      expect(v.status, v.stderr).toBe(0);
+      expect(v.stdout.trim()).toContain(VERSION);
+      // The installed package works from its own files and dependencies, with no Docker needed:
+      const file = path.join(tmp, 'agents.yaml');
+      writeFileSync(file, 'version: 1\nagents:\n  a: {}\n');
+      const validate = onPath(prefix, ['validate', '-f', file]);
+      expect(validate.status, validate.stderr).toBe(0);
+      // and the engine client, which the CLI loads on demand, came with it.
+      const pkgDir = path.join(prefix, 'lib', 'node_modules', 'agentctl');
+      const dockerode = sh(
+        process.execPath,
+        ['-e', "import('dockerode').then(() => console.log('ok'))"],
+        {},
+        pkgDir,
+      );
+      expect(dockerode.stdout.trim(), dockerode.stderr).toBe('ok');
+    },
+    INSTALL_TIMEOUT_MS,
+  );
 
-  it('npm install -g . from the clone links agentctl onto the PATH', () => {
-    const prefix = path.join(tmp, 'prefix-clone');
-    const inst = sh('npm', ['install', '-g', '--ignore-scripts', '--prefix', prefix, '.']);
-    expect(inst.status, inst.stderr).toBe(0);
-    const v = onPath(prefix, ['--version']);
-    expect(v.status, v.stderr).toBe(0);
-    expect(v.stdout.trim()).toContain(VERSION);
-  });
+  it(
+    'npm install -g . from the clone links agentctl onto the PATH',
+    () => {
+      const prefix = path.join(tmp, 'prefix-clone');
+      const inst = sh('npm', ['install', '-g', '--ignore-scripts', '--prefix', prefix, '.']);
+      expect(inst.status, inst.stderr).toBe(0);
+      const v = onPath(prefix, ['--version']);
+      expect(v.status, v.stderr).toBe(0);
+      expect(v.stdout.trim()).toContain(VERSION);
+    },
+    INSTALL_TIMEOUT_MS,
+  );
 });
