@@ -142,7 +142,7 @@ describe('agentctl mcp (built CLI, SDK client, real engine)', () => {
       ac.abort();
       await expect(call).rejects.toThrow();
       const container = `${prefix}w`;
-      for (let i = 0; i < 50 && processes(container).some((p) => p.includes('sleep 312')); i++)
+      for (let i = 0; i < 200 && processes(container).some((p) => p.includes('sleep 312')); i++)
         await new Promise((res) => setTimeout(res, 100));
       expect(processes(container).filter((p) => p.includes('sleep 312'))).toEqual([]);
       // The session goes on.
@@ -158,7 +158,7 @@ describe('agentctl mcp (built CLI, SDK client, real engine)', () => {
       const jobId = started.structuredContent!.jobId as string;
       expect(jobId).toBeTruthy();
       let out = '';
-      for (let i = 0; i < 50 && !out.includes('second'); i++) {
+      for (let i = 0; i < 200 && !out.includes('second'); i++) {
         const r = (await client.callTool({
           name: 'bash_output',
           arguments: { job_id: jobId },

@@ -138,7 +138,8 @@ describe.each(images)('sessions under $shell (real engine)', ({ shell, image }) 
       `echo before; echo err >&2; sleep 301 & setsid sleep 302 & { sleep 303; echo never; touch /tmp/agent/never-${tag}; }`,
       { timeoutMs: 700 },
     );
-    expect(Date.now() - t0).toBeLessThan(6000);
+    // Well before the 303 s the command would take (a generous bound for a loaded machine).
+    expect(Date.now() - t0).toBeLessThan(30_000);
     expect(r).toMatchObject({ exitCode: 124, timedOut: true, stdout: 'before\n', stderr: 'err\n' });
     expect(processes(container).filter((p) => /sleep 30[123]/.test(p))).toEqual([]);
     const next = await s.run('echo "$KEEP"; pwd');
@@ -181,11 +182,14 @@ describe.each(images)('sessions under $shell (real engine)', ({ shell, image }) 
     expect(a.exitCode).toBe(0);
     expect(b.stdout).toBe('one\n');
     const job = await s.run('sleep 305', { background: true });
-    const busy = s.run('sleep 2; echo done');
+    let busyDone = false;
+    const busy = s.run('sleep 5; echo done').then((r) => {
+      busyDone = true;
+      return r;
+    });
     await new Promise((res) => setTimeout(res, 200));
-    const t0 = Date.now();
     await s.kill(job.jobId!);
-    expect(Date.now() - t0).toBeLessThan(1800);
+    expect(busyDone).toBe(false);
     expect(processes(container).filter((p) => /sleep 305/.test(p))).toEqual([]);
     expect((await busy).stdout).toBe('done\n');
   });
@@ -193,11 +197,11 @@ describe.each(images)('sessions under $shell (real engine)', ({ shell, image }) 
   it('background jobs return at once, write to files, and are listed, read and killed', async () => {
     const s = await mgr.openSession('w', { name: 'jobs' });
     await s.run('cd /tmp/agent && export JV=inherited');
-    const t0 = Date.now();
-    const job = await s.run('echo "start $JV $(pwd)"; echo e >&2; sleep 0.6; echo end; exit 7', {
-      background: true,
-    });
-    expect(Date.now() - t0).toBeLessThan(1000);
+    // The job goes on only once the test says so, so "running" is seen however slow the machine is.
+    const job = await s.run(
+      'echo "start $JV $(pwd)"; echo e >&2; while [ ! -e go ]; do sleep 0.1; done; echo end; exit 7',
+      { background: true },
+    );
     expect(job).toMatchObject({ exitCode: 0, stdout: '' });
     expect(job.jobId).toBeTruthy();
     // A command's own `&` does not hold the call open either.
@@ -208,6 +212,7 @@ describe.each(images)('sessions under $shell (real engine)', ({ shell, image }) 
       return o.stdout === 'start inherited /tmp/agent\n' && o;
     });
     expect(running.status).toBe('running');
+    await s.run('touch /tmp/agent/go');
     const done = await eventually('the job has ended', async () => {
       const o = await s.jobOutput(job.jobId!);
       return o.status === 'exited' && o;
