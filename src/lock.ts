@@ -10,9 +10,10 @@
  * name who is in the way.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AgentctlError } from './errors.js';
+import { processAlive, processStart } from './util/process-start.js';
 
 export interface LockOptions {
   /** How long to wait for another run to finish (0 = fail at once). */
@@ -173,30 +174,7 @@ async function readHolder(file: string): Promise<Holder | 'missing' | 'corrupt'>
 
 /** The holder's process still runs: its pid exists and, where the holder noted one, started when it did. */
 function isAlive(holder: Holder): boolean {
-  try {
-    process.kill(holder.pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  if (holder.start === undefined) return true;
-  const now = processStart(holder.pid);
-  // Unreadable (no /proc): only the pid can tell, and it says alive.
-  return now === undefined || now === holder.start;
-}
-
-/**
- * When a process started, in clock ticks since boot (field 22 of /proc/<pid>/stat), or undefined where
- * /proc cannot tell. A pid and its start time name a process for as long as the machine runs.
- */
-export function processStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may hold spaces or parentheses: skip past the last.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19];
-  } catch {
-    return undefined;
-  }
+  return processAlive(holder.pid, holder.start);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -6,6 +6,7 @@ export interface SharedApplyFlags {
   parallel: number;
   timeout: number;
   allowEmpty?: boolean;
+  allowMassPrune?: boolean;
   wait: number;
 }
 
@@ -15,6 +16,7 @@ export function sharedApplyOptions(flags: SharedApplyFlags): ApplyOptions {
     parallel: flags.parallel,
     stopTimeoutSeconds: flags.timeout,
     allowEmpty: flags.allowEmpty,
+    allowMassPrune: flags.allowMassPrune,
     lockWaitMs: flags.wait * 1000,
     onLockWait: (holder) => process.stderr.write(`waiting for the project lock held by ${holder}\n`),
   };

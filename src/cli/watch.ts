@@ -20,6 +20,7 @@ export interface WatchFlags {
   parallel: number;
   timeout: number;
   allowEmpty?: boolean;
+  allowMassPrune?: boolean;
   wait: number;
   resync: number;
   debounce: number;

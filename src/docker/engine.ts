@@ -40,6 +40,7 @@ import type {
 import { parsePathStat } from './path-stat.js';
 import { type ApiStats, toStatsSample } from './stats-sample.js';
 import { firstFileInTar } from './tar.js';
+import { processAlive, processStart } from '../util/process-start.js';
 import { escapeRegExp } from '../util/regexp.js';
 
 /** Engine API shapes we read (only the fields used). */
@@ -84,6 +85,9 @@ const q = encodeURIComponent;
 
 /** Marks the throwaway containers readImageFile creates. */
 const SCRATCH_LABEL = 'agentctl.scratch';
+/** `<pid>:<start time>` of the process that created one: once that process is gone, it is a leftover. */
+const SCRATCH_OWNER_LABEL = 'agentctl.scratch.owner';
+const SCRATCH_OWNER = `${process.pid}:${processStart(process.pid) ?? ''}`;
 
 /** One line of the engine's build output stream. */
 interface BuildEvent {
@@ -235,13 +239,13 @@ export class DockerEngine implements DockerPort {
   }
 
   async readImageFile(ref: string, path: string): Promise<Buffer | undefined> {
-    await this.removeStaleScratch();
+    await this.removeLeftoverScratch();
     // A throwaway container (created, never started) exposes the image's filesystem to the archive call.
     const { Id } = await this.call<{ Id: string }>(`read ${path} from ${ref}`, 'POST', '/containers/create', {
       Image: ref,
       Cmd: ['/agentctl-never-started'],
       Entrypoint: [''],
-      Labels: { [SCRATCH_LABEL]: 'true' },
+      Labels: { [SCRATCH_LABEL]: 'true', [SCRATCH_OWNER_LABEL]: SCRATCH_OWNER },
     });
     try {
       const tar = await this.rawOr404(`/containers/${Id}/archive?path=${q(path)}`);
@@ -253,17 +257,26 @@ export class DockerEngine implements DockerPort {
 
   /**
    * A process killed between creating and removing a throwaway container leaves it behind (created,
-   * never started, holding nothing). Whoever reads an image file next removes those older than a minute,
-   * which no run still in flight can be using.
+   * never started, holding nothing). Removed here: those whose creator (its owner label: pid and start
+   * time) is gone, at once; those of an older agentctl without that label once older than a minute,
+   * which no run still in flight can be using. Only containers of this host's processes are judged by
+   * pid: the engine runs here (see engine-address.ts).
    */
-  private async removeStaleScratch(): Promise<void> {
+  async removeLeftoverScratch(): Promise<number> {
     const rows = await this.call<ApiContainerRow[]>(
       'list containers',
       'GET',
       `/containers/json?all=1&filters=${q(JSON.stringify({ label: [`${SCRATCH_LABEL}=true`], status: ['created'] }))}`,
     );
     const cutoff = Date.now() / 1000 - 60;
-    await Promise.all(rows.filter((r) => r.Created < cutoff).map((r) => this.removeContainer(r.Id)));
+    const leftover = rows.filter((r) => {
+      const owner = r.Labels?.[SCRATCH_OWNER_LABEL];
+      if (owner === undefined) return r.Created < cutoff;
+      const [pid, start] = owner.split(':');
+      return !processAlive(Number(pid), start || undefined);
+    });
+    await Promise.all(leftover.map((r) => this.removeContainer(r.Id)));
+    return leftover.length;
   }
 
   async networkExists(name: string): Promise<boolean> {

@@ -193,6 +193,8 @@ export interface DockerPort {
   inspectImage(ref: string): Promise<ImageDetails | undefined>;
   /** A file's content from an image's filesystem, or undefined if it does not exist. */
   readImageFile(ref: string, path: string): Promise<Buffer | undefined>;
+  /** Removes throwaway containers of readImageFile that a killed run left behind; resolves to how many. */
+  removeLeftoverScratch(): Promise<number>;
   networkExists(name: string): Promise<boolean>;
   createContainer(name: string, body: CreateContainerBody): Promise<string>;
   startContainer(id: string): Promise<void>;

@@ -5,6 +5,7 @@ import { AgentctlError } from '../errors.js';
 import { acquireLock } from '../lock.js';
 import { execute, type ProgressEvent } from '../reconcile/execute.js';
 import { observe } from '../reconcile/observe.js';
+import { describeMassRemoval, massRemoval } from '../reconcile/mass-prune.js';
 import { plan } from '../reconcile/plan.js';
 import { type BuildPolicy, imagesToBuild } from '../reconcile/builds.js';
 import { type PreflightProblem, preflightError, preflightProblems } from '../reconcile/preflight.js';
@@ -31,6 +32,8 @@ export interface DiffOptions extends OpContext {
 }
 
 export interface ApplyOptions extends DiffOptions {
+  /** Let a run remove more than half of the project's agents (and more than one); refused otherwise. */
+  allowMassPrune?: boolean;
   dryRun?: boolean;
   /** Which declared images to build before planning (default `missing`). */
   build?: BuildPolicy;
@@ -136,12 +139,16 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     opts.dryRun || opts.lockHeld
       ? async () => undefined
       : await acquireLock(desired.project, { waitMs: opts.lockWaitMs, onWait: opts.onLockWait });
+  // Throwaway containers a killed run left behind (they belong to no project, so no plan sees them):
+  // swept on every run that may change things, alongside the run's own work.
+  const sweep = opts.dryRun ? undefined : port.removeLeftoverScratch().catch(() => 0);
   try {
     // Before anything changes: an unresolvable secret reference refuses the run.
     const secrets = await resolveFor(desired, { create: !opts.dryRun, env: opts.env });
     desired = secrets.desired;
     let { plan: p, observed } = await diffResolved(desired, opts);
     if (opts.createOnly) refuseExisting(desired, p, observed);
+    if (!opts.allowMassPrune) refuseMassPrune(desired, p, observed);
     const builds = imagesToBuild(desired, observed, opts.build ?? 'missing');
     const failedBuilds = new Map<string, string>();
     if (builds.length > 0 && !opts.dryRun) {
@@ -211,8 +218,30 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     };
     return { plan: p, report, withheld };
   } finally {
+    await sweep;
     await release();
   }
+}
+
+/**
+ * A file cut short (4 of 20 agents left) still parses: pruning would tear most of the fleet down. Agents
+ * are counted as the engine has them; only prune removals count (leftovers and duplicates do not).
+ */
+function refuseMassPrune(desired: DesiredState, p: Plan, observed: ObservedState): void {
+  const existing = observed.containers.filter((c) => !c.temporary).map((c) => c.agentId);
+  const declared = new Set(desired.agents.map((a) => a.id));
+  const pruned = new Set(
+    p.actions.filter((a) => a.kind === 'remove' && !declared.has(a.agentId)).map((a) => a.agentId),
+  );
+  const m = massRemoval(
+    existing,
+    existing.filter((id) => !pruned.has(id)),
+  );
+  if (!m) return;
+  throw new AgentctlError(
+    'unsafe',
+    `${desired.file} would remove ${describeMassRemoval(m)}; a truncated or half-saved file looks like this, so nothing was changed (pass --allow-mass-prune if that is what you want)`,
+  );
 }
 
 /** createOnly: each declared agent's plan must be exactly one create (no container of it anywhere). */

@@ -39,6 +39,7 @@ import {
   withhold,
 } from './backoff.js';
 import { Coalescer } from './coalescer.js';
+import { describeMassRemoval, massRemoval } from '../reconcile/mass-prune.js';
 import { followEngineEvents } from './engine-events.js';
 import type { WatchEvent, WatchEventBody } from './events.js';
 import { type FileWatch, watchFile } from './file-watcher.js';
@@ -60,6 +61,11 @@ export interface WatchOptions extends OpContext {
   prune?: boolean;
   /** Let a file with no agents remove every agent (otherwise such a file is refused, the last good state kept). */
   allowEmpty?: boolean;
+  /**
+   * Let a file change remove more than half of the agents (and more than one). Otherwise such a change
+   * is held: reported, the last good state kept; a watcher started again with this set applies it.
+   */
+  allowMassPrune?: boolean;
   parallel?: number;
   stopTimeoutSeconds?: number;
   /** How long to wait at start for another run holding the project's lock (default 0: fail at once). */
@@ -258,6 +264,7 @@ class Controller {
         withholdFailing: true,
         prune: this.opts.prune,
         allowEmpty: this.opts.allowEmpty,
+        allowMassPrune: this.opts.allowMassPrune,
         parallel: this.opts.parallel,
         stopTimeoutSeconds: this.opts.stopTimeoutSeconds,
         holdBack: (p) => {
@@ -339,6 +346,23 @@ class Controller {
         file: this.file,
         messages: [
           `${this.file}: project changed from "${current.project}" to "${next.project}"; a watcher serves one project: stop it and start it again to switch`,
+        ],
+      });
+      return false;
+    }
+    const mass =
+      this.opts.prune === false || this.opts.allowMassPrune
+        ? undefined
+        : massRemoval(
+            current.agents.map((a) => a.id),
+            next.agents.map((a) => a.id),
+          );
+    if (mass) {
+      this.emit({
+        type: 'config-error',
+        file: this.file,
+        messages: [
+          `${this.file}: holding a change that would remove ${describeMassRemoval(mass)}; keeping the last good state, as a truncated file looks the same (to apply it, restart the watcher with --allow-mass-prune, or stop it and run apply --allow-mass-prune)`,
         ],
       });
       return false;

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { acquireLock, lockDir, processStart } from '../../src/lock.js';
+import { acquireLock, lockDir } from '../../src/lock.js';
+import { processStart } from '../../src/util/process-start.js';
 
 describe('project lock', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-lock-'));

@@ -34,6 +34,10 @@ export function registerApply(program: Command): void {
     )
     .option('--allow-empty', 'allow a file with no agents to remove every agent of the project')
     .option(
+      '--allow-mass-prune',
+      "allow removing more than half of the project's agents (refused otherwise: a truncated file looks so)",
+    )
+    .option(
       '--wait <seconds>',
       'wait this long for another run holding the project lock',
       nonNegativeInt('--wait'),
