@@ -122,7 +122,8 @@ async function main() {
 
     // Memory: one open session on each of AGENTS agents.
     const ids = Array.from({ length: AGENTS }, (_, i) => `m${i}`);
-    await pool(ids, 8, (id) => mgr.createAgent({ id, ...spec }));
+    // One at a time: createAgent takes the project's lock, so parallel calls would only queue on it.
+    for (const id of ids) await mgr.createAgent({ id, ...spec });
     global.gc?.();
     const before = process.memoryUsage();
     const sessions = [];
@@ -145,7 +146,7 @@ async function main() {
       '-',
     ]);
     await mgr.close();
-    await pool(ids, 8, (id) => mgr.removeAgent(id, { removeData: true, timeoutSeconds: 0 }));
+    for (const id of ids) await mgr.removeAgent(id, { removeData: true, timeoutSeconds: 0 });
   } finally {
     await client?.close().catch(() => undefined);
     await mgr.close().catch(() => undefined);
