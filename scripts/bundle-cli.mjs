@@ -30,3 +30,15 @@ await build({
   // Heavy and only needed by streaming commands: loaded on demand from node_modules.
   external: ['dockerode'],
 });
+
+// The egress gateway's program: one self-contained file (Node built-ins only), copied into the gateway
+// image next to the host's node binary (src/egress/gateway-image.ts).
+await build({
+  entryPoints: ['src/egress/gateway/proxy.ts'],
+  outfile: 'dist/egress-gateway.mjs',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  logLevel: 'warning',
+});

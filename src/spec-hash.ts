@@ -13,12 +13,18 @@ import type { AgentSpec } from './types.js';
  */
 export const LIVE_FIELDS = ['memoryBytes', 'nanoCpus', 'pids', 'restart', 'state'] as const;
 
-export type HashedSpec = Omit<AgentSpec, (typeof LIVE_FIELDS)[number]>;
+/**
+ * Enforced outside the container (the egress gateway reads the rules from its policy file), so changing
+ * them never needs a new container; the planner compares them with the gateway's policy instead.
+ */
+export const OUTSIDE_FIELDS = ['egress', 'egressSlot'] as const;
+
+export type HashedSpec = Omit<AgentSpec, (typeof LIVE_FIELDS)[number] | (typeof OUTSIDE_FIELDS)[number]>;
 
 /** The part of a spec that, when changed, requires a new container. */
 export function hashedPart(spec: AgentSpec): HashedSpec {
   const copy: Record<string, unknown> = { ...spec };
-  for (const f of LIVE_FIELDS) delete copy[f];
+  for (const f of [...LIVE_FIELDS, ...OUTSIDE_FIELDS]) delete copy[f];
   return copy as unknown as HashedSpec;
 }
 

@@ -63,6 +63,26 @@ export interface AgentSpec {
    * part of the spec: the value itself is never in a spec, a label or a plan.
    */
   secretEnv?: Record<string, SecretEnv>;
+  /**
+   * The agent's egress rules, when it has a policy (`egress: { allow, deny }`); absent for `all` and
+   * `none` (which is `network: none`). The rules are enforced by the project's egress gateway and are
+   * not part of the hash: changing them never recreates the container.
+   */
+  egress?: EgressPolicy;
+  /** Set by the planner on create/recreate of a policy agent: its fixed address on the egress network. */
+  egressSlot?: number;
+}
+
+/** What a policy agent's container is given on the egress network (not hashed: see spec-hash.ts). */
+export interface EgressSlot {
+  /** Host number in the egress network's subnet: the agent's fixed address is subnet base + slot. */
+  slot: number;
+}
+
+export interface EgressPolicy {
+  /** Sorted, without duplicates, as written. */
+  allow: string[];
+  deny: string[];
 }
 
 /** One secret environment variable of a spec. */
@@ -164,6 +184,8 @@ export interface ObservedContainer {
   restartCount?: number;
   exitCode?: number;
   health?: 'starting' | 'healthy' | 'unhealthy';
+  /** Its address on the project's egress network, when it is on it (from inspect). */
+  egressAddress?: string;
 }
 
 /** A container with one of our names that we do not own (never touched, reported as a conflict). */
@@ -203,6 +225,63 @@ export interface ObservedState {
   /** image reference -> image id, or null when the image is not present. */
   images: Record<string, string | null>;
   foreign: ForeignContainer[];
+  /** The project's egress gateway and networks (absent when the project has no egress policy at all). */
+  egress?: ObservedEgress;
+}
+
+export interface ObservedEgress {
+  internal?: { name: string; subnet?: string; internal: boolean };
+  outbound?: { name: string };
+  gateway?: { id: string; name: string; state: ContainerRunState; imageId: string; specHash?: string };
+  /** The gateway image this agentctl makes (tagged by its content), and its id or null when missing. */
+  gatewayImage: string;
+  gatewayImageId: string | null;
+  /** The policy file the gateway reads; undefined when it is missing or unreadable. */
+  policy?: PolicyEntry[];
+  policyHostAddresses?: string[];
+  /** This host's own IPv4 addresses (a name resolving to one of them is refused). */
+  hostAddresses: string[];
+}
+
+/** One agent's entry in the gateway's policy file. */
+export interface PolicyEntry {
+  agent: string;
+  address: string;
+  allow: string[];
+  deny: string[];
+}
+
+/** What the gateway container is made from; its hash is a label on it. */
+export interface GatewaySpec {
+  name: string;
+  image: string;
+  internalNetwork: string;
+  outboundNetwork: string;
+  /** Absolute host directory holding policy.json, mounted read-only at /policy. */
+  policyDir: string;
+}
+
+/** The policy file to write: agents by slot (the executor turns slots into addresses). */
+export interface DesiredPolicy {
+  entries: { agent: string; slot: number; allow: string[]; deny: string[] }[];
+  hostAddresses: string[];
+}
+
+export type EgressAction =
+  /** `subnets`: candidates in order, the first one free on the engine is taken (internal network only). */
+  | { kind: 'create-network'; network: string; internal: boolean; subnets?: string[]; cause: string }
+  | { kind: 'create-gateway'; gateway: GatewaySpec; cause: string }
+  | { kind: 'recreate-gateway'; containerId: string; gateway: GatewaySpec; cause: string }
+  | { kind: 'start-gateway'; containerId: string; name: string; cause: string }
+  | { kind: 'write-policy'; policy: DesiredPolicy; changes: FieldChange[]; cause: string }
+  | { kind: 'remove-gateway'; containerId: string; name: string; cause: string }
+  | { kind: 'remove-network'; network: string; cause: string };
+
+export interface EgressResult {
+  action: EgressAction;
+  ok: boolean;
+  error?: string;
+  durationMs: number;
 }
 
 export interface FieldChange {
@@ -272,6 +351,11 @@ export interface Plan {
    * says running, or unhealthy. Not actions (the engine's restart policy owns restarts), but never "fine".
    */
   failing?: FailingAgent[];
+  /**
+   * The egress gateway's steps (absent when there are none). Setup (networks, gateway, policy) runs
+   * before the agents' actions, removals after them.
+   */
+  egress?: EgressAction[];
 }
 
 export interface FailingAgent {
@@ -302,4 +386,6 @@ export interface ApplyReport {
   ok: boolean;
   /** The run stopped early (SIGINT/SIGTERM): actions in flight ended, the rest were not started. */
   interrupted?: boolean;
+  /** Results of the plan's egress steps (absent when there were none). */
+  egress?: EgressResult[];
 }

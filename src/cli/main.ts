@@ -16,6 +16,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerLogs } from './commands/logs.js';
 import { registerMcp } from './commands/mcp.js';
+import { registerEgress } from './commands/egress.js';
 import { registerPs } from './commands/ps.js';
 import { registerRender } from './commands/render.js';
 import { registerRun } from './commands/run.js';
@@ -36,6 +37,7 @@ function buildProgram(): Command {
   registerShell(program);
   registerRun(program);
   registerLogs(program);
+  registerEgress(program);
   registerLifecycle(program);
   registerInspect(program);
   registerStats(program);

@@ -4,7 +4,8 @@
  * is written reports a bad default once, at its own line, rather than once per agent.
  */
 import { isAbsolute, normalize, sep } from 'node:path';
-import type { AgentSpec, SourcePos, Ulimit } from '../types.js';
+import type { AgentSpec, EgressPolicy, SourcePos, Ulimit } from '../types.js';
+import { parseRule } from '../egress/rules.js';
 import { addCapabilityProblem, dropCapabilityProblem, normalizeCapabilities } from './capabilities.js';
 import type { Anchor } from './diagnostics.js';
 import { formatPath } from './field-path.js';
@@ -15,7 +16,11 @@ import { formatSize, MEMORY_RANGE, parseSize, sizeProblem, TMPFS_RANGE } from '.
 import type { SizeRange } from './units.js';
 
 /** Only the fields the layer sets are present (never as `undefined`: merging relies on it). */
-export type AgentLayer = Partial<Omit<AgentSpec, 'id' | 'name' | 'workDir' | 'env' | 'secretEnv'>> & {
+export type AgentLayer = Partial<
+  Omit<AgentSpec, 'id' | 'name' | 'workDir' | 'env' | 'secretEnv' | 'egress'>
+> & {
+  /** `all`, `none` or a policy (rules checked, sorted, without duplicates). */
+  egress?: 'all' | 'none' | EgressPolicy;
   /** Plain values, and secrets by reference (split apart once the layers are merged). */
   env?: Record<string, LayerEnvValue>;
   replicas?: number;
@@ -89,6 +94,23 @@ const CONVERTERS: Converters = {
   labels: (labels) => ({ labels: stringRecord(labels) }),
   replicas: (replicas) => ({ replicas }),
   runtime: (runtime) => ({ runtime }),
+  egress: (egress, path, checks) => {
+    if (typeof egress === 'string') return { egress };
+    if (!checks.clean(path)) return {};
+    const rules = (list: readonly string[], at: FieldPath) => {
+      list.forEach((rule, i) => {
+        const parsed = parseRule(rule);
+        if (typeof parsed === 'string') checks.problem([...at, i], parsed);
+      });
+      return [...new Set(list.map((r) => r.trim().toLowerCase()))].sort();
+    };
+    return {
+      egress: {
+        allow: rules(egress.allow, [...path, 'allow']),
+        deny: rules(egress.deny ?? [], [...path, 'deny']),
+      },
+    };
+  },
   build: (build, path, checks) => {
     // A build with a missing or mistyped entry has been reported; half a build is no build.
     if (!checks.clean(path)) return {};

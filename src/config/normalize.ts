@@ -19,6 +19,7 @@ import type { Diagnostics } from './diagnostics.js';
 import { formatPath } from './field-path.js';
 import type { FieldPath } from './field-path.js';
 import { toLayer } from './layer.js';
+import { egressNetworkName, PROXY_ENV } from '../egress/names.js';
 import type { AgentLayer, LayerBuild, LayerSecret } from './layer.js';
 import type { RawAgent, RawConfig } from './raw.js';
 import { expandReplicas } from './replicas.js';
@@ -34,7 +35,8 @@ export interface NormalizeOptions {
 }
 
 /** A layer with every field that has a default. */
-type CompleteLayer = Required<Omit<AgentLayer, 'command' | 'user' | 'runtime' | 'build'>> & AgentLayer;
+type CompleteLayer = Required<Omit<AgentLayer, 'command' | 'user' | 'runtime' | 'build' | 'egress'>> &
+  AgentLayer;
 
 /**
  * The defaults table goes through the same conversion as the file, so there is one source of truth;
@@ -73,13 +75,22 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
   const secrets: SecretSource[] = [];
   const positions: [string, SourcePos][] = [];
   const builds = new ImageBuilds(opts.baseDir, d);
+  const project = setting(root, 'project', d) ?? opts.defaultProject;
   for (const [id, key] of expandReplicas(replicas, d)) {
     const own = layers.get(key) ?? {};
     const layer = overlay(base, own);
     if (own.pids === undefined && defaults.pids === undefined && isGvisorName(layer.runtime)) {
       layer.pids = GVISOR_DEFAULT_PIDS;
     }
-    const { spec, secretSources } = toSpec(id, layer, { namePrefix, runtimeDir, baseDir: opts.baseDir });
+    const egressAt: FieldPath = own.egress !== undefined ? ['agents', key, 'egress'] : ['defaults', 'egress'];
+    const networkProblem = egressNetworkProblem(layer);
+    if (networkProblem) d.problem(egressAt, networkProblem);
+    const { spec, secretSources } = toSpec(id, layer, {
+      namePrefix,
+      runtimeDir,
+      baseDir: opts.baseDir,
+      project,
+    });
     agents.push(spec);
     secrets.push(...secretSources);
     positions.push([id, d.locator.keyPos(['agents', key])]);
@@ -90,7 +101,7 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
 
   return {
     file: opts.file,
-    project: setting(root, 'project', d) ?? opts.defaultProject,
+    project,
     runtimeDir,
     namePrefix,
     agents,
@@ -142,11 +153,11 @@ function overlay(lower: CompleteLayer, upper: AgentLayer): CompleteLayer {
 function toSpec(
   id: string,
   layer: CompleteLayer,
-  fleet: { namePrefix: string; runtimeDir: string; baseDir: string },
+  fleet: { namePrefix: string; runtimeDir: string; baseDir: string; project: string },
 ): { spec: AgentSpec; secretSources: SecretSource[] } {
-  const { replicas: _replicas, build: _build, env, labels, ulimits, tmpfs, ...fields } = layer;
+  const { replicas: _replicas, build: _build, egress, env, labels, ulimits, tmpfs, ...fields } = layer;
   // Maps, not objects: a variable may be called `__proto__`.
-  const plain = new Map(Object.entries(BASE_ENV));
+  const plain = new Map(Object.entries({ ...BASE_ENV, ...(typeof egress === 'object' ? PROXY_ENV : {}) }));
   const secretEnv = new Map<string, SecretEnv>();
   const secretSources: SecretSource[] = [];
   for (const [key, value] of Object.entries(env)) {
@@ -180,8 +191,26 @@ function toSpec(
     workDir: workDirOf(fleet.runtimeDir, id),
     // Absent when there are none: a spec without secrets hashes exactly as before they existed.
     ...(secretSources.length > 0 && { secretEnv: sortedRecord(Object.fromEntries(secretEnv)) }),
+    ...(egress === 'none' && { network: 'none' }),
+    ...(typeof egress === 'object' && { network: egressNetworkName(fleet.project), egress }),
   };
   return { spec, secretSources };
+}
+
+/**
+ * `egress` decides the network: `none` is no network, a policy is the project's internal egress network.
+ * Another network written with it would contradict the file, so it is refused rather than ignored.
+ */
+function egressNetworkProblem(layer: CompleteLayer): string | undefined {
+  const egress = layer.egress ?? 'all';
+  const raw = layer.capAdd.filter((c) => c === 'NET_RAW' || c === 'NET_ADMIN');
+  if (typeof egress === 'object' && raw.length > 0) {
+    // The gateway tells agents apart by source address: forging packets would let one pose as another.
+    return `an agent with egress rules cannot have ${raw.join(' or ')}: it could forge another agent's address`;
+  }
+  if (egress === 'all' || layer.network === 'bridge' || (egress === 'none' && layer.network === 'none'))
+    return undefined;
+  return `egress ${typeof egress === 'string' ? egress : 'with rules'} decides the agent's network: remove network: ${layer.network}`;
 }
 
 /** `fromEnv:NAME` or `fromFile:./path`, as written: what messages, plans and labels name. */

@@ -39,7 +39,10 @@ export interface RawAgent {
   replicas?: number;
   runtime?: string;
   build?: RawBuild;
+  egress?: RawEgress;
 }
+
+export type RawEgress = 'all' | 'none' | { allow: string[]; deny?: string[] };
 
 export interface RawBuild {
   context: string;

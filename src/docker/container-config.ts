@@ -4,6 +4,7 @@ import { canonicalJson, hashedPart, specHash } from '../spec-hash.js';
 import type { AgentSpec } from '../types.js';
 import type { CreateContainerBody } from './port.js';
 import { AGENT_WORK_DIR } from '../config/defaults.js';
+import { UNROUTABLE_DNS } from '../egress/names.js';
 
 /** Where every agent's working directory appears inside its container. */
 export const AGENT_MOUNT = AGENT_WORK_DIR;
@@ -37,6 +38,8 @@ export function createBody(
   user?: AgentUser,
   /** `KEY=value` of the spec's secrets (src/secrets): in Env only, never in a label. */
   secretEnv: readonly string[] = [],
+  /** A policy agent's fixed address on the egress network (how the gateway knows who is asking). */
+  egressAddress?: string,
 ): CreateContainerBody {
   return {
     Image: spec.image,
@@ -71,7 +74,13 @@ export function createBody(
       ...(spec.runtime !== undefined ? { Runtime: spec.runtime } : {}),
       // A Mount (unlike a Bind) fails when the source is missing instead of creating it as root.
       Mounts: [{ Type: 'bind', Source: spec.workDir, Target: AGENT_MOUNT, ReadOnly: false }],
+      ...(egressAddress !== undefined && { Dns: [UNROUTABLE_DNS] }),
     },
+    ...(egressAddress !== undefined && {
+      NetworkingConfig: {
+        EndpointsConfig: { [spec.network]: { IPAMConfig: { IPv4Address: egressAddress } } },
+      },
+    }),
   };
 }
 

@@ -34,6 +34,8 @@ import type {
   ExecRequest,
   ImageDetails,
   LogStreamOptions,
+  CreateNetworkRequest,
+  NetworkInfo,
   StatsSample,
   HealthStatus,
 } from './port.js';
@@ -79,6 +81,17 @@ interface ApiContainer {
     Runtime?: string;
   };
   Mounts?: { Destination: string; Source: string }[];
+  NetworkSettings?: {
+    Networks?: Record<string, { IPAddress?: string; IPAMConfig?: { IPv4Address?: string } | null } | null>;
+  };
+}
+
+interface ApiNetwork {
+  Id: string;
+  Name: string;
+  Internal?: boolean;
+  IPAM?: { Config?: { Subnet?: string }[] | null };
+  Labels?: Record<string, string> | null;
 }
 
 const q = encodeURIComponent;
@@ -221,6 +234,12 @@ export class DockerEngine implements DockerPort {
       image: c.Config?.Image,
       imageId: c.Image,
       labels: c.Config?.Labels ?? {},
+      networks: Object.fromEntries(
+        Object.entries(c.NetworkSettings?.Networks ?? {}).map(([name, n]) => [
+          name,
+          n?.IPAMConfig?.IPv4Address || n?.IPAddress || '',
+        ]),
+      ),
       tty: c.Config?.Tty ?? false,
       createdAt: c.Created,
       finishedAt: c.State.FinishedAt,
@@ -281,6 +300,51 @@ export class DockerEngine implements DockerPort {
 
   async networkExists(name: string): Promise<boolean> {
     return (await this.callOr404('inspect network', 'GET', `/networks/${q(name)}`)) !== undefined;
+  }
+
+  async inspectNetwork(name: string): Promise<NetworkInfo | undefined> {
+    const n = await this.callOr404<ApiNetwork>('inspect network', 'GET', `/networks/${q(name)}`);
+    if (!n) return undefined;
+    const subnet = (n.IPAM?.Config ?? [])
+      .map((c) => c.Subnet ?? '')
+      .find((c) => /^\d+\.\d+\.\d+\.\d+\//.test(c));
+    return { id: n.Id, name: n.Name, internal: n.Internal ?? false, subnet, labels: n.Labels ?? {} };
+  }
+
+  async createNetwork(req: CreateNetworkRequest): Promise<string> {
+    const res = await this.call<{ Id: string }>(`create network ${req.name}`, 'POST', '/networks/create', {
+      Name: req.name,
+      CheckDuplicate: true,
+      Driver: 'bridge',
+      Internal: req.internal,
+      Labels: req.labels,
+      ...(req.options !== undefined && { Options: req.options }),
+      ...(req.subnet !== undefined && { IPAM: { Driver: 'default', Config: [{ Subnet: req.subnet }] } }),
+    });
+    return res.Id;
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    await this.tolerate([404], `remove network ${name}`, 'DELETE', `/networks/${q(name)}`);
+  }
+
+  async connectNetwork(
+    network: string,
+    containerId: string,
+    opts: { ipv4?: string; aliases?: string[] } = {},
+  ): Promise<void> {
+    await this.call(
+      `connect ${short(containerId)} to ${network}`,
+      'POST',
+      `/networks/${q(network)}/connect`,
+      {
+        Container: containerId,
+        EndpointConfig: {
+          ...(opts.ipv4 !== undefined && { IPAMConfig: { IPv4Address: opts.ipv4 } }),
+          ...(opts.aliases !== undefined && { Aliases: opts.aliases }),
+        },
+      },
+    );
   }
 
   async createContainer(name: string, body: CreateContainerBody): Promise<string> {

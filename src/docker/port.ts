@@ -30,7 +30,34 @@ export interface CreateContainerBody {
     RestartPolicy: { Name: string; MaximumRetryCount: number };
     Runtime?: string;
     Mounts: { Type: 'bind'; Source: string; Target: string; ReadOnly: boolean }[];
+    /** Name servers for the embedded DNS to forward to (egress policy agents: an unroutable one). */
+    Dns?: string[];
   };
+  /** A fixed address (and aliases) on the container's network (egress policy agents, the gateway). */
+  NetworkingConfig?: {
+    EndpointsConfig: Record<string, { IPAMConfig?: { IPv4Address: string }; Aliases?: string[] }>;
+  };
+}
+
+/** A network as the engine reports it (the subset we use). */
+export interface NetworkInfo {
+  id: string;
+  name: string;
+  internal: boolean;
+  /** The first IPv4 subnet, e.g. 10.213.4.0/24. */
+  subnet?: string;
+  labels: Record<string, string>;
+  /** Driver options (`com.docker.network.bridge.inhibit_ipv4`...). */
+  options?: Record<string, string>;
+}
+
+export interface CreateNetworkRequest {
+  name: string;
+  internal: boolean;
+  subnet?: string;
+  labels: Record<string, string>;
+  /** Driver options (`com.docker.network.bridge.inhibit_ipv4`...). */
+  options?: Record<string, string>;
 }
 
 /** A row of the container list (cheap: one call for the whole project). */
@@ -67,6 +94,8 @@ export interface ContainerDetails {
   image?: string;
   imageId?: string;
   labels?: Record<string, string>;
+  /** Network name -> its IPv4 address there ('' when it has none yet, e.g. never started). */
+  networks?: Record<string, string>;
   /** Whether it has a TTY (then its log stream is raw, not multiplexed). */
   tty?: boolean;
   createdAt?: string;
@@ -196,6 +225,17 @@ export interface DockerPort {
   /** Removes throwaway containers of readImageFile that a killed run left behind; resolves to how many. */
   removeLeftoverScratch(): Promise<number>;
   networkExists(name: string): Promise<boolean>;
+  /** undefined when there is no network of that name. */
+  inspectNetwork(name: string): Promise<NetworkInfo | undefined>;
+  createNetwork(req: CreateNetworkRequest): Promise<string>;
+  /** Removing a network that is gone is fine. */
+  removeNetwork(name: string): Promise<void>;
+  /** Attaches a (created, not yet started, or running) container to one more network. */
+  connectNetwork(
+    network: string,
+    containerId: string,
+    opts?: { ipv4?: string; aliases?: string[] },
+  ): Promise<void>;
   createContainer(name: string, body: CreateContainerBody): Promise<string>;
   startContainer(id: string): Promise<void>;
   unpauseContainer(id: string): Promise<void>;

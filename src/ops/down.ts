@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import { ID_PATTERN } from '../config/rules.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
+import { removeEgressNetworks } from '../egress/execute.js';
 import { acquireLock } from '../lock.js';
 import { assertNoSymlinks, workDirOf } from '../reconcile/workdir.js';
 import type { DesiredState } from '../types.js';
@@ -54,6 +55,8 @@ export async function down(desired: DesiredState, opts: DownOptions = {}): Promi
         { details: failures.sort() },
       );
     }
+    // The egress gateway was one of the containers; its networks go with it.
+    await removeEgressNetworks(port, desired.project);
     const removed = removedRows(containers);
     const removedData: string[] = [];
     const keptData: DownResult['keptData'] = [];

@@ -3,6 +3,7 @@ import { LABEL } from '../labels.js';
 import { observe } from '../reconcile/observe.js';
 import type { DesiredState } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
+import { gatewayContainerName } from '../egress/names.js';
 import { type OpContext, portOf } from './context.js';
 
 export interface AgentRow {
@@ -48,6 +49,9 @@ export function stateText(r: Pick<AgentRow, 'state' | 'restartCount' | 'exitCode
   return notes.length > 0 ? `${r.state} (${notes.join(', ')})` : r.state;
 }
 
+/** The row of the project's egress gateway in `ps`. */
+export const EGRESS_GATEWAY_ROW = '(egress gateway)';
+
 export async function ps(desired: DesiredState, ctx: OpContext = {}, now = Date.now()): Promise<AgentRow[]> {
   const observed = await observe(portOf(ctx), desired, { inspectAll: true });
   const declared = new Set(desired.agents.map((a) => a.id));
@@ -63,6 +67,26 @@ export async function ps(desired: DesiredState, ctx: OpContext = {}, now = Date.
     containerId: c.id,
     ...wellness(c),
   }));
+  const gw = observed.egress?.gateway;
+  if (gw) {
+    // Part of the fleet: when it is not running, agents with an egress policy have no network at all.
+    rows.push({
+      agent: EGRESS_GATEWAY_ROW,
+      container: gw.name,
+      state: gw.state,
+      image: observed.egress?.gatewayImage ?? '',
+      declared: true,
+      containerId: gw.id,
+    });
+  } else if (desired.agents.some((a) => a.egress)) {
+    rows.push({
+      agent: EGRESS_GATEWAY_ROW,
+      container: gatewayContainerName(desired.project),
+      state: 'missing',
+      image: observed.egress?.gatewayImage ?? '',
+      declared: true,
+    });
+  }
   const seen = new Set(rows.map((r) => r.agent));
   for (const a of desired.agents) {
     if (seen.has(a.id)) continue;

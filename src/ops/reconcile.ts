@@ -23,6 +23,9 @@ import { type OpContext, portOf } from './context.js';
 import { loadDigestKey } from '../secrets/digest-key.js';
 import { type ResolvedSecrets, resolveSecrets } from '../secrets/resolve.js';
 import { SecretValues } from '../secrets/values.js';
+import { type EgressExecuteOptions, executeEgress } from '../egress/execute.js';
+import { ensureGatewayImage } from '../egress/gateway-image.js';
+import type { EgressAction } from '../types.js';
 
 export interface DiffOptions extends OpContext {
   prune?: boolean;
@@ -54,6 +57,8 @@ export interface ApplyOptions extends DiffOptions {
   waitReadyMs?: number;
   /** Called before the settle wait, with how many agents are waited for. */
   onSettleWait?: (agents: number, ms: number) => void;
+  /** Progress of the egress gateway's steps. */
+  onEgressProgress?: EgressExecuteOptions['onProgress'];
   /** Called with the plan before anything is changed. */
   onPlan?: (p: Plan) => void;
   /** The caller holds the project's lock already (the watch controller holds it for its whole life). */
@@ -163,6 +168,13 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
       // The new image ids decide which agents are recreated: look again.
       ({ plan: p, observed } = await diffResolved(desired, opts));
     }
+    // The gateway's image is built here, like declared images, so the plan that follows sees it.
+    if (!opts.dryRun && p.egress?.some((a) => a.kind === 'create-gateway' || a.kind === 'recreate-gateway')) {
+      if (!observed.egress?.gatewayImageId) {
+        await ensureGatewayImage(port);
+        ({ plan: p, observed } = await diffResolved(desired, opts));
+      }
+    }
     if (opts.holdBack) p = opts.holdBack(p);
     let problems: PreflightProblem[] = [];
     let withheld: PreflightProblem[] = [];
@@ -181,6 +193,20 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     }
     opts.onPlan?.(p);
     if (problems.length > 0) throw preflightError(problems);
+    const egressSteps = p.egress ?? [];
+    const isTeardown = (a: EgressAction) => a.kind === 'remove-gateway' || a.kind === 'remove-network';
+    const egressOpts = {
+      project: desired.project,
+      runtimeDir: desired.runtimeDir,
+      onProgress: opts.onEgressProgress,
+    };
+    const egressResults = opts.dryRun
+      ? []
+      : await executeEgress(
+          egressSteps.filter((a) => !isTeardown(a)),
+          port,
+          egressOpts,
+        );
     const finished = new Map<ActionResult, number>();
     let results = opts.dryRun
       ? []
@@ -207,14 +233,17 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
         { settleMs },
       );
     }
+    if (!opts.dryRun)
+      egressResults.push(...(await executeEgress(egressSteps.filter(isTeardown), port, egressOpts)));
     const report: ApplyReport = {
       project: desired.project,
       dryRun: opts.dryRun ?? false,
       results,
       unchanged: p.unchanged,
       durationMs: performance.now() - started,
-      ok: results.every((r) => r.ok),
+      ok: results.every((r) => r.ok) && egressResults.every((r) => r.ok),
       ...(opts.signal?.aborted ? { interrupted: true } : {}),
+      ...(egressResults.length > 0 && { egress: egressResults }),
     };
     return { plan: p, report, withheld };
   } finally {

@@ -9,6 +9,7 @@ import { AgentctlError, toAgentctlError } from '../errors.js';
 import type { Action, ActionResult, AgentSpec, Plan } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { SecretValues } from '../secrets/values.js';
+import { egressAddress } from '../egress/execute.js';
 import { ensureWorkDir, giveToAgent, ownershipProblem, OwnerResolver } from './workdir.js';
 
 export type ProgressEvent = { type: 'begin'; action: Action } | { type: 'end'; result: ActionResult };
@@ -103,7 +104,13 @@ async function perform(
       if (problem) throw new AgentctlError('unsafe', problem);
       const id = await port.createContainer(
         action.spec.name,
-        createBody(opts.project, action.spec, user, secretEnvOf(action.spec, opts)),
+        createBody(
+          opts.project,
+          action.spec,
+          user,
+          secretEnvOf(action.spec, opts),
+          await addressOf(action.spec, port),
+        ),
       );
       await giveToAgent(action.spec, owners);
       if (action.spec.state === 'running') await port.startContainer(id);
@@ -154,7 +161,13 @@ async function recreate(
   const tempName = `${spec.name}-next-${randomBytes(3).toString('hex')}`;
   const newId = await port.createContainer(
     tempName,
-    createBody(opts.project, spec, await owners.resolve(spec), secretEnvOf(spec, opts)),
+    createBody(
+      opts.project,
+      spec,
+      await owners.resolve(spec),
+      secretEnvOf(spec, opts),
+      await addressOf(spec, port),
+    ),
   );
   // Refuse before the old agent is stopped when its data cannot follow it to a new uid.
   const problem = await ownershipProblem(spec, owners);
@@ -169,6 +182,14 @@ async function recreate(
   await port.renameContainer(newId, spec.name);
   if (spec.state === 'running') await port.startContainer(newId);
   return newId;
+}
+
+/** A policy agent's fixed address on the egress network, from the slot the planner gave it. */
+async function addressOf(spec: AgentSpec, port: DockerPort): Promise<string | undefined> {
+  if (!spec.egress) return undefined;
+  if (spec.egressSlot === undefined)
+    throw new Error(`agent ${spec.id} has egress rules but no address was planned`);
+  return egressAddress(port, spec.network, spec.egressSlot);
 }
 
 /** `KEY=value` for the spec's secrets; throws (failing the action) if they were not resolved. */

@@ -8,6 +8,8 @@ import type { ContainerSummary, DockerPort } from '../docker/port.js';
 import type { DesiredState, ObservedContainer, ObservedState } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
 import { parseJsonObject } from '../util/json.js';
+import { GATEWAY_LABEL, egressNetworkName } from '../egress/names.js';
+import { observeEgress } from '../egress/observe.js';
 
 const INSPECT_CONCURRENCY = 16;
 
@@ -21,19 +23,28 @@ export async function observe(
   desired: DesiredState,
   opts: ObserveOptions = {},
 ): Promise<ObservedState> {
-  const summaries = await port.listContainers({ [LABEL.project]: desired.project });
+  const all = await port.listContainers({ [LABEL.project]: desired.project });
+  // The egress gateway carries the project's label (so watch sees its events and down removes it) but
+  // is not an agent.
+  const gateway = all.find((s) => s.labels[GATEWAY_LABEL] !== undefined);
+  const summaries = all.filter((s) => s.labels[GATEWAY_LABEL] === undefined);
+  const withEgress = gateway !== undefined || desired.agents.some((a) => a.egress);
   const ownedNames = new Set(summaries.map((s) => s.name));
   const unclaimedNames = desired.agents.map((a) => a.name).filter((n) => !ownedNames.has(n));
   const imageRefs = [...new Set(desired.agents.map((a) => a.image))].sort();
   const declared = new Set(desired.agents.map((a) => a.id));
   // Limits matter only for containers that stay: the rest are removed whatever their limits are.
   const needsInspect = (s: ContainerSummary) =>
-    opts.inspectAll || (declared.has(s.labels[LABEL.agent] ?? '') && s.labels[LABEL.name] === s.name);
+    opts.inspectAll ||
+    withEgress ||
+    (declared.has(s.labels[LABEL.agent] ?? '') && s.labels[LABEL.name] === s.name);
 
-  const [containers, foreign, imageIds] = await Promise.all([
-    mapLimit(summaries, INSPECT_CONCURRENCY, (s) => toObserved(port, s, needsInspect(s))),
+  const egressNet = egressNetworkName(desired.project);
+  const [containers, foreign, imageIds, egress] = await Promise.all([
+    mapLimit(summaries, INSPECT_CONCURRENCY, (s) => toObserved(port, s, needsInspect(s), egressNet)),
     port.listContainersByName(unclaimedNames),
     Promise.all(imageRefs.map(async (ref) => (await port.inspectImage(ref))?.id ?? null)),
+    withEgress ? observeEgress(port, desired, gateway) : undefined,
   ]);
 
   return {
@@ -46,6 +57,7 @@ export async function observe(
       .filter((c) => c.labels[LABEL.project] !== desired.project)
       .map((c) => ({ id: c.id, name: c.name }))
       .sort((a, b) => a.name.localeCompare(b.name)),
+    ...(egress && { egress }),
   };
 }
 
@@ -53,6 +65,7 @@ async function toObserved(
   port: DockerPort,
   s: ContainerSummary,
   inspect: boolean,
+  egressNet: string,
 ): Promise<ObservedContainer | undefined> {
   const details = inspect ? await port.inspectContainer(s.id) : undefined;
   // Removed between list and inspect: it is gone, which is what the planner should see.
@@ -76,5 +89,6 @@ async function toObserved(
     ...(details?.restartCount !== undefined ? { restartCount: details.restartCount } : {}),
     ...(details?.exitCode !== undefined ? { exitCode: details.exitCode } : {}),
     ...(details?.health ? { health: details.health } : {}),
+    ...(details?.networks?.[egressNet] !== undefined && { egressAddress: details.networks[egressNet] }),
   };
 }

@@ -16,6 +16,7 @@ import type {
   Plan,
 } from '../types.js';
 import { fieldChanges } from './field-diff.js';
+import { planEgress } from '../egress/plan.js';
 
 export interface PlanOptions {
   /** Remove containers of agents that are no longer in the file (default true). */
@@ -42,17 +43,19 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
     if (spec && steps.length === 0) unchanged.push(id);
     actions.push(...steps);
   }
-  const failing = unchanged.flatMap((id) => {
+  const withEgress = planEgress(desired, observed, actions, unchanged, prune);
+  const failing = withEgress.unchanged.flatMap((id) => {
     const c = (byAgent.get(id) ?? []).find((x) => !x.temporary);
     const message = c && wanted.get(id)?.state === 'running' ? unwell(c) : undefined;
     return message ? [{ agentId: id, message }] : [];
   });
   return {
     project: desired.project,
-    actions,
-    unchanged,
-    conflicts: conflicts(desired.agents, actions, observed),
+    actions: withEgress.actions,
+    unchanged: withEgress.unchanged,
+    conflicts: conflicts(desired.agents, withEgress.actions, observed),
     ...(failing.length > 0 ? { failing } : {}),
+    ...(withEgress.egress.length > 0 && { egress: withEgress.egress }),
   };
 }
 

@@ -13,6 +13,7 @@ import { AgentctlError, formatAt } from '../errors.js';
 import type { AgentSpec, DesiredState, EngineInfo, ObservedState, Plan } from '../types.js';
 import { formatBytes, formatCpus } from '../render/units.js';
 import { assertNoSymlinks, WORKDIRS } from './workdir.js';
+import { egressNetworkName } from '../egress/names.js';
 
 const BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none']);
 
@@ -125,7 +126,8 @@ export async function preflightProblems(
   }
 
   const networks = [...new Set(needContainer.map((s) => s.network))]
-    .filter((n) => !BUILTIN_NETWORKS.has(n))
+    // The egress network is made by the plan's own egress steps, before any agent is created on it.
+    .filter((n) => !BUILTIN_NETWORKS.has(n) && n !== egressNetworkName(desired.project))
     .sort();
   for (const net of networks) {
     if (await port.networkExists(net)) continue;

@@ -1,5 +1,5 @@
 /** Terraform-style rendering of a Plan, and its JSON form. */
-import type { Action, ActionKind, FieldChange, Plan } from '../types.js';
+import type { Action, ActionKind, EgressAction, FieldChange, Plan } from '../types.js';
 import { formatBytes, formatCpus } from './units.js';
 import { paint, type Painter } from './color.js';
 import { SECRET, SECRET_CHANGED } from '../reconcile/field-diff.js';
@@ -45,6 +45,18 @@ export function renderPlan(p: Plan, color = false): string {
     for (const ch of changesOf(a))
       lines.push(`      ${ch.path}: ${formatValue(ch.path, ch.before)} -> ${formatValue(ch.path, ch.after)}`);
   }
+  for (const e of p.egress ?? []) {
+    lines.push(
+      c[EGRESS_COLOR[e.kind]](`${EGRESS_SYMBOL[e.kind].padStart(3)} ${egressSubject(e)}`) +
+        ` will be ${EGRESS_VERB[e.kind]}` +
+        c.dim(`  (${e.cause})`),
+    );
+    if (e.kind === 'write-policy')
+      for (const ch of e.changes)
+        lines.push(
+          `      ${ch.path}: ${formatValue(ch.path, ch.before)} -> ${formatValue(ch.path, ch.after)}`,
+        );
+  }
   for (const conflict of p.conflicts) lines.push(c.red(`  ! ${conflict.agentId}: ${conflict.message}`));
   for (const f of p.failing ?? []) lines.push(c.red(`  ! ${f.agentId} is ${f.message}`));
   if (lines.length > 0) lines.push('');
@@ -54,7 +66,8 @@ export function renderPlan(p: Plan, color = false): string {
 
 export function summaryLine(p: Plan): string {
   const failing = p.failing?.length ? `, ${p.failing.length} failing` : '';
-  if (p.actions.length === 0 && p.conflicts.length === 0) {
+  const egress = p.egress?.length ?? 0;
+  if (p.actions.length === 0 && p.conflicts.length === 0 && egress === 0) {
     if (failing)
       return `No changes, but ${p.failing?.length} agent(s) of project "${p.project}" are not well (see above).`;
     return `No changes. Project "${p.project}" is up to date (${p.unchanged.length} agent(s)).`;
@@ -70,7 +83,55 @@ export function summaryLine(p: Plan): string {
     `${p.unchanged.length} unchanged`,
   ];
   const conflicts = p.conflicts.length > 0 ? `, ${p.conflicts.length} conflict(s)` : '';
-  return `Plan: ${parts.join(', ')}${conflicts}${failing}.`;
+  const gateway = egress > 0 ? `, ${egress} egress gateway step(s)` : '';
+  return `Plan: ${parts.join(', ')}${conflicts}${gateway}${failing}.`;
+}
+
+/** Whether applying the plan would change anything. */
+export function hasChanges(p: Plan): boolean {
+  return p.actions.length > 0 || (p.egress?.length ?? 0) > 0;
+}
+
+export const EGRESS_SYMBOL: Record<EgressAction['kind'], string> = {
+  'create-network': '+',
+  'create-gateway': '+',
+  'recreate-gateway': '-/+',
+  'start-gateway': '~',
+  'write-policy': '~',
+  'remove-gateway': '-',
+  'remove-network': '-',
+};
+
+const EGRESS_COLOR: Record<EgressAction['kind'], keyof Painter> = {
+  'create-network': 'green',
+  'create-gateway': 'green',
+  'recreate-gateway': 'magenta',
+  'start-gateway': 'yellow',
+  'write-policy': 'yellow',
+  'remove-gateway': 'red',
+  'remove-network': 'red',
+};
+
+const EGRESS_VERB: Record<EgressAction['kind'], string> = {
+  'create-network': 'created',
+  'create-gateway': 'created',
+  'recreate-gateway': 'recreated',
+  'start-gateway': 'started',
+  'write-policy': 'updated in place',
+  'remove-gateway': 'removed',
+  'remove-network': 'removed',
+};
+
+export function egressSubject(e: EgressAction): string {
+  switch (e.kind) {
+    case 'create-network':
+    case 'remove-network':
+      return `egress network ${e.network}`;
+    case 'write-policy':
+      return 'egress policy';
+    default:
+      return 'egress gateway';
+  }
 }
 
 function changesOf(a: Action): FieldChange[] {
@@ -102,6 +163,15 @@ export function planToJson(p: Plan): unknown {
     unchanged: p.unchanged,
     conflicts: p.conflicts,
     failing: p.failing ?? [],
+    ...(p.egress && {
+      egress: p.egress.map((e) => ({
+        kind: e.kind,
+        subject: egressSubject(e),
+        cause: e.cause,
+        ...(e.kind === 'write-policy' && { changes: e.changes }),
+        ...('containerId' in e && { containerId: e.containerId }),
+      })),
+    }),
     summary: summaryLine(p),
   };
 }

@@ -1,8 +1,8 @@
 /** Rendering of apply results: progress lines while it runs, a summary at the end, or JSON. */
 import type { ProgressEvent } from '../reconcile/execute.js';
-import type { ActionResult, ApplyReport } from '../types.js';
+import type { ActionResult, ApplyReport, EgressResult } from '../types.js';
 import { paint } from './color.js';
-import { SYMBOL } from './plan-text.js';
+import { EGRESS_SYMBOL, egressSubject, SYMBOL } from './plan-text.js';
 
 export function progressLine(e: ProgressEvent, color = false): string | undefined {
   if (e.type !== 'end') return undefined;
@@ -13,12 +13,28 @@ export function progressLine(e: ProgressEvent, color = false): string | undefine
   return r.ok ? `${c.green('ok')}    ${what} (${secs}s)` : `${c.red('FAIL')}  ${what}: ${r.error}`;
 }
 
+export function egressProgressLine(
+  e: { type: 'begin' | 'end'; result?: EgressResult },
+  color = false,
+): string | undefined {
+  if (e.type !== 'end' || !e.result) return undefined;
+  const c = paint(color);
+  const r = e.result;
+  const what = `${EGRESS_SYMBOL[r.action.kind]} ${r.action.kind.replace('-', ' ')} (${egressSubject(r.action)})`;
+  const secs = (r.durationMs / 1000).toFixed(2);
+  return r.ok ? `${c.green('ok')}    ${what} (${secs}s)` : `${c.red('FAIL')}  ${what}: ${r.error}`;
+}
+
 export function reportSummary(report: ApplyReport): string {
+  const egress = report.egress ?? [];
+  const all = [...report.results, ...egress];
   const ok = report.results.filter((r) => r.ok);
   const failed = report.results.filter((r) => !r.ok && !r.notStarted);
+  const egressOk = egress.filter((r) => r.ok).length;
+  const egressFailed = egress.filter((r) => !r.ok).length;
   const notStarted = report.results.filter((r) => r.notStarted);
   const secs = (report.durationMs / 1000).toFixed(2);
-  if (report.results.length === 0) {
+  if (all.length === 0) {
     return report.dryRun
       ? 'Dry run: nothing was changed.'
       : `No changes. Project "${report.project}" is up to date.`;
@@ -32,8 +48,8 @@ export function reportSummary(report: ApplyReport): string {
       ...notStarted.map((r) => `  not started  ${describeAction(r)}`),
     ].join('\n');
   }
-  const head = failed.length === 0 ? 'Apply complete' : 'Apply FAILED';
-  return `${head}: ${ok.length} action(s) done, ${failed.length} failed, ${report.unchanged.length} agent(s) unchanged, in ${secs}s.`;
+  const head = failed.length + egressFailed === 0 ? 'Apply complete' : 'Apply FAILED';
+  return `${head}: ${ok.length + egressOk} action(s) done, ${failed.length + egressFailed} failed, ${report.unchanged.length} agent(s) unchanged, in ${secs}s.`;
 }
 
 function describeAction(r: ActionResult): string {
@@ -59,5 +75,15 @@ export function reportToJson(report: ApplyReport): unknown {
       durationMs: Math.round(r.durationMs),
     })),
     unchanged: report.unchanged,
+    ...(report.egress && {
+      egress: report.egress.map((r) => ({
+        kind: r.action.kind,
+        subject: egressSubject(r.action),
+        cause: r.action.cause,
+        ok: r.ok,
+        ...(r.error ? { error: r.error } : {}),
+        durationMs: Math.round(r.durationMs),
+      })),
+    }),
   };
 }

@@ -22,7 +22,7 @@ describe('agentctl validate', () => {
     const r = agentctl(['validate', '-f', EXAMPLE]);
     expect(r.stderr).toMatch(new RegExp(`^${EXAMPLE}:\\d+:\\d+: warning: .*host networking`, 'm'));
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/valid, project "demo", 7 agent\(s\)/);
+    expect(r.stdout).toMatch(/valid, project "demo", 8 agent\(s\), 1 secret reference\(s\)/);
   });
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-validate-'));

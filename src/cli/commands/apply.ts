@@ -6,8 +6,8 @@ import { buildProgress } from '../build-output.js';
 import { exitCodeForSignal, interruptible } from '../interrupt.js';
 import type { WatchFlags } from '../watch.js';
 import { useColor } from '../../render/color.js';
-import { planToJson, renderPlan } from '../../render/plan-text.js';
-import { progressLine, reportSummary, reportToJson } from '../../render/report.js';
+import { hasChanges, planToJson, renderPlan } from '../../render/plan-text.js';
+import { egressProgressLine, progressLine, reportSummary, reportToJson } from '../../render/report.js';
 import { fileOption, loadDesired, nonNegativeInt, outputOption, positiveInt, printJson } from '../io.js';
 
 interface ApplyFlags extends WatchFlags {
@@ -77,11 +77,18 @@ export function registerApply(program: Command): void {
             },
             // The plan goes to stdout first so a reader sees what is about to happen; progress to stderr.
             onPlan: (p) => {
-              if (text && p.actions.length > 0)
+              if (text && hasChanges(p))
                 process.stdout.write(`${renderPlan(p, useColor(process.stdout))}\n\n`);
             },
             onProgress: (e) => {
               const line = progressLine(e, color);
+              if (line) process.stderr.write(`${line}\n`);
+            },
+            onEgressProgress: (e) => {
+              const line = egressProgressLine(
+                e.type === 'end' ? { type: 'end', result: e.result } : { type: 'begin' },
+                color,
+              );
               if (line) process.stderr.write(`${line}\n`);
             },
           }),

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { EXIT } from '../../errors.js';
 import { diff } from '../../ops/reconcile.js';
 import { useColor } from '../../render/color.js';
-import { planToJson, renderPlan } from '../../render/plan-text.js';
+import { hasChanges, planToJson, renderPlan } from '../../render/plan-text.js';
 import { fileOption, loadDesired, outputOption, printJson, type OutputFormat } from '../io.js';
 
 export function registerDiff(program: Command): void {
@@ -19,6 +19,6 @@ export function registerDiff(program: Command): void {
       if (opts.output === 'json') printJson(planToJson(plan));
       else process.stdout.write(`${renderPlan(plan, useColor(process.stdout))}\n`);
       if (plan.conflicts.length > 0) process.exitCode = EXIT.failure;
-      else if (plan.actions.length > 0) process.exitCode = EXIT.changes;
+      else if (hasChanges(plan)) process.exitCode = EXIT.changes;
     });
 }
