@@ -6,6 +6,7 @@
  * runtime the engine lacks): `preflightProblems` says which, so the watch controller can withhold those
  * agents and still apply the others. `preflight` is the one-shot rule: any problem refuses the whole run.
  */
+import { freeSpaceProblem } from './free-space.js';
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DockerPort } from '../docker/port.js';
@@ -219,6 +220,10 @@ async function workDirProblems(desired: DesiredState, specs: AgentSpec[]): Promi
     ))
   ) {
     problems.push({ message: `runtime directory: ${existing} is not writable`, agents: [] });
+  } else {
+    const disk = await freeSpaceProblem(existing);
+    if (disk)
+      problems.push({ message: `runtime directory: ${disk}; free some, or lower the minimum`, agents: [] });
   }
   return problems;
 }
