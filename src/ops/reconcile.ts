@@ -19,6 +19,7 @@ import type {
   Plan,
 } from '../types.js';
 import { shouldBeRunning, waitReady } from './wait-ready.js';
+import { hostLimits, hostLimitWarnings } from '../reconcile/host-limits.js';
 import { type OpContext, portOf } from './context.js';
 import { loadDigestKey } from '../secrets/digest-key.js';
 import { type ResolvedSecrets, resolveSecrets } from '../secrets/resolve.js';
@@ -55,6 +56,11 @@ export interface ApplyOptions extends DiffOptions {
    * 0: no wait (the CLI's apply waits 3 s unless told otherwise).
    */
   waitReadyMs?: number;
+  /**
+   * Called, before anything changes, for each host-wide limit (process table, bridge ports, memory) the
+   * agents about to start would run into. Warnings: apply goes on.
+   */
+  onHostWarning?: (message: string) => void;
   /** Called before the settle wait, with how many agents are waited for. */
   onSettleWait?: (agents: number, ms: number) => void;
   /** Progress of the egress gateway's steps. */
@@ -193,6 +199,14 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     }
     opts.onPlan?.(p);
     if (problems.length > 0) throw preflightError(problems);
+    if (opts.onHostWarning && !opts.dryRun) {
+      const starting = p.actions.flatMap((a) =>
+        (a.kind === 'create' || a.kind === 'recreate') && a.spec.state === 'running' ? [a.spec] : [],
+      );
+      if (starting.length > 0)
+        for (const w of hostLimitWarnings(await hostLimits(), starting, desired.agents))
+          opts.onHostWarning(w);
+    }
     const egressSteps = p.egress ?? [];
     const isTeardown = (a: EgressAction) => a.kind === 'remove-gateway' || a.kind === 'remove-network';
     const egressOpts = {

@@ -72,6 +72,7 @@ export function registerApply(program: Command): void {
             buildOptions: buildProgress(),
             ...sharedApplyOptions(opts),
             waitReadyMs: opts.dryRun ? 0 : opts.waitReady * 1000,
+            onHostWarning: (w) => process.stderr.write(`warning: ${w}\n`),
             onSettleWait: (n, ms) => {
               if (text) process.stderr.write(`waiting ${ms / 1000}s for ${n} agent(s) to settle...\n`);
             },

@@ -1,0 +1,118 @@
+/**
+ * Host-wide limits a large fleet runs into, read from this machine (the engine runs here: working
+ * directories are bind mounts of this host's disk), and the warnings apply prints before it starts
+ * agents that would run into them. Warnings, not refusals: these are limits of the whole host, shared
+ * with everything else running on it, and only estimates of what each agent costs.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import type { AgentSpec } from '../types.js';
+
+export interface HostLimits {
+  /** kernel.pid_max: every process and thread of the host, containers' included, takes one. */
+  pidMax?: number;
+  /** Tasks (processes and threads) that exist now. */
+  tasks?: number;
+  /** Bytes of memory available (MemAvailable). */
+  memAvailableBytes?: number;
+  /** Ports on docker0 now (a Linux bridge takes at most 1024), when docker0 is in our namespace. */
+  bridgePorts?: number;
+  /** This process's open-file limit, and the system's. */
+  nofile?: number;
+  fileMax?: number;
+  inotifyWatches?: number;
+  inotifyInstances?: number;
+}
+
+/** A Linux bridge holds at most this many ports (BR_MAX_PORTS): one per container on it. */
+export const BRIDGE_MAX_PORTS = 1024;
+/**
+ * What one idle agent costs the host, measured with the busybox image (scripts/bench-scale.mjs): about
+ * 12 tasks (its shim's threads, init, its process) and about 5 MiB of engine memory (shim, dockerd and
+ * containerd bookkeeping), before anything the agent itself runs.
+ */
+export const TASKS_PER_AGENT = 12;
+export const ENGINE_BYTES_PER_AGENT = 5 * 1024 * 1024;
+
+async function readNumber(file: string): Promise<number | undefined> {
+  const n = Number((await fs.readFile(file, 'utf8').catch(() => '')).trim().split(/\s+/)[0]);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+export async function hostLimits(): Promise<HostLimits> {
+  const [pidMax, fileMax, inotifyWatches, inotifyInstances, meminfo, limits, brif] = await Promise.all([
+    readNumber('/proc/sys/kernel/pid_max'),
+    readNumber('/proc/sys/fs/file-max'),
+    readNumber('/proc/sys/fs/inotify/max_user_watches'),
+    readNumber('/proc/sys/fs/inotify/max_user_instances'),
+    fs.readFile('/proc/meminfo', 'utf8').catch(() => ''),
+    fs.readFile('/proc/self/limits', 'utf8').catch(() => ''),
+    fs.readdir('/sys/class/net/docker0/brif').catch(() => undefined),
+  ]);
+  const avail = /^MemAvailable:\s+(\d+) kB/m.exec(meminfo);
+  const nofile = /^Max open files\s+(\d+)/m.exec(limits);
+  return {
+    pidMax,
+    tasks: await countTasks(),
+    memAvailableBytes: avail ? Number(avail[1]) * 1024 : os.freemem(),
+    ...(brif ? { bridgePorts: brif.length } : {}),
+    ...(nofile ? { nofile: Number(nofile[1]) } : {}),
+    fileMax,
+    inotifyWatches,
+    inotifyInstances,
+  };
+}
+
+async function countTasks(): Promise<number | undefined> {
+  const pids = (await fs.readdir('/proc').catch(() => [] as string[])).filter((f) => /^\d+$/.test(f));
+  if (pids.length === 0) return undefined;
+  const counts = await Promise.all(
+    pids.map((p) =>
+      fs.readdir(`/proc/${p}/task`).then(
+        (t) => t.length,
+        () => 0,
+      ),
+    ),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * What starting `starting` more agents (beside `running` of this project already up) would run into.
+ * Pure: the limits are read by the caller.
+ */
+export function hostLimitWarnings(
+  limits: HostLimits,
+  starting: readonly AgentSpec[],
+  fleet: readonly AgentSpec[],
+): string[] {
+  const out: string[] = [];
+  const k = starting.length;
+  if (k === 0) return out;
+  if (limits.pidMax !== undefined && limits.tasks !== undefined) {
+    const after = limits.tasks + k * TASKS_PER_AGENT;
+    if (after > limits.pidMax * 0.9) {
+      out.push(
+        `host process table: ${limits.tasks} tasks now, about ${after} after starting ${k} agent(s), of kernel.pid_max ${limits.pidMax}; new processes (in agents and on the host) will fail to start. Raise it (sysctl -w kernel.pid_max=4194304)`,
+      );
+    }
+    const pidsSum = fleet.reduce((sum, a) => sum + a.pids, 0);
+    if (pidsSum > limits.pidMax) {
+      out.push(
+        `host process table: the fleet's pids limits add up to ${pidsSum}, more than kernel.pid_max ${limits.pidMax}: agents forking to their limits together can exhaust the host's process table (each agent's own limit still holds). Raise kernel.pid_max (sysctl -w kernel.pid_max=4194304) or lower pids`,
+      );
+    }
+  }
+  const bridged = starting.filter((a) => a.network === 'bridge').length;
+  if (limits.bridgePorts !== undefined && bridged > 0 && limits.bridgePorts + bridged > BRIDGE_MAX_PORTS) {
+    out.push(
+      `docker0 has ${limits.bridgePorts} ports; ${bridged} more agent(s) on network bridge exceed a Linux bridge's ${BRIDGE_MAX_PORTS}: their start will fail ("exchange full"). Put agents on their own networks (network: NAME, docker network create NAME) or network: none`,
+    );
+  }
+  if (limits.memAvailableBytes !== undefined && k * ENGINE_BYTES_PER_AGENT > limits.memAvailableBytes) {
+    out.push(
+      `host memory: ${Math.round(limits.memAvailableBytes / 2 ** 20)} MiB available; the engine alone needs about ${Math.round((k * ENGINE_BYTES_PER_AGENT) / 2 ** 20)} MiB for ${k} more agent(s), before what they run`,
+    );
+  }
+  return out;
+}

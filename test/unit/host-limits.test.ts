@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { hostLimits, hostLimitWarnings } from '../../src/reconcile/host-limits.js';
+import { spec } from '../helpers/specs.js';
+
+const agents = (n: number, over: Parameters<typeof spec>[1] = {}) =>
+  Array.from({ length: n }, (_, i) => spec(`a-${i + 1}`, over));
+
+describe('host limit warnings', () => {
+  it.each([
+    ['a roomy host', { pidMax: 4194304, tasks: 1000, memAvailableBytes: 2 ** 34, bridgePorts: 10 }, 100, []],
+    [
+      'a process table that the new agents fill',
+      { pidMax: 32768, tasks: 20000, memAvailableBytes: 2 ** 34 },
+      1000,
+      [
+        /^host process table: 20000 tasks now, about 32000 after starting 1000 agent\(s\), of kernel.pid_max 32768/,
+        /pids limits add up to 1024000/,
+      ],
+    ],
+    [
+      'pids limits above pid_max only',
+      { pidMax: 32768, tasks: 1000 },
+      40,
+      [/pids limits add up to 40960, more than kernel.pid_max 32768/],
+    ],
+    [
+      'a full bridge',
+      { bridgePorts: 1000 },
+      30,
+      [/^docker0 has 1000 ports; 30 more agent\(s\) on network bridge exceed a Linux bridge's 1024/],
+    ],
+    [
+      'too little memory for the engine',
+      { memAvailableBytes: 100 * 2 ** 20 },
+      100,
+      [/^host memory: 100 MiB available; the engine alone needs about 500 MiB/],
+    ],
+  ] as const)('%s', (_, limits, n, expected) => {
+    const fleet = agents(n);
+    const got = hostLimitWarnings(limits, fleet, fleet);
+    expect(got).toHaveLength(expected.length);
+    expected.forEach((re, i) => expect(got[i]).toMatch(re));
+  });
+
+  it('does not count agents off the bridge against docker0, nor warn when nothing starts', () => {
+    const fleet = agents(30, { network: 'none' });
+    expect(hostLimitWarnings({ bridgePorts: 1020 }, fleet, fleet)).toEqual([]);
+    expect(hostLimitWarnings({ pidMax: 10, tasks: 100 }, [], agents(3))).toEqual([]);
+  });
+
+  it('reads this host', async () => {
+    const l = await hostLimits();
+    expect(l.pidMax).toBeGreaterThan(0);
+    expect(l.tasks).toBeGreaterThan(0);
+    expect(l.nofile).toBeGreaterThan(0);
+  });
+});
