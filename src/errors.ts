@@ -32,17 +32,20 @@ export class AgentctlError extends Error {
   readonly pos?: SourcePos;
   /** Further lines (one per problem) when several things are wrong at once. */
   readonly details: string[];
+  /** A config error's problems, positioned (the message and details are them, formatted). */
+  readonly problems: ConfigProblem[];
 
   constructor(
     kind: ErrorKind,
     message: string,
-    opts: { pos?: SourcePos; details?: string[]; cause?: unknown } = {},
+    opts: { pos?: SourcePos; details?: string[]; problems?: ConfigProblem[]; cause?: unknown } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'AgentctlError';
     this.kind = kind;
     this.pos = opts.pos;
     this.details = opts.details ?? [];
+    this.problems = opts.problems ?? [];
   }
 }
 
@@ -87,6 +90,7 @@ export function configError(problems: ConfigProblem[]): AgentctlError {
   return new AgentctlError('config', lines[0] ?? 'invalid configuration', {
     pos: first?.pos,
     details: lines.slice(1),
+    problems,
   });
 }
 

@@ -2,6 +2,7 @@
 import { Option } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { AgentctlError, formatAt } from '../errors.js';
+import { jsonText } from '../render/json.js';
 import type { DesiredState } from '../types.js';
 
 export type OutputFormat = 'text' | 'json';
@@ -30,8 +31,9 @@ export async function loadDesired(
   return desired;
 }
 
+/** JSON on stdout, with the conventions of render/json.ts (an unknown value is `null`). */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${jsonText(value)}\n`);
 }
 
 export const positiveInt = (name: string) => wholeNumber(name, 1);

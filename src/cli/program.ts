@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { setEngineTimeoutSeconds } from '../docker/engine-timeout.js';
 import { AgentctlError, exitCodeFor, toAgentctlError } from '../errors.js';
+import { errorToJson, jsonText } from '../render/json.js';
 import { VERSION } from '../version.js';
 
 export function createProgram(): Command {
@@ -50,6 +51,11 @@ function engineTimeoutSeconds(v: string): number {
 
 export async function runCli(program: Command, argv: string[]): Promise<void> {
   addEngineTimeout(program);
+  // The command being run, to know whether it was asked for JSON when it fails.
+  let running: Command | undefined;
+  program.hook('preAction', (_program, action) => {
+    running = action;
+  });
   try {
     await program.parseAsync(argv);
   } catch (err) {
@@ -64,6 +70,8 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     // Config errors are already `file:line:col: message`, one per line, as editors and CI annotate them.
     const prefix = e.kind === 'config' ? '' : 'agentctl: ';
     for (const line of [e.message, ...e.details]) process.stderr.write(`${prefix}${line}\n`);
+    // A script that asked for JSON gets the failure as JSON too (schemas/output/error.json), on stdout.
+    if (running?.opts().output === 'json') process.stdout.write(`${jsonText(errorToJson(e))}\n`);
     if (isBug && process.env.AGENTCTL_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
     process.exitCode = exitCodeFor(e);
   }

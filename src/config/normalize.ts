@@ -24,6 +24,7 @@ import type { AgentLayer, LayerBuild, LayerSecret } from './layer.js';
 import type { RawAgent, RawConfig } from './raw.js';
 import { expandReplicas } from './replicas.js';
 import { layerWarnings, NO_AGENTS_WARNING } from './warnings.js';
+import { naturalCompare } from '../util/natural-sort.js';
 
 export interface NormalizeOptions {
   /** Absolute path of the config file, or `<stdin>`. */
@@ -97,7 +98,8 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
     if (layer.build)
       builds.add(layer.image, layer.build, id, layers.get(key)?.build ? ['agents', key] : ['defaults']);
   }
-  agents.sort((a, b) => compare(a.id, b.id));
+  // Natural order (w-1, w-2, w-10) for everything shown; specs are hashed one by one, so order is free.
+  agents.sort((a, b) => naturalCompare(a.id, b.id));
 
   return {
     file: opts.file,

@@ -13,6 +13,7 @@ import type { DesiredState } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
 import { type OpContext, portOf } from './context.js';
 import { inUseReason, mountSnapshot, usersOf } from './workdir-in-use.js';
+import { naturalCompare } from '../util/natural-sort.js';
 
 export interface DownOptions extends OpContext {
   removeData?: boolean;
@@ -103,7 +104,7 @@ async function downPlan(desired: DesiredState, opts: DownOptions): Promise<DownR
 function removedRows(containers: { name: string; labels: Record<string, string> }[]): DownResult['removed'] {
   return containers
     .map((c) => ({ agent: c.labels[LABEL.agent] ?? '', container: c.name }))
-    .sort((a, b) => a.container.localeCompare(b.container));
+    .sort((a, b) => naturalCompare(a.container, b.container));
 }
 
 /** The existing working directories of the file's agents and of the removed containers, sorted. */

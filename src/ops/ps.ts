@@ -5,6 +5,7 @@ import type { DesiredState } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
 import { gatewayContainerName } from '../egress/names.js';
 import { type OpContext, portOf } from './context.js';
+import { naturalCompare } from '../util/natural-sort.js';
 
 export interface AgentRow {
   agent: string;
@@ -92,7 +93,7 @@ export async function ps(desired: DesiredState, ctx: OpContext = {}, now = Date.
     if (seen.has(a.id)) continue;
     rows.push({ agent: a.id, container: a.name, state: 'missing', image: a.image, declared: true });
   }
-  return rows.sort((a, b) => a.agent.localeCompare(b.agent) || a.container.localeCompare(b.container));
+  return rows.sort((a, b) => naturalCompare(a.agent, b.agent) || naturalCompare(a.container, b.container));
 }
 
 /** A row of `ps` without a file: an agent of any project we manage. */
@@ -128,8 +129,8 @@ export async function psAll(
     .filter((r): r is ManagedAgentRow => r !== undefined)
     .sort(
       (a, b) =>
-        a.project.localeCompare(b.project) ||
-        a.agent.localeCompare(b.agent) ||
-        a.container.localeCompare(b.container),
+        naturalCompare(a.project, b.project) ||
+        naturalCompare(a.agent, b.agent) ||
+        naturalCompare(a.container, b.container),
     );
 }

@@ -8,6 +8,7 @@ import { LABEL } from '../labels.js';
 import { mapLimit } from '../util/concurrency.js';
 import { type DiskUsage, diskUsage } from '../util/disk-usage.js';
 import { type OpContext, portOf } from './context.js';
+import { naturalCompare } from '../util/natural-sort.js';
 
 export interface StatsRow {
   agent: string;
@@ -71,7 +72,7 @@ export class StatsSampler {
     for (const id of this.previous.keys()) if (!live.has(id)) this.previous.delete(id);
     return rows
       .filter((r): r is StatsRow => r !== undefined)
-      .sort((a, b) => a.project.localeCompare(b.project) || a.agent.localeCompare(b.agent));
+      .sort((a, b) => naturalCompare(a.project, b.project) || naturalCompare(a.agent, b.agent));
   }
 
   private async diskUsage(dir: string, now: number): Promise<DiskUsage | undefined> {

@@ -10,6 +10,7 @@ import { mapLimit } from '../util/concurrency.js';
 import { parseJsonObject } from '../util/json.js';
 import { GATEWAY_LABEL, egressNetworkName } from '../egress/names.js';
 import { observeEgress } from '../egress/observe.js';
+import { naturalCompare } from '../util/natural-sort.js';
 
 const INSPECT_CONCURRENCY = 16;
 
@@ -51,7 +52,7 @@ export async function observe(
     project: desired.project,
     containers: containers
       .filter((c): c is ObservedContainer => c !== undefined)
-      .sort((a, b) => a.agentId.localeCompare(b.agentId) || a.name.localeCompare(b.name)),
+      .sort((a, b) => naturalCompare(a.agentId, b.agentId) || naturalCompare(a.name, b.name)),
     images: Object.fromEntries(imageRefs.map((ref, i) => [ref, imageIds[i] ?? null])),
     foreign: foreign
       .filter((c) => c.labels[LABEL.project] !== desired.project)

@@ -17,6 +17,7 @@ import type {
 } from '../types.js';
 import { fieldChanges } from './field-diff.js';
 import { planEgress } from '../egress/plan.js';
+import { naturalCompare } from '../util/natural-sort.js';
 
 export interface PlanOptions {
   /** Remove containers of agents that are no longer in the file (default true). */
@@ -27,7 +28,7 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
   const prune = opts.prune ?? true;
   const byAgent = groupByAgent(observed.containers);
   const wanted = new Map(desired.agents.map((a) => [a.id, a]));
-  const agentIds = [...new Set([...wanted.keys(), ...byAgent.keys()])].sort();
+  const agentIds = [...new Set([...wanted.keys(), ...byAgent.keys()])].sort(naturalCompare);
 
   const actions: Action[] = [];
   const unchanged: string[] = [];

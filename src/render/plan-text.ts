@@ -1,5 +1,6 @@
 /** Terraform-style rendering of a Plan, and its JSON form. */
 import type { Action, ActionKind, EgressAction, FieldChange, Plan } from '../types.js';
+import { cpusOf } from './json.js';
 import { formatBytes, formatCpus } from './units.js';
 import { paint, type Painter } from './color.js';
 import { SECRET, SECRET_CHANGED } from '../reconcile/field-diff.js';
@@ -147,7 +148,7 @@ export function formatValue(path: string, v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The plan as data: actions without the full spec (which is the file's, and large). */
+/** The plan as data (schemas/output/diff.json): actions without the full spec (the file's, and large). */
 export function planToJson(p: Plan): unknown {
   return {
     project: p.project,
@@ -155,14 +156,20 @@ export function planToJson(p: Plan): unknown {
       kind: a.kind,
       agent: a.agentId,
       cause: a.cause,
-      ...('name' in a ? { container: a.name } : { container: a.spec.name }),
-      ...('containerId' in a ? { containerId: a.containerId } : {}),
-      ...(a.kind === 'update' || a.kind === 'recreate' ? { changes: a.changes } : {}),
-      ...(a.kind === 'recreate' && a.broken ? { broken: a.broken } : {}),
+      container: 'name' in a ? a.name : a.spec.name,
+      containerId: 'containerId' in a ? a.containerId : null,
+      changes: changesOf(a).map(changeToJson),
+      // Why a recreate is a repair: the engine left the container broken (null otherwise).
+      broken: a.kind === 'recreate' ? (a.broken ?? null) : null,
     })),
     unchanged: p.unchanged,
-    conflicts: p.conflicts,
-    failing: p.failing ?? [],
+    conflicts: p.conflicts.map((c) => ({
+      agent: c.agentId,
+      container: c.name,
+      containerId: c.containerId,
+      message: c.message,
+    })),
+    failing: (p.failing ?? []).map((f) => ({ agent: f.agentId, message: f.message })),
     ...(p.egress && {
       egress: p.egress.map((e) => ({
         kind: e.kind,
@@ -174,4 +181,10 @@ export function planToJson(p: Plan): unknown {
     }),
     summary: summaryLine(p),
   };
+}
+
+/** `cpus` in CPUs as in the file, not the engine's nanoCPUs; `memory` stays in bytes. */
+function changeToJson(c: FieldChange): { path: string; before: unknown; after: unknown } {
+  const convert = (v: unknown) => (c.path === 'cpus' && typeof v === 'number' ? cpusOf(v) : (v ?? null));
+  return { path: c.path, before: convert(c.before), after: convert(c.after) };
 }

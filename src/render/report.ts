@@ -60,7 +60,7 @@ export function reportToJson(report: ApplyReport): unknown {
   return {
     project: report.project,
     ok: report.ok,
-    ...(report.interrupted ? { interrupted: true } : {}),
+    interrupted: report.interrupted ?? false,
     dryRun: report.dryRun,
     durationMs: Math.round(report.durationMs),
     results: report.results.map((r: ActionResult) => ({
@@ -68,10 +68,12 @@ export function reportToJson(report: ApplyReport): unknown {
       agent: r.action.agentId,
       cause: r.action.cause,
       ok: r.ok,
-      ...(r.error ? { error: r.error } : {}),
-      ...(r.notReady ? { notReady: true } : {}),
-      ...(r.containerId ? { containerId: r.containerId } : {}),
-      ...(r.notStarted ? { notStarted: true } : {}),
+      error: r.error ?? null,
+      // Created and started, but not ready (healthy) within the wait.
+      notReady: r.notReady ?? false,
+      containerId: r.containerId ?? null,
+      // Left undone because the run was interrupted first (it was never attempted).
+      notStarted: r.notStarted ?? false,
       durationMs: Math.round(r.durationMs),
     })),
     unchanged: report.unchanged,

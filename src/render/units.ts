@@ -5,8 +5,12 @@ const UNITS: [string, number][] = [
   ['k', 1024],
 ];
 
-/** 2147483648 -> "2g"; 1610612736 -> "1536m"; odd sizes fall back to a smaller unit or bytes. */
+/**
+ * 2147483648 -> "2g"; 1610612736 -> "1536m": exact, as a file writes a limit. A size that is no whole
+ * number of megabytes (a host's memory, 25275990016) is approximated ("24GiB"), never `24683584k`.
+ */
 export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 2 && bytes % 1024 ** 2 !== 0) return humanBytes(bytes);
   for (const [unit, size] of UNITS) if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
   return `${bytes}b`;
 }

@@ -1,8 +1,46 @@
 import { describe, expect, it } from 'vitest';
 import { plan } from '../../src/reconcile/plan.js';
 import { planToJson, renderPlan } from '../../src/render/plan-text.js';
+import { cpusOf, jsonText } from '../../src/render/json.js';
+import { naturalCompare } from '../../src/util/natural-sort.js';
 import { formatBytes, formatCpus, formatDuration } from '../../src/render/units.js';
 import { container, desired, observed, spec } from '../helpers/specs.js';
+
+describe('natural order', () => {
+  it.each([
+    [
+      ['w-10', 'w-2', 'w-1'],
+      ['w-1', 'w-2', 'w-10'],
+    ],
+    [
+      ['a10b2', 'a10b10', 'a9'],
+      ['a9', 'a10b2', 'a10b10'],
+    ],
+    [
+      ['x-01', 'x-1', 'x-0'],
+      ['x-0', 'x-1', 'x-01'],
+    ],
+    [
+      ['b', 'a-1', 'a', 'a-'],
+      ['a', 'a-', 'a-1', 'b'],
+    ],
+    [
+      [`n${'9'.repeat(30)}`, 'n10'],
+      ['n10', `n${'9'.repeat(30)}`],
+    ],
+  ])('%j sorts as %j', (input, sorted) => expect([...input].sort(naturalCompare)).toEqual(sorted));
+});
+
+describe('JSON conventions', () => {
+  it('print an unknown value as null, never a dropped key', () => {
+    expect(JSON.parse(jsonText({ a: undefined, b: [undefined], c: { d: undefined } }))).toEqual({
+      a: null,
+      b: [null],
+      c: { d: null },
+    });
+  });
+  it('give CPUs in CPUs', () => expect([cpusOf(1.5e9), cpusOf(undefined)]).toEqual([1.5, null]));
+});
 
 describe('units', () => {
   it.each([
@@ -10,6 +48,8 @@ describe('units', () => {
     [1536 * 1024 ** 2, '1536m'],
     [64 * 1024, '64k'],
     [1000, '1000b'],
+    [24683584 * 1024, '24GiB'],
+    [1024 ** 2 + 512 * 1024, '1.5MiB'],
   ])('formatBytes(%d) = %s', (n, s) => expect(formatBytes(n)).toBe(s));
   it.each([
     [2e9, '2'],

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { type AgentRecord, inspectAgent } from '../../ops/inspect.js';
+import { agentRecordToJson } from '../../render/json.js';
 import { formatBytes, formatCpus, humanBytes } from '../../render/units.js';
 import { outputOption, printJson, type OutputFormat } from '../io.js';
 import { projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
@@ -15,7 +16,7 @@ export function registerInspect(program: Command): void {
     .action(async (id: string, flags: TargetFlags & { output: OutputFormat }) => {
       const { project } = await resolveTarget(flags);
       const record = await inspectAgent(id, { project });
-      if (flags.output === 'json') printJson(record);
+      if (flags.output === 'json') printJson(agentRecordToJson(record));
       else process.stdout.write(renderRecord(record));
     });
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type AgentRow, ps, psAll, stateText } from '../../ops/ps.js';
+import { psRowToJson } from '../../render/json.js';
 import { renderTable } from '../../render/table.js';
 import { formatBytes, formatCpus, formatDuration } from '../../render/units.js';
 import { fileOption, loadDesired, outputOption, printJson, type OutputFormat } from '../io.js';
@@ -32,7 +33,7 @@ export function registerPs(program: Command): void {
       const desired = await loadDesired(opts.file, { quietWarnings: true });
       const rows = await ps(desired);
       if (opts.output === 'json') {
-        printJson(rows);
+        printJson(rows.map((r) => psRowToJson(r, desired.project)));
         return;
       }
       const table = rows.map((r) => [
@@ -50,7 +51,7 @@ export function registerPs(program: Command): void {
 async function printAll(project: string | undefined, output: OutputFormat): Promise<void> {
   const rows = await psAll({ project });
   if (output === 'json') {
-    printJson(rows);
+    printJson(rows.map((r) => psRowToJson(r)));
     return;
   }
   const table = rows.map((r) => [r.project, r.agent, r.container, stateText(r), ...liveCells(r)]);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type StatsRow, StatsSampler } from '../../ops/stats.js';
+import { statsRowToJson } from '../../render/json.js';
 import { renderTable } from '../../render/table.js';
 import { humanBytes } from '../../render/units.js';
 import { outputOption, printJson, type OutputFormat } from '../io.js';
@@ -26,7 +27,7 @@ export function registerStats(program: Command): void {
       const live = flags.stream && flags.output === 'text' && Boolean(process.stdout.isTTY);
       if (!live) {
         const rows = await sampler.sample();
-        if (flags.output === 'json') printJson(rows);
+        if (flags.output === 'json') printJson(rows.map(statsRowToJson));
         else process.stdout.write(`${renderStats(rows)}\n`);
         return;
       }

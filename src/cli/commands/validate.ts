@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { runtimeDirProblems } from '../../reconcile/preflight.js';
 import { AgentctlError } from '../../errors.js';
+import { positioned } from '../../render/json.js';
 import { type SecretProblem, unresolvedSecrets } from '../../secrets/resolve.js';
 import type { DesiredState } from '../../types.js';
 import { fileOption, loadDesired, outputOption, printJson, type OutputFormat } from '../io.js';
@@ -10,8 +11,8 @@ interface SecretRow {
   env: string;
   ref: string;
   resolved: boolean;
-  /** Why it cannot be resolved (file:line:col: ...), when it cannot. */
-  problem?: string;
+  /** Why it cannot be resolved (file:line:col: ...); null when it can. */
+  problem: string | null;
 }
 
 function secretRows(desired: DesiredState, unresolved: readonly SecretProblem[]): SecretRow[] {
@@ -23,7 +24,7 @@ function secretRows(desired: DesiredState, unresolved: readonly SecretProblem[])
       env: s.key,
       ref: s.ref,
       resolved: problem === undefined,
-      ...(problem && { problem }),
+      problem: problem ?? null,
     };
   });
 }
@@ -52,9 +53,10 @@ export function registerValidate(program: Command): void {
       if (opts.output === 'json') {
         printJson({
           valid: true,
+          file: desired.file,
           project: desired.project,
           agents: desired.agents.map((a) => a.id),
-          warnings: desired.warnings,
+          warnings: desired.warnings.map(positioned),
           secrets: secretRows(desired, unresolved),
         });
         return;

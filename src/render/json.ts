@@ -1,0 +1,141 @@
+/**
+ * The conventions every `-o json` output follows (documented in schemas/output/): the agent's id is
+ * `agent`, CPUs are a number of CPUs (never nanoCPUs), sizes are bytes (`...Bytes`), durations are
+ * milliseconds (`...Ms`), a value that is not known is `null` (never a missing key), and positions in
+ * the file are `{ file, line, col }`.
+ */
+import type { AgentctlError, ConfigProblem } from '../errors.js';
+import { exitCodeFor } from '../errors.js';
+import type { AgentRecord } from '../ops/inspect.js';
+import type { StatsRow } from '../ops/stats.js';
+import type { ConfigWarning, LiveLimits } from '../types.js';
+
+/** JSON text in which an undefined value is `null` rather than a dropped key. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v === undefined ? null : v), 2);
+}
+
+/** nanoCPUs (the engine's unit) -> CPUs, the unit agents.yaml uses. */
+export function cpusOf(nanoCpus: number | undefined): number | null {
+  return nanoCpus === undefined ? null : nanoCpus / 1e9;
+}
+
+export interface LimitsJson {
+  memoryBytes: number;
+  cpus: number | null;
+  pids: number;
+  restart: string;
+}
+
+export function limitsToJson(l: LiveLimits): LimitsJson {
+  return { memoryBytes: l.memoryBytes, cpus: cpusOf(l.nanoCpus), pids: l.pids, restart: l.restart };
+}
+
+export interface PositionedMessage {
+  file: string | null;
+  line: number | null;
+  col: number | null;
+  message: string;
+}
+
+export function positioned(p: ConfigProblem | ConfigWarning): PositionedMessage {
+  return {
+    file: p.pos?.file ?? null,
+    line: p.pos?.line ?? null,
+    col: p.pos?.col ?? null,
+    message: p.message,
+  };
+}
+
+/** What every command prints on stdout with `-o json` when it fails (schemas/output/error.json). */
+export function errorToJson(e: AgentctlError): unknown {
+  return {
+    error: {
+      kind: e.kind,
+      message: e.message,
+      exitCode: exitCodeFor(e),
+      // Config errors: one entry per problem, positioned; other errors: their further lines.
+      problems:
+        e.problems.length > 0
+          ? e.problems.map(positioned)
+          : e.details.map((message) => positioned({ message })),
+    },
+  };
+}
+
+/** A row of `ps` (schemas/output/ps.json), with or without a file. */
+export function psRowToJson(
+  r: {
+    project?: string;
+    agent: string;
+    container: string;
+    containerId?: string;
+    state: string;
+    image: string;
+    memoryBytes?: number;
+    nanoCpus?: number;
+    uptimeMs?: number;
+    declared?: boolean;
+    restartCount?: number;
+    exitCode?: number;
+    health?: string;
+  },
+  project?: string,
+): unknown {
+  return {
+    project: r.project ?? project ?? null,
+    agent: r.agent,
+    container: r.container,
+    containerId: r.containerId ?? null,
+    state: r.state,
+    image: r.image,
+    memoryBytes: r.memoryBytes ?? null,
+    cpus: cpusOf(r.nanoCpus),
+    uptimeMs: r.uptimeMs ?? null,
+    // Without a file there is nothing to be declared in.
+    declared: r.declared ?? null,
+    restartCount: r.restartCount ?? null,
+    exitCode: r.exitCode ?? null,
+    health: r.health ?? null,
+  };
+}
+
+/** `inspect` (schemas/output/inspect.json): limits and the spec in CPUs, every field present. */
+export function agentRecordToJson(r: AgentRecord): unknown {
+  const { nanoCpus, ...spec } = (r.spec ?? {}) as Record<string, unknown>;
+  return {
+    agent: r.agent,
+    project: r.project,
+    container: r.container,
+    containerId: r.containerId,
+    state: r.state,
+    createdAt: r.createdAt ?? null,
+    startedAt: r.startedAt ?? null,
+    finishedAt: r.finishedAt ?? null,
+    exitCode: r.exitCode ?? null,
+    oomKilled: r.oomKilled ?? null,
+    image: r.image,
+    imageId: r.imageId,
+    imageVersion: r.imageVersion ?? null,
+    limits: limitsToJson(r.limits),
+    spec: r.spec ? { ...spec, cpus: typeof nanoCpus === 'number' ? cpusOf(nanoCpus) : null } : null,
+    workDir: r.workDir ?? null,
+    disk: r.disk ?? null,
+  };
+}
+
+/** A row of `stats` (schemas/output/stats.json). */
+export function statsRowToJson(r: StatsRow): unknown {
+  return {
+    project: r.project,
+    agent: r.agent,
+    container: r.container,
+    cpuPercent: r.cpuPercent ?? null,
+    memoryBytes: r.memoryBytes,
+    memoryLimitBytes: r.memoryLimitBytes,
+    pids: r.pids,
+    workDir: r.workDir ?? null,
+    diskBytes: r.diskBytes ?? null,
+    diskComplete: r.diskComplete ?? null,
+  };
+}

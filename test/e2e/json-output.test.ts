@@ -1,0 +1,118 @@
+/**
+ * Every `-o json` output checked against its documented shape in schemas/output/, on real output of the
+ * built binary: success and failure, with and without the engine.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import { afterEach, describe, expect, it } from 'vitest';
+import { agentctl } from '../helpers/cli.js';
+import { type TestProject, testProject } from '../helpers/project.js';
+
+const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, strict: false });
+const compiled = new Map<string, ReturnType<typeof ajv.compile>>();
+function shape(name: string): (data: unknown) => void {
+  const file = path.resolve(`schemas/output/${name}.json`);
+  const check = compiled.get(name) ?? ajv.compile(JSON.parse(readFileSync(file, 'utf8')) as object);
+  compiled.set(name, check);
+  return (data) => {
+    const ok = check(data);
+    expect(ok, `${name}: ${ajv.errorsText(check.errors)}\n${JSON.stringify(data, null, 2)}`).toBe(true);
+  };
+}
+const json = (stdout: string): unknown => JSON.parse(stdout);
+
+describe('-o json output matches schemas/output (real binary)', () => {
+  let p: TestProject | undefined;
+  afterEach(() => p?.cleanup());
+
+  it('validate: a valid file, and an invalid one as error.json on stdout with its positions', () => {
+    p = testProject('json8');
+    p.write('agents:\n  w: { replicas: 10 }\n  a: { network: host }');
+    const ok = agentctl(['validate', '-o', 'json'], { cwd: p.dir });
+    expect(ok.status).toBe(0);
+    shape('validate')(json(ok.stdout));
+    expect((json(ok.stdout) as { agents: string[] }).agents.slice(0, 4)).toEqual(['a', 'w-1', 'w-2', 'w-3']);
+
+    writeFileSync(p.file, 'version: 1\nagents:\n  a: { memroy: 1g }\n  b: { image: "${IMG}" }\n');
+    for (const command of ['validate', 'diff', 'apply', 'ps']) {
+      const bad = agentctl([command, '-f', p.file, '-o', 'json'], { cwd: p.dir });
+      expect(bad.status, command).toBe(1);
+      const out = json(bad.stdout);
+      shape('error')(out);
+      expect(out).toEqual({
+        error: {
+          kind: 'config',
+          message: expect.stringContaining(`${p.file}:3:8: agents.a: unknown field "memroy"`),
+          exitCode: 1,
+          problems: [
+            {
+              file: p.file,
+              line: 3,
+              col: 8,
+              message: 'agents.a: unknown field "memroy"; did you mean "memory"?',
+            },
+            {
+              file: p.file,
+              line: 4,
+              col: 15,
+              message: expect.stringMatching(/^agents\.b\.image: invalid image reference "\$\{IMG\}"/),
+            },
+          ],
+        },
+      });
+      expect(bad.stderr).toMatch(/unknown field "memroy"/);
+    }
+  });
+
+  it('diff, apply, ps, inspect and stats of a running fleet', () => {
+    p = testProject('json8e');
+    p.write('agents:\n  w: { replicas: 2 }', '  network: none');
+    const cwd = p.dir;
+    const diff = agentctl(['diff', '-o', 'json'], { cwd });
+    expect(diff.status, diff.stderr).toBe(2);
+    shape('diff')(json(diff.stdout));
+
+    const apply = agentctl(['apply', '-o', 'json'], { cwd });
+    expect(apply.status, apply.stderr).toBe(0);
+    shape('apply')(json(apply.stdout));
+
+    writeFileSync(p.file, readFileSync(p.file, 'utf8').replace('cpus: 0.5', 'cpus: 0.25'));
+    const update = agentctl(['diff', '-o', 'json'], { cwd });
+    shape('diff')(json(update.stdout));
+    const changes = (json(update.stdout) as { actions: { changes: unknown[] }[] }).actions[0]?.changes;
+    expect(changes).toContainEqual({ path: 'cpus', before: 0.5, after: 0.25 });
+
+    const ps = agentctl(['ps', '-o', 'json'], { cwd });
+    expect(ps.status, ps.stderr).toBe(0);
+    shape('ps')(json(ps.stdout));
+    expect(json(ps.stdout)).toMatchObject([
+      { project: p.project, agent: 'w-1', cpus: 0.5, declared: true },
+      { project: p.project, agent: 'w-2', cpus: 0.5, declared: true },
+    ]);
+    const psAll = agentctl(['ps', '--project', p.project, '-o', 'json'], { cwd: '/' });
+    shape('ps')(json(psAll.stdout));
+    expect(json(psAll.stdout)).toMatchObject([{ declared: null }, { declared: null }]);
+
+    const inspect = agentctl(['inspect', 'w-1', '-o', 'json'], { cwd });
+    expect(inspect.status, inspect.stderr).toBe(0);
+    shape('inspect')(json(inspect.stdout));
+    expect(json(inspect.stdout)).toMatchObject({
+      limits: { cpus: 0.5 },
+      spec: { cpus: 0.5 },
+      exitCode: null,
+    });
+
+    const stats = agentctl(['stats', '--no-stream', '-o', 'json'], { cwd });
+    expect(stats.status, stats.stderr).toBe(0);
+    shape('stats')(json(stats.stdout));
+    expect((json(stats.stdout) as { project: string }[]).map((r) => r.project)).toEqual([
+      p.project,
+      p.project,
+    ]);
+
+    const missing = agentctl(['inspect', 'nope', '-o', 'json'], { cwd });
+    expect(missing.status).toBe(1);
+    shape('error')(json(missing.stdout));
+  });
+});
