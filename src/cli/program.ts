@@ -51,6 +51,11 @@ function engineTimeoutSeconds(v: string): number {
 
 export async function runCli(program: Command, argv: string[]): Promise<void> {
   addEngineTimeout(program);
+  // No command at all: the help, as a request for it (exit 0), not as a usage error.
+  if (argv.length <= 2) {
+    program.outputHelp();
+    return;
+  }
   // The command being run, to know whether it was asked for JSON when it fails.
   let running: Command | undefined;
   program.hook('preAction', (_program, action) => {

@@ -1,10 +1,14 @@
 /**
- * Which agents a command's ids mean: `--file` (the file's project) or `--project`; neither means every
- * agent we manage on the engine, where an ambiguous id is an error that lists the candidates.
+ * Which agents a command's ids mean: `--file` (the file's project) or `--project`; neither means
+ * ./agents.yaml's project when that file exists (as `ps`), else every agent we manage on the engine,
+ * where an ambiguous id is an error that lists the candidates.
  */
+import { existsSync } from 'node:fs';
 import { Option } from 'commander';
 import { AgentctlError } from '../errors.js';
 import type { DesiredState } from '../types.js';
+
+const DEFAULT_FILE = 'agents.yaml';
 
 export interface TargetFlags {
   file?: string;
@@ -16,7 +20,10 @@ export const targetFileOption = (short = true) =>
   new Option(`${short ? '-f, ' : ''}--file <path>`, "resolve agent ids in this agents file's project");
 
 export const projectOption = () =>
-  new Option('--project <name>', 'resolve agent ids in this project (default: every project)');
+  new Option(
+    '--project <name>',
+    "resolve agent ids in this project (default: ./agents.yaml's if present, else every project)",
+  );
 
 export interface Target {
   project?: string;
@@ -25,10 +32,13 @@ export interface Target {
 }
 
 export async function resolveTarget(flags: TargetFlags): Promise<Target> {
-  if (flags.file === undefined) return { project: flags.project };
+  // As ps does: no --file and no --project means ./agents.yaml's project when there is one here.
+  const file =
+    flags.file ?? (flags.project === undefined && existsSync(DEFAULT_FILE) ? DEFAULT_FILE : undefined);
+  if (file === undefined) return { project: flags.project };
   // The config layer is loaded only when a file is named (as exec does: it is the hot path's cost).
   const { loadDesired } = await import('./io.js');
-  const desired = await loadDesired(flags.file, { quietWarnings: true });
+  const desired = await loadDesired(file, { quietWarnings: true });
   if (flags.project !== undefined && flags.project !== desired.project) {
     throw new AgentctlError(
       'usage',

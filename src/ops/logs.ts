@@ -8,7 +8,7 @@ import { Demultiplexer, type StreamName } from '../docker/multiplex.js';
 import { AgentctlError } from '../errors.js';
 import { parseSince } from '../util/duration.js';
 import { type OpContext, portOf } from './context.js';
-import { resolveAgent } from './resolve-agent.js';
+import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
 
 export interface LogsOptions extends OpContext {
   /** Resolve the id in this project only. */
@@ -88,11 +88,35 @@ export async function getLogs(id: string, opts: LogsOptions = {}): Promise<LogsR
     // Aborting is how a caller ends `follow`: not an error.
     if (!opts.signal?.aborted) throw err;
   }
+  if (opts.follow && !opts.signal?.aborted) await explainEndOfFollow(port, agent, opts.project);
   return {
     ...result,
     stdout: Buffer.concat(collected.stdout).toString('utf8'),
     stderr: Buffer.concat(collected.stderr).toString('utf8'),
   };
+}
+
+/**
+ * A followed stream ends when the container stops, or when it is removed, which is what apply does to
+ * an agent it recreates: the agent lives on in a new container this stream will never show. That must
+ * not look like a quiet agent, so it is an error naming the new container.
+ */
+async function explainEndOfFollow(
+  port: ReturnType<typeof portOf>,
+  agent: ResolvedAgent,
+  project: string | undefined,
+): Promise<void> {
+  if (await port.inspectContainer(agent.id)) return; // stopped: the end of its output, as docker says
+  const now = await resolveAgent(port, agent.agentId, { project: project ?? agent.project }).catch(
+    () => undefined,
+  );
+  if (now && now.id !== agent.id) {
+    throw new AgentctlError(
+      'not-found',
+      `agent ${agent.agentId} was recreated: its container ${agent.id.slice(0, 12)} is gone, the new one is ${now.id.slice(0, 12)}; follow it with agentctl logs -f ${agent.agentId}`,
+    );
+  }
+  throw new AgentctlError('not-found', `agent ${agent.agentId} was removed while its logs were followed`);
 }
 
 function sinceSeconds(since: LogsOptions['since']): number | undefined {

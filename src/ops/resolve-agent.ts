@@ -18,13 +18,17 @@ export interface ResolvedAgent {
   state: ContainerRunState;
 }
 
+/** A container id or a prefix of one long enough to mean something. */
+const CONTAINER_ID = /^[0-9a-f]{4,64}$/;
+
 export interface ResolveOptions {
   /** Look only in this project (from `--project`, or the project of `--file`). */
   project?: string;
 }
 
 /**
- * Finds the agent by its id (`agentctl.agent` label) or its container name (`claude-agent-x`).
+ * Finds the agent by its id (`agentctl.agent` label), its container name (`claude-agent-x`) or its
+ * container id (or a unique prefix of it, at least 4 hex digits).
  * Without a project, any project we manage is searched; an id found in several is an error listing them.
  * Leftovers of an interrupted recreate (actual name differs from the `agentctl.name` label) are skipped.
  */
@@ -38,6 +42,14 @@ export async function resolveAgent(
   let found = ours(await port.listContainers(labels), opts.project);
   // Not an agent id: maybe a container name. Only ours count, so a name never reaches someone else's.
   if (found.length === 0) found = ours(await port.listContainersByName([idOrName]), opts.project);
+  // Nor a name: maybe a container id or a unique prefix of one, as docker takes (`ps` shows them).
+  if (found.length === 0 && CONTAINER_ID.test(idOrName)) {
+    const managed = await port.listManaged(opts.project);
+    found = ours(
+      managed.filter((c) => c.id.startsWith(idOrName)),
+      opts.project,
+    );
+  }
 
   if (found.length === 1) return found[0]!;
   const where = opts.project !== undefined ? ` in project "${opts.project}"` : '';

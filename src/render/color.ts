@@ -1,4 +1,4 @@
-/** ANSI colors, only when asked (a TTY without NO_COLOR). */
+/** ANSI colors, only when asked: a TTY without NO_COLOR, or FORCE_COLOR. */
 export interface Painter {
   green(s: string): string;
   yellow(s: string): string;
@@ -23,6 +23,13 @@ export function paint(enabled: boolean): Painter {
   };
 }
 
-export function useColor(stream: NodeJS.WriteStream): boolean {
-  return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+/**
+ * FORCE_COLOR wins, read as Node reads it: set empty, `1`, `2`, `3` or `true` turns color on even into a
+ * pipe (CI logs); any other value (`0`, `false`) turns it off. Otherwise: a TTY, no NO_COLOR, a TERM
+ * that is not `dumb`.
+ */
+export function useColor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): boolean {
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return ['', '1', '2', '3', 'true'].includes(force);
+  return Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
 }

@@ -80,7 +80,9 @@ describe('agentctl exec', () => {
     ]);
     expect(r.status).toBe(124);
     expect(r.stdout).toBe('begun\n');
-    expect(r.stderr).toMatch(/^agentctl: sh -c .*: timed out after 1 s; killed in the container\n$/);
+    expect(r.stderr).toMatch(
+      /^agentctl: sh -c .*: timed out after 1 s; every process found in the container was killed \(found by the exec's marker and by descent: a process that detached and cleared its environment is not found\)\n$/,
+    );
     const left = docker('exec', name, 'ps', '-o', 'args');
     expect(left).not.toMatch(/sleep 100[123]/);
   });
@@ -107,6 +109,61 @@ describe('agentctl exec', () => {
     );
     expect(interrupted.stdout).toBe('rc=130\n');
     expect(docker('exec', name, 'ps', '-o', 'args')).not.toMatch(/yes|sleep 100[78]/);
+  });
+
+  it('exits 143 on SIGTERM (128 + 15, as a shell reports it), with the command killed in the container', () => {
+    const name = `${p.prefix}worker`;
+    const terminated = spawnSync(
+      'sh',
+      [
+        '-c',
+        `"${process.execPath}" "${CLI}" exec --project ${p.project} worker -- sh -c 'sleep 1017' & pid=$!; ` +
+          `while ! docker exec ${name} ps -o args | grep -q "sleep 1017"; do sleep 0.1; done; kill -TERM $pid; wait $pid; echo "rc=$?"`,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(terminated.stdout).toBe('rc=143\n');
+    expect(docker('exec', name, 'ps', '-o', 'args')).not.toMatch(/sleep 1017/);
+  });
+
+  it('refuses -it when stdin is not a terminal, as docker does, instead of hanging', () => {
+    const r = spawnSync(
+      'sh',
+      ['-c', `echo hi | "${process.execPath}" "${CLI}" exec -it --project ${p.project} worker -- cat`],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^agentctl: the input device is not a TTY/);
+    // -i alone pipes the input through.
+    expect(exec(['-i', 'worker', '--', 'cat'], { input: 'hi\n' })).toMatchObject({
+      status: 0,
+      stdout: 'hi\n',
+    });
+  });
+
+  it('takes a container id (or a prefix of one), and defaults to ./agents.yaml like ps', () => {
+    const id = docker('inspect', '-f', '{{.Id}}', `${p.prefix}worker`).trim();
+    expect(agentctl(['exec', id.slice(0, 12), '--', 'sh', '-c', 'echo $AGENT_ID']).stdout).toBe('worker\n');
+    // worker exists in two projects: in p's directory, ./agents.yaml says which one is meant.
+    const here = agentctl(['exec', 'worker', '--', 'sh', '-c', 'echo $AGENT_ID'], { cwd: p.dir });
+    expect(here).toMatchObject({ status: 0, stdout: 'worker\n' });
+    for (const command of [
+      ['inspect', 'worker', '-o', 'json'],
+      ['logs', 'worker'],
+    ]) {
+      const r = agentctl(command, { cwd: p.dir });
+      expect(r.status, `${command.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    expect(JSON.parse(agentctl(['inspect', 'worker', '-o', 'json'], { cwd: p.dir }).stdout).project).toBe(
+      p.project,
+    );
+    const stats = JSON.parse(agentctl(['stats', '--no-stream', '-o', 'json'], { cwd: p.dir }).stdout) as {
+      project: string;
+    }[];
+    expect(new Set(stats.map((r) => r.project))).toEqual(new Set([p.project]));
   });
 
   it('resolves the agent through --file, and by container name', () => {

@@ -24,6 +24,11 @@ function fakePort(all: ContainerSummary[]): DockerPort {
     listContainers: async (labels: Record<string, string>) =>
       all.filter((x) => Object.entries(labels).every(([k, v]) => x.labels[k] === v)),
     listContainersByName: async (names: string[]) => all.filter((x) => names.includes(x.name)),
+    listManaged: async (project?: string) =>
+      all.filter(
+        (x) =>
+          x.labels['agentctl.project'] && (project === undefined || x.labels['agentctl.project'] === project),
+      ),
   } as unknown as DockerPort;
 }
 
@@ -69,6 +74,22 @@ describe('resolveAgent', () => {
   it('accepts the container name', async () => {
     expect((await resolveAgent(port, 'beta-worker')).agentId).toBe('worker');
     expect((await resolveAgent(port, 'claude-agent-worker', { project: 'alpha' })).project).toBe('alpha');
+  });
+
+  it('accepts a container id or a unique prefix of one (at least 4 hex digits), ours only', async () => {
+    const hexWorld = [
+      { ...ours('alpha', 'w-1', 'claude-agent-w-1'), id: 'abcdef0123456789' },
+      { ...ours('alpha', 'w-2', 'claude-agent-w-2'), id: 'abcd99' },
+      { ...c('foreign', {}), id: 'fedcba987654' },
+    ];
+    const hexPort = fakePort(hexWorld);
+    expect((await resolveAgent(hexPort, 'abcdef0123456789')).agentId).toBe('w-1');
+    expect((await resolveAgent(hexPort, 'abcdef')).agentId).toBe('w-1');
+    expect((await resolveAgent(hexPort, 'abcd9', { project: 'alpha' })).agentId).toBe('w-2');
+    expect((await failure(resolveAgent(hexPort, 'abc'))).kind).toBe('not-found'); // too short to be an id
+    expect((await failure(resolveAgent(hexPort, 'abcd'))).message).toMatch(/ambiguous/);
+    expect((await failure(resolveAgent(hexPort, 'fedcba987654'))).kind).toBe('not-found');
+    expect((await failure(resolveAgent(hexPort, 'abcdef', { project: 'beta' }))).kind).toBe('not-found');
   });
 
   it('lists the candidates when an id is in several projects', async () => {

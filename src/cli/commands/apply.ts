@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EXIT } from '../../errors.js';
+import { AgentctlError, EXIT } from '../../errors.js';
 import { reconcile } from '../../ops/reconcile.js';
 import { sharedApplyOptions } from '../apply-options.js';
 import { buildProgress } from '../build-output.js';
@@ -57,7 +57,8 @@ export function registerApply(program: Command): void {
       nonNegativeInt('--debounce'),
       100,
     )
-    .action(async (opts: ApplyFlags) => {
+    .action(async (opts: ApplyFlags, cmd: Command) => {
+      refuseWatchOnlyFlags(opts, cmd);
       // Loaded on demand: the watcher (and chokidar) is its own chunk, off the one-shot apply's path.
       if (opts.watch) return (await import('../watch.js')).runWatch(opts);
       const desired = await loadDesired(opts.file);
@@ -105,4 +106,16 @@ export function registerApply(program: Command): void {
       if (interruptedBy) process.exitCode = exitCodeForSignal(interruptedBy);
       else if (!report.ok) process.exitCode = EXIT.failure;
     });
+}
+
+/** A flag that only means something under --watch would be silently ignored without it: refuse it. */
+function refuseWatchOnlyFlags(opts: ApplyFlags, cmd: Command): void {
+  if (opts.watch) return;
+  const given = ['resync', 'debounce'].filter((name) => cmd.getOptionValueSource(name) === 'cli');
+  if (given.length > 0) {
+    throw new AgentctlError(
+      'usage',
+      `${given.map((n) => `--${n}`).join(' and ')} only apply with --watch (add --watch, or drop them)`,
+    );
+  }
 }

@@ -1,8 +1,9 @@
 /**
  * `agentctl exec`: a command in an agent's container, like `docker exec`, plus a timeout that kills it
  * inside the container. This runs thousands of times in an agent's tool loop, so it imports only the
- * exec path: the config layer (YAML, schema) is loaded only for `--file`.
+ * exec path: the config layer (YAML, schema) is loaded only for a file (`--file`, or ./agents.yaml).
  */
+import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { DockerPort } from '../../docker/port.js';
 import { AgentctlError } from '../../errors.js';
@@ -75,7 +76,10 @@ export function addExecOptions(cmd: Command): Command {
     .option('-w, --workdir <dir>', 'working directory inside the container (default: /mnt)')
     .option('-u, --user <user>', "user name or uid[:gid] (default: the agent's)")
     .option('-f, --file <path>', "look the agent up in this agents file's project")
-    .option('--project <name>', 'look the agent up in this project (default: every project)');
+    .option(
+      '--project <name>',
+      "look the agent up in this project (default: ./agents.yaml's if present, else every project)",
+    );
 }
 
 /** Resolves the agent, runs the command streaming its output to ours; resolves to our exit code. */
@@ -85,6 +89,13 @@ export async function execInAgent(
   flags: ExecFlags,
   prepare?: (port: DockerPort, agent: ResolvedAgent) => Promise<string[]>,
 ): Promise<number> {
+  // As docker: `-it` with a pipe for stdin cannot work (no terminal to put in raw mode); it would hang.
+  if (flags.tty && flags.interactive && !process.stdin.isTTY) {
+    throw new AgentctlError(
+      'usage',
+      'the input device is not a TTY (drop -t to pipe input into the command)',
+    );
+  }
   const port = portOf({});
   const agent = await resolveAgent(port, idOrName, { project: await projectOf(flags) });
   if (agent.state !== 'running') throw notRunningError(agent);
@@ -97,8 +108,12 @@ export async function execInAgent(
   // Ctrl-C without a terminal reaches us, not the command: kill it in the container too (exit 130).
   // With a terminal it is a keystroke the command receives.
   const interrupt = new AbortController();
-  const onSignal = () => interrupt.abort();
-  const sink = outputSink(onSignal);
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal?: NodeJS.Signals) => {
+    received ??= signal;
+    interrupt.abort();
+  };
+  const sink = outputSink(() => onSignal());
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let onResize: (() => void) | undefined;
@@ -127,12 +142,10 @@ export async function execInAgent(
     );
     // Like a pipe's writer killed by SIGPIPE.
     if (sink.broken) return 128 + 13;
-    if (outcome.timedOut) {
-      const survivors = outcome.killed === false ? ' (some of its processes may have survived)' : '';
-      process.stderr.write(
-        `agentctl: ${cmd.join(' ')}: timed out after ${flags.timeout} s; killed in the container${survivors}\n`,
-      );
-    }
+    if (outcome.timedOut)
+      process.stderr.write(`agentctl: ${cmd.join(' ')}: ${timeoutReport(flags, outcome)}\n`);
+    // 128 + the signal's number, as a shell reports a process the signal ended: SIGTERM 143, SIGINT 130.
+    if (outcome.interrupted && received === 'SIGTERM') return 128 + 15;
     return outcome.exitCode;
   } finally {
     process.off('SIGINT', onSignal);
@@ -148,13 +161,30 @@ export async function execInAgent(
   }
 }
 
-/** `--project`, or the project `--file` declares (the only case that loads the config layer). */
+/**
+ * What is known after a timeout, and no more: the kill finds the command's processes by the marker in
+ * their environment and by descent, so one that left the process tree and cleared its environment
+ * cannot be found, and is not claimed to be dead.
+ */
+function timeoutReport(flags: ExecFlags, outcome: { killed?: boolean }): string {
+  const after = `timed out after ${flags.timeout} s`;
+  if (outcome.killed === false)
+    return `${after}; killing it in the container failed: some of its processes still run`;
+  return `${after}; every process found in the container was killed (found by the exec's marker and by descent: a process that detached and cleared its environment is not found)`;
+}
+
+/**
+ * `--project`, or the project `--file` declares, or ./agents.yaml's when it exists (as ps does); only a
+ * file loads the config layer.
+ */
 async function projectOf(flags: ExecFlags): Promise<string | undefined> {
   if (flags.file !== undefined && flags.project !== undefined)
     throw new AgentctlError('usage', 'give --file or --project, not both');
-  if (flags.file === undefined) return flags.project;
+  const file =
+    flags.file ?? (flags.project === undefined && existsSync('agents.yaml') ? 'agents.yaml' : undefined);
+  if (file === undefined) return flags.project;
   const { loadDesired } = await import('../io.js');
-  return (await loadDesired(flags.file, { quietWarnings: true })).project;
+  return (await loadDesired(file, { quietWarnings: true })).project;
 }
 
 function positiveSeconds(v: string): number {
