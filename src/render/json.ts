@@ -118,7 +118,8 @@ export function agentRecordToJson(r: AgentRecord): unknown {
     imageId: r.imageId,
     imageVersion: r.imageVersion ?? null,
     limits: limitsToJson(r.limits),
-    spec: r.spec ? { ...spec, cpus: typeof nanoCpus === 'number' ? cpusOf(nanoCpus) : null } : null,
+    // The label leaves out the live limits (they are in `limits`); were nanoCpus there, it would be CPUs.
+    spec: r.spec ? { ...spec, ...(typeof nanoCpus === 'number' && { cpus: cpusOf(nanoCpus) }) } : null,
     workDir: r.workDir ?? null,
     disk: r.disk ?? null,
   };
