@@ -5,9 +5,11 @@
  */
 import { registerExec } from './commands/exec.js';
 import { registerShell } from './commands/shell.js';
+import { addExamples } from './examples.js';
 import { createProgram, runCli } from './program.js';
 
 const program = createProgram();
 registerExec(program);
 registerShell(program);
+addExamples(program);
 await runCli(program, process.argv);

@@ -23,6 +23,7 @@ import { registerRun } from './commands/run.js';
 import { registerShell } from './commands/shell.js';
 import { registerStats } from './commands/stats.js';
 import { registerValidate } from './commands/validate.js';
+import { addExamples } from './examples.js';
 import { createProgram, runCli } from './program.js';
 
 function buildProgram(): Command {
@@ -45,6 +46,7 @@ function buildProgram(): Command {
   registerCleanup(program);
   registerRender(program);
   registerMcp(program);
+  addExamples(program);
   return program;
 }
 

@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import { Demultiplexer, type StreamName } from '../docker/multiplex.js';
 import { AgentctlError } from '../errors.js';
+import { LABEL } from '../labels.js';
 import { parseSince } from '../util/duration.js';
 import { type OpContext, portOf } from './context.js';
 import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
@@ -88,7 +89,7 @@ export async function getLogs(id: string, opts: LogsOptions = {}): Promise<LogsR
     // Aborting is how a caller ends `follow`: not an error.
     if (!opts.signal?.aborted) throw err;
   }
-  if (opts.follow && !opts.signal?.aborted) await explainEndOfFollow(port, agent, opts.project);
+  if (opts.follow && !opts.signal?.aborted) await explainEndOfFollow(port, agent);
   return {
     ...result,
     stdout: Buffer.concat(collected.stdout).toString('utf8'),
@@ -97,26 +98,23 @@ export async function getLogs(id: string, opts: LogsOptions = {}): Promise<LogsR
 }
 
 /**
- * A followed stream ends when the container stops, or when it is removed, which is what apply does to
- * an agent it recreates: the agent lives on in a new container this stream will never show. That must
- * not look like a quiet agent, so it is an error naming the new container.
+ * A followed stream ends when the container stops, or when apply recreates the agent: it makes the
+ * replacement first (under a temporary name), then stops and removes this container, so the agent lives
+ * on in a container this stream will never show. That must not look like a quiet agent: it is an error
+ * naming the new container. A plain stop ends the output, as with docker.
  */
-async function explainEndOfFollow(
-  port: ReturnType<typeof portOf>,
-  agent: ResolvedAgent,
-  project: string | undefined,
-): Promise<void> {
-  if (await port.inspectContainer(agent.id)) return; // stopped: the end of its output, as docker says
-  const now = await resolveAgent(port, agent.agentId, { project: project ?? agent.project }).catch(
-    () => undefined,
-  );
-  if (now && now.id !== agent.id) {
+async function explainEndOfFollow(port: ReturnType<typeof portOf>, agent: ResolvedAgent): Promise<void> {
+  const labels = { [LABEL.project]: agent.project, [LABEL.agent]: agent.agentId };
+  const replacement = (await port.listContainers(labels)).find((c) => c.id !== agent.id);
+  if (replacement) {
     throw new AgentctlError(
       'not-found',
-      `agent ${agent.agentId} was recreated: its container ${agent.id.slice(0, 12)} is gone, the new one is ${now.id.slice(0, 12)}; follow it with agentctl logs -f ${agent.agentId}`,
+      `agent ${agent.agentId} was recreated: its container ${agent.id.slice(0, 12)} is gone, the new one is ${replacement.id.slice(0, 12)}; follow it with agentctl logs -f ${agent.agentId}`,
     );
   }
-  throw new AgentctlError('not-found', `agent ${agent.agentId} was removed while its logs were followed`);
+  if (!(await port.inspectContainer(agent.id))) {
+    throw new AgentctlError('not-found', `agent ${agent.agentId} was removed while its logs were followed`);
+  }
 }
 
 function sinceSeconds(since: LogsOptions['since']): number | undefined {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { AgentctlError } from '../../errors.js';
 import { type AgentRow, ps, psAll, stateText } from '../../ops/ps.js';
 import { psRowToJson } from '../../render/json.js';
 import { renderTable } from '../../render/table.js';
@@ -50,6 +51,7 @@ export function registerPs(program: Command): void {
 
 async function printAll(project: string | undefined, output: OutputFormat): Promise<void> {
   const rows = await psAll({ project });
+  if (project !== undefined && rows.length === 0) await unknownProject(project);
   if (output === 'json') {
     printJson(rows.map((r) => psRowToJson(r)));
     return;
@@ -68,4 +70,16 @@ function liveCells(r: Pick<AgentRow, 'image' | 'memoryBytes' | 'nanoCpus' | 'upt
     r.nanoCpus !== undefined ? formatCpus(r.nanoCpus) : '-',
     r.uptimeMs !== undefined ? formatDuration(r.uptimeMs) : '-',
   ];
+}
+
+/**
+ * `--project P` with no agent on the engine is most likely a typo: exit 1 (`not-found`), naming the
+ * projects that are there, rather than an empty table that looks like a stopped fleet. (A project that
+ * is down has no containers either: its file, `ps -f`, still lists its agents as missing.)
+ */
+async function unknownProject(project: string): Promise<never> {
+  const known = [...new Set((await psAll()).map((r) => r.project))];
+  const here =
+    known.length > 0 ? `; projects on this engine: ${known.join(', ')}` : '; agentctl manages no agents here';
+  throw new AgentctlError('not-found', `no agents of project "${project}" on this engine${here}`);
 }

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { type Command, Option } from 'commander';
 import { AgentctlError } from '../../errors.js';
 import { portOf } from '../../ops/context.js';
@@ -44,8 +45,14 @@ export function registerRun(program: Command): void {
     .addOption(outputOption())
     .action(async (operands: string | undefined, rest: string[], flags: Flags, cmd: Command) => {
       const { id, command } = splitOperands([...(operands === undefined ? [] : [operands]), ...rest], cmd);
-      const target = await fleetOf(flags);
       const session = Boolean(flags.interactive || flags.tty);
+      if (session && flags.output === 'json') {
+        throw new AgentctlError(
+          'usage',
+          '-o json cannot describe an interactive session: drop -i/-t or -o json',
+        );
+      }
+      const target = await fleetOf(flags);
       const foreground = session || flags.rm || command !== undefined;
       const run = await runAgent({
         id,
@@ -64,8 +71,8 @@ export function registerRun(program: Command): void {
         else process.stdout.write(`${describe(run)}\n`);
         return;
       }
-      // stdout is the command's from here on: our own lines go to stderr.
-      process.stderr.write(`${describe(run)}\n`);
+      // stdout is the command's (or the JSON document's) from here on: our own lines go to stderr.
+      if (flags.output === 'text') process.stderr.write(`${describe(run)}\n`);
       exitQuietlyOnClosedPipe();
       if (session) {
         try {
@@ -84,6 +91,20 @@ export function registerRun(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
+        if (flags.output === 'json') {
+          // One JSON document: the run, then the command's exit code and output (UTF-8).
+          const out = collector();
+          const err = collector();
+          const exitCode = await followUntilExit(run, {
+            stdout: out.stream,
+            stderr: err.stream,
+            remove: flags.rm,
+            signal: interrupt.signal,
+          });
+          printJson({ ...run, exitCode, stdout: out.text(), stderr: err.text() });
+          process.exitCode = exitCode;
+          return;
+        }
         process.exitCode = await followUntilExit(run, {
           stdout: process.stdout,
           stderr: process.stderr,
@@ -144,4 +165,16 @@ function cpusOf(v: string): number {
   if (!Number.isFinite(n) || n <= 0)
     throw new AgentctlError('usage', `--cpus must be a number > 0, got "${v}"`);
   return n;
+}
+
+/** A writable that keeps what it is given, for output reported inside JSON. */
+function collector(): { stream: NodeJS.WritableStream; text: () => string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(Buffer.from(chunk));
+      done();
+    },
+  });
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
