@@ -6,12 +6,15 @@ import { psRowToJson } from '../../render/json.js';
 import { renderTable } from '../../render/table.js';
 import { formatBytes, formatCpus, formatDuration } from '../../render/units.js';
 import { fileOption, loadDesired, outputOption, printJson, type OutputFormat } from '../io.js';
+import { printQuiet, quietOption, selectRows, stateOption } from '../ps-select.js';
 
 interface PsFlags {
   file: string;
   output: OutputFormat;
   all?: boolean;
   project?: string;
+  state?: string;
+  quiet?: boolean;
 }
 
 export function registerPs(program: Command): void {
@@ -24,15 +27,18 @@ export function registerPs(program: Command): void {
     .addOption(outputOption())
     .option('-a, --all', 'every agent we manage on the engine, of all projects')
     .option('--project <name>', "only this project's agents (without a file)")
+    .addOption(stateOption())
+    .addOption(quietOption())
     .action(async (opts: PsFlags, cmd: Command) => {
       // No file named and none here (or --all, or --project): every agent we manage, by project.
       const fileNamed = cmd.getOptionValueSource('file') === 'cli';
       if (opts.all || (!fileNamed && (opts.project !== undefined || !existsSync(opts.file)))) {
-        await printAll(opts.project, opts.output);
+        await printAll(opts);
         return;
       }
       const desired = await loadDesired(opts.file, { quietWarnings: true });
-      const rows = await ps(desired);
+      const rows = selectRows(await ps(desired), opts.state);
+      if (printQuiet(rows, opts.quiet)) return;
       if (opts.output === 'json') {
         printJson(rows.map((r) => psRowToJson(r, desired.project)));
         return;
@@ -49,10 +55,12 @@ export function registerPs(program: Command): void {
     });
 }
 
-async function printAll(project: string | undefined, output: OutputFormat): Promise<void> {
-  const rows = await psAll({ project });
-  if (project !== undefined && rows.length === 0) await unknownProject(project);
-  if (output === 'json') {
+async function printAll(opts: PsFlags): Promise<void> {
+  const every = await psAll({ project: opts.project });
+  if (opts.project !== undefined && every.length === 0) await unknownProject(opts.project);
+  const rows = selectRows(every, opts.state);
+  if (printQuiet(rows, opts.quiet)) return;
+  if (opts.output === 'json') {
     printJson(rows.map((r) => psRowToJson(r)));
     return;
   }
