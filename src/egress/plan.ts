@@ -260,7 +260,13 @@ function policyDiff(
       after: !w ? undefined : have.has(agent) ? 'new rules' : 'rules',
     });
   }
-  if (JSON.stringify([...(observedHosts ?? [])].sort()) !== JSON.stringify(wanted.hostAddresses)) {
+  // The host's addresses come and go with every Docker network created on it. Only an address the
+  // gateway does not refuse yet is a change: a removed one that the policy still lists is harmless (it
+  // is refused until the next rewrite), and planning a rewrite for it would keep `diff` from ever being
+  // clean on a host where other projects create networks.
+  const refused = new Set(observedHosts ?? []);
+  const missing = wanted.hostAddresses.filter((a) => !refused.has(a));
+  if (observedHosts === undefined || missing.length > 0) {
     changes.push({ path: 'policy.hostAddresses', before: observedHosts, after: wanted.hostAddresses });
   }
   return changes;

@@ -67,6 +67,16 @@ describe('egress planning', () => {
       expect: ['update coder', 'write-policy'],
     },
     {
+      name: 'a new host address (a network created on the host): the policy is rewritten to refuse it',
+      world: world({ hostAddresses: ['172.30.0.1'] }),
+      expect: ['write-policy'],
+    },
+    {
+      name: 'a host address gone: still refused by the policy, nothing to do',
+      world: world({ policyHostAddresses: ['172.30.0.1'], hostAddresses: [] }),
+      expect: [],
+    },
+    {
       name: 'policy file missing',
       world: world({ policy: undefined }),
       expect: ['update coder', 'write-policy'],
