@@ -11,13 +11,12 @@ describe('DockerEngine.readImageFile (real engine)', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it("reads a file from an image's filesystem and leaves no container behind", async () => {
-    const before = docker('ps', '-aq', '--filter', 'label=agentctl.scratch');
+    // Only this process's throwaway containers: other test files read images at the same time.
+    const mine = `label=agentctl.scratch.owner=${process.pid}:${processStart(process.pid) ?? ''}`;
     const passwd = await engine.readImageFile(TEST_IMAGE, '/etc/passwd');
     expect(passwd?.toString()).toContain('agent:x:1000:1000:');
     expect(await engine.readImageFile(TEST_IMAGE, '/no/such/file')).toBeUndefined();
-    // Stale leftovers of other runs may have been cleaned up meanwhile; nothing new may remain.
-    const after = docker('ps', '-aq', '--filter', 'label=agentctl.scratch').split('\n').filter(Boolean);
-    expect(after.filter((id) => !before.includes(id))).toEqual([]);
+    expect(docker('ps', '-aq', '--filter', mine)).toBe('');
   });
 
   it('removes throwaway containers a killed run left behind, once they are stale', async () => {
