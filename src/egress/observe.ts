@@ -6,7 +6,8 @@ import { gatewayImageTag } from './gateway-image.js';
 import { egressNetworkName, NETWORK_LABEL, outboundNetworkName } from './names.js';
 import { AgentctlError } from '../errors.js';
 import { gatewaySpec } from './plan.js';
-import { hostAddresses, readPolicy } from './policy-file.js';
+import { hostAddresses } from './host-addresses.js';
+import { readPolicy } from './policy-file.js';
 
 export async function observeEgress(
   port: DockerPort,

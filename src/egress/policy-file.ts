@@ -4,13 +4,13 @@
  * bind-mounted read-only into the gateway, which re-reads it when it changes.
  */
 import { promises as fs } from 'node:fs';
-import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { DesiredPolicy, PolicyEntry } from '../types.js';
 import { assertNoSymlinks } from '../reconcile/workdir.js';
 import { ensureProjectStateDir } from '../secrets/state-dir.js';
 import { slotAddress } from './address.js';
+import { hostAddresses } from './host-addresses.js';
 
 export const POLICY_FILE = 'policy.json';
 
@@ -58,18 +58,12 @@ export async function writePolicy(
         { agent: e.agent, allow: e.allow, deny: e.deny },
       ]),
     ),
-    hostAddresses: policy.hostAddresses,
+    // The planned addresses, plus those the host has gained since it was observed: the run that writes
+    // this file may itself have created the gateway's outbound network, whose bridge is a new host
+    // address the gateway must refuse too (and the next diff would see it missing).
+    hostAddresses: [...new Set([...policy.hostAddresses, ...hostAddresses()])].sort(),
   };
   const tmp = path.join(policyDir, `.${POLICY_FILE}.${randomBytes(4).toString('hex')}`);
   await fs.writeFile(tmp, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o644 });
   await fs.rename(tmp, path.join(policyDir, POLICY_FILE));
-}
-
-/** This host's IPv4 addresses, loopback aside (loopback is refused for names anyway). */
-export function hostAddresses(): string[] {
-  const out = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) out.add(a.address);
-  }
-  return [...out].sort();
 }
