@@ -8,6 +8,7 @@ import type { DockerPort, ExecIO, ExecOutcome } from '../docker/port.js';
 import { AgentctlError, EXIT } from '../errors.js';
 import { EXEC_MARKER_ENV, killMarked, newExecMarker } from './exec-kill.js';
 import { notRunningError, type ResolvedAgent } from './resolve-agent.js';
+import { settlesWithin } from '../util/settles-within.js';
 
 export interface RunOptions {
   /** Added to the container's environment. */
@@ -133,15 +134,4 @@ export async function runInAgent(
 export function isStaleContainerError(err: unknown): boolean {
   const status = ((err as { cause?: { status?: string } })?.cause ?? {}).status;
   return err instanceof AgentctlError && (status === 'no-container' || status === 'not-running');
-}
-
-function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    const done = () => {
-      clearTimeout(t);
-      resolve(true);
-    };
-    p.then(done, done);
-  });
 }

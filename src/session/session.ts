@@ -16,6 +16,7 @@ import { type Frame, FrameReader } from './frames.js';
 import { capped } from './output.js';
 import { JOB_SCRIPT, SUPERVISOR_SCRIPT, WORKER_SCRIPT } from './scripts.js';
 import { type JobOutput, type JobOutputOptions, readJob } from './jobs.js';
+import { settlesWithin } from '../util/settles-within.js';
 
 export interface SessionOptions {
   /** Sessions of one agent are told apart by name (default `default`). */
@@ -528,15 +529,4 @@ function emptyResult(
     durationMs: performance.now() - started,
     restarted: flags.restarted ?? false,
   };
-}
-
-function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    const done = () => {
-      clearTimeout(t);
-      resolve(true);
-    };
-    p.then(done, done);
-  });
 }
