@@ -49,10 +49,17 @@ export function watchLines(e: WatchEvent, color = false): Line[] {
           ),
         );
       }
-      if (e.held.length > 0)
-        lines.push(out(`${c.yellow('backing off')}: ${e.held.map(heldText).join(', ')}`));
+      // Who is held is said by `backoff` events, once per change (and on the status line).
       return lines;
     }
+    case 'backoff':
+      return e.state === 'started'
+        ? [
+            out(
+              `${c.yellow('backing off')}: ${e.agent} needs repairs again and again (crash loop?); repair ${e.attempt} in ${seconds(Math.max(0, Date.parse(e.retryAt) - Date.parse(e.time)), 1)}, after a ${seconds(e.delayMs)} back-off, each next wait doubling up to ${seconds(e.maxDelayMs)}; said once, until it stays up ${seconds(e.resetAfterMs)}`,
+            ),
+          ]
+        : [out(`${c.green('back-off over')}: ${e.agent} ${BACKOFF_END[e.reason]}`)];
     case 'config-error':
       return [
         err(`${c.red('config error')}: keeping the last good state, nothing changed for this file:`),
@@ -150,9 +157,11 @@ function withheldText(withheld: readonly string[], c: ReturnType<typeof paint>):
   return withheld.length > 0 ? `, ${c.red(`${withheld.length} withheld (${withheld.join(', ')})`)}` : '';
 }
 
-function heldText(h: WatchHeld): string {
-  return `${h.agent} (repair ${h.attempt} in ${seconds(h.retryInMs, 1)}, after a ${seconds(h.delayMs)} back-off)`;
-}
+const BACKOFF_END = {
+  recovered: 'stayed up after its last repair; its next repair, if any, is immediate',
+  changed: 'changed in the file; the change is applied at once',
+  removed: 'is no longer declared',
+} as const;
 
 function clock(iso: string): string {
   const d = new Date(iso);

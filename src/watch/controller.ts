@@ -131,6 +131,8 @@ class Controller {
   /** The specs the last reconcile applied: an agent with the same spec that needs actions has drifted. */
   private applied: SpecKeys = {};
   private backoff: BackoffState = {};
+  /** Agents said to be backing off, with their repair count when last looked at (see reportBackoff). */
+  private backingOff = new Map<string, number>();
   /** Preflight problems of withheld agents already reported (message -> its agents), each said once. */
   private withheldShown = new Map<string, readonly string[]>();
   private warningsShown = '';
@@ -298,9 +300,11 @@ class Controller {
         now,
         policy: this.policy,
       });
+      const appliedBefore = this.applied;
       this.applied = appliedAfter(keys, this.applied, out);
       this.reportWithheld(trigger, withheld, d);
       this.emit(this.reconcileEvent(trigger, d, report, desired, now, [...out].sort()));
+      this.reportBackoff(d, keys, appliedBefore);
       this.scheduleWake(d, report);
     } catch (err) {
       const e = toAgentctlError(err);
@@ -431,6 +435,46 @@ class Controller {
       shown.set(w.message, w.agents);
     }
     this.withheldShown = shown;
+  }
+
+  /**
+   * A crash loop is said once when its first repair is held, and once when it ends, never on every
+   * retry (a crash-looping agent brings a reconcile per engine event, several a second). It ends when
+   * the agent's back-off is forgotten or starts over: up long enough (recovered), its spec changed in
+   * the file, or no longer declared.
+   */
+  private reportBackoff(d: Decision, desired: SpecKeys, appliedBefore: SpecKeys): void {
+    for (const [agent, repairsSeen] of [...this.backingOff]) {
+      const now = this.backoff[agent];
+      if (desired[agent] === undefined) {
+        this.endBackoff(agent, 'removed');
+      } else if (appliedBefore[agent] !== desired[agent]) {
+        this.endBackoff(agent, 'changed');
+      } else if (!now || now.repairs < repairsSeen) {
+        this.endBackoff(agent, 'recovered');
+      } else {
+        this.backingOff.set(agent, now.repairs);
+      }
+    }
+    for (const h of d.held) {
+      if (this.backingOff.has(h.agent)) continue;
+      this.backingOff.set(h.agent, this.backoff[h.agent]?.repairs ?? 0);
+      this.emit({
+        type: 'backoff',
+        agent: h.agent,
+        state: 'started',
+        attempt: h.attempt,
+        delayMs: h.delayMs,
+        retryAt: new Date(h.until).toISOString(),
+        maxDelayMs: this.policy.maxMs,
+        resetAfterMs: this.policy.resetAfterMs,
+      });
+    }
+  }
+
+  private endBackoff(agent: string, reason: 'recovered' | 'changed' | 'removed'): void {
+    this.backingOff.delete(agent);
+    this.emit({ type: 'backoff', agent, state: 'ended', reason });
   }
 
   /** Held repairs, and actions that failed, are retried when their back-off allows. */

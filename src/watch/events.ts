@@ -70,6 +70,30 @@ export type WatchEventBody =
    * others are applied; reported when it appears, not again on every reconcile it persists.
    */
   | { type: 'error'; kind: ErrorKind; trigger: string[]; messages: string[]; agents?: string[] }
+  /**
+   * An agent's repairs started being held by its back-off (it needed a repair again before its wait was
+   * over: a crash loop, or something stopping it again and again), or that ended. Said once per change,
+   * not on every retry: the repairs themselves still show in `reconcile` events.
+   */
+  | {
+      type: 'backoff';
+      agent: string;
+      state: 'started';
+      /** The repair held, its wait, and when it will be made (ISO time). */
+      attempt: number;
+      delayMs: number;
+      retryAt: string;
+      /** The policy: waits double up to `maxDelayMs`; up `resetAfterMs` after a repair ends it. */
+      maxDelayMs: number;
+      resetAfterMs: number;
+    }
+  | {
+      type: 'backoff';
+      agent: string;
+      state: 'ended';
+      /** recovered: up long enough after its last repair; changed: its spec changed in the file; removed: no longer declared. */
+      reason: 'recovered' | 'changed' | 'removed';
+    }
   | { type: 'engine'; state: 'connected' | 'disconnected'; message?: string; retryInMs?: number }
   | { type: 'stopping'; reason: string }
   | { type: 'stopped' };

@@ -8,7 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { WatchEvent } from '../../src/watch/events.js';
-import { agentctl } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { agentctl, CLI } from '../helpers/cli.js';
+import { eventually } from '../helpers/eventually.js';
 import { exists, inspect, projectContainers } from '../helpers/docker.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 import { spawnWatch, type WatchProcess } from '../helpers/watch-process.js';
@@ -140,6 +142,41 @@ describe('agentctl apply --watch (process)', () => {
     expect(reconciles.length).toBeLessThanOrEqual(20);
     expect(cpuSeconds).toBeLessThan(elapsedSeconds / 2);
     expect(running(`${p.prefix}steady`)).toBe(true);
+    // The back-off is said once, when the first repair is held; not again on every retry.
+    expect(w.events.filter((e) => e.type === 'backoff')).toEqual([
+      expect.objectContaining({ agent: 'crash', state: 'started', attempt: 2, delayMs: 1000 }),
+    ]);
+  });
+
+  it('as text, says a crash loop once when its back-off starts and once when it ends', async () => {
+    const p = project('wcrasht');
+    p.write('agents:\n  crash: { command: [sh, -c, "exit 1"], restart: "no" }');
+    const child = spawn(process.execPath, [CLI, 'apply', '--watch'], {
+      cwd: p.dir,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      const lines = (re: RegExp) => stdout.split('\n').filter((l) => re.test(l));
+      // Repairs 1 to 3 take about 3 s of back-off; every die and start in between brings a reconcile.
+      await eventually('the third repair', () => lines(/start crash \(repair 3\)/).length > 0, 30_000);
+      expect(lines(/backing off/)).toEqual([
+        expect.stringMatching(/backing off: crash needs repairs again and again .*repair 2 in /),
+      ]);
+      p.write('agents:\n  crash: { command: [sleep, "1000"], restart: "no" }');
+      await eventually('the back-off ended by the change', () => lines(/back-off over/).length > 0, 30_000);
+      expect(lines(/back-off over/)).toEqual([
+        expect.stringMatching(/back-off over: crash changed in the file/),
+      ]);
+      expect(lines(/backing off/)).toHaveLength(1);
+      await eventually('crash running as changed', () => running(`${p.prefix}crash`));
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
   });
 });
 

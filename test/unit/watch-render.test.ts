@@ -138,6 +138,38 @@ describe('watch log as text', () => {
     expect(s.line()).toMatch(/ · 1 withheld \(b\) · /);
   });
 
+  it('says a back-off once when it starts and once when it ends, never on the reconciles in between', () => {
+    const held = [{ agent: 'c', delayMs: 2000, retryInMs: 1500, retryAt: time, attempt: 3 }];
+    // A reconcile that only finds c still held (an engine event of the crash loop) prints nothing.
+    expect(watchLines(reconcile({ trigger: ['engine:die:c'], held }))).toEqual([]);
+    const started = watchLines({
+      time,
+      type: 'backoff',
+      agent: 'c',
+      state: 'started',
+      attempt: 3,
+      delayMs: 2000,
+      retryAt: '2030-01-02T03:04:06.500Z',
+      maxDelayMs: 60_000,
+      resetAfterMs: 30_000,
+    });
+    expect(started).toEqual([
+      {
+        stream: 'out',
+        text: expect.stringMatching(
+          /backing off: c needs repairs again and again \(crash loop\?\); repair 3 in 1\.5s, after a 2s back-off, each next wait doubling up to 60s; said once, until it stays up 30s$/,
+        ),
+      },
+    ]);
+    const ended = (reason: 'recovered' | 'changed' | 'removed') =>
+      watchLines({ time, type: 'backoff', agent: 'c', state: 'ended', reason }).map((l) => l.text);
+    expect(ended('recovered')).toEqual([
+      expect.stringMatching(/back-off over: c stayed up after its last repair/),
+    ]);
+    expect(ended('changed')).toEqual([expect.stringMatching(/back-off over: c changed in the file/)]);
+    expect(ended('removed')).toEqual([expect.stringMatching(/back-off over: c is no longer declared$/)]);
+  });
+
   it('prints config errors as file:line:col lines, after a line saying the last good state is kept', () => {
     const lines = watchLines({
       time,
