@@ -5,7 +5,8 @@
  * Each agent becomes one `Sandbox` of kubernetes-sigs/agent-sandbox (agents.x-k8s.io/v1beta1: one pod,
  * stable identity, a PersistentVolumeClaim per agent for /mnt), or with `workload: statefulset` a plain
  * StatefulSet of one replica with the same pod and claim. An agent on `network: none` also gets a
- * NetworkPolicy that denies all traffic.
+ * NetworkPolicy that denies all traffic; an agent with an egress allow-list gets one that allows its
+ * CIDR rules only (see egress-policy.ts).
  *
  * Kubernetes cannot express everything a Docker sandbox has (ulimits, a per-pod pids limit, tmpfs
  * noexec/nosuid, a named Docker network...): each such field is a warning naming the agent and the
@@ -13,6 +14,8 @@
  */
 import { AGENT_WORK_DIR } from '../config/defaults.js';
 import type { AgentSpec, DesiredState } from '../types.js';
+import { PROXY_ENV } from '../egress/names.js';
+import { egressRules } from './egress-policy.js';
 import { cpuQuantity, memoryQuantity } from './quantity.js';
 
 export type Workload = 'sandbox' | 'statefulset';
@@ -141,6 +144,21 @@ function agentObjects(
       spec: { podSelector: { matchLabels: selector }, policyTypes: ['Ingress', 'Egress'] },
     });
   }
+  if (spec.egress) {
+    const { egress, warnings } = egressRules(spec.egress);
+    for (const w of warnings) warn(w.field, w.message);
+    // Ingress is denied too: under Docker a policy agent sits on an internal network nothing else joins.
+    objects.push({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { ...metadata, name: `${spec.name}-egress` },
+      spec: {
+        podSelector: { matchLabels: selector },
+        policyTypes: ['Ingress', 'Egress'],
+        ...(egress.length > 0 ? { egress } : {}),
+      },
+    });
+  }
   return objects;
 }
 
@@ -240,7 +258,19 @@ function numericUser(spec: AgentSpec, warn: Warn): NumericUser | undefined {
 
 function envVars(desired: DesiredState, spec: AgentSpec, warn: Warn): Record<string, unknown>[] {
   const secret = spec.secretEnv ?? {};
-  const names = [...new Set([...Object.keys(spec.env), ...Object.keys(secret)])].sort();
+  // The egress gateway exists only under Docker: its proxy variables would point the pod at nothing.
+  const gatewayProxy = Object.keys(PROXY_ENV)
+    .filter((name) => spec.egress !== undefined && spec.env[name] === PROXY_ENV[name])
+    .sort();
+  if (gatewayProxy.length > 0) {
+    warn(
+      'egress',
+      `the egress gateway exists only under Docker: its proxy variables (${gatewayProxy.join(', ')}) are left out, and the pod reaches what its NetworkPolicy allows directly`,
+    );
+  }
+  const names = [...new Set([...Object.keys(spec.env), ...Object.keys(secret)])]
+    .filter((name) => !gatewayProxy.includes(name))
+    .sort();
   return names.map((name) => {
     const ref = secret[name];
     if (!ref) return { name, value: spec.env[name] };
@@ -272,7 +302,8 @@ function unexpressible(spec: AgentSpec, warn: Warn): void {
     'logs',
     `driver ${spec.logs.driver} cannot be expressed in a pod: the kubelet rotates container logs (containerLogMaxSize, containerLogMaxFiles)`,
   );
-  if (spec.network !== 'none' && spec.network !== 'bridge' && spec.network !== 'host') {
+  // A policy agent's network is the project's egress network: its NetworkPolicy stands for it.
+  if (spec.network !== 'none' && spec.network !== 'bridge' && spec.network !== 'host' && !spec.egress) {
     warn(
       'network',
       `"${spec.network}" is a Docker network, which has no Kubernetes equivalent: the pod is on the cluster network (add a NetworkPolicy to fence it)`,

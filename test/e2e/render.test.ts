@@ -19,7 +19,15 @@ describe('agentctl render --kubernetes (built binary)', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe(readFileSync(path.resolve('test/fixtures/kubernetes/sandbox.golden.yaml'), 'utf8'));
     const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as { kind: string });
-    expect(docs.map((d) => d.kind)).toEqual(['Sandbox', 'Sandbox', 'Sandbox', 'Sandbox', 'NetworkPolicy']);
+    expect(docs.map((d) => d.kind)).toEqual([
+      'Sandbox',
+      'Sandbox',
+      'NetworkPolicy',
+      'Sandbox',
+      'Sandbox',
+      'Sandbox',
+      'NetworkPolicy',
+    ]);
     expect(r.stderr).toMatch(
       new RegExp(`^${FIXTURE}:\\d+:\\d+: warning: agent sealed: pids: 1024 cannot be expressed per pod`, 'm'),
     );
@@ -35,6 +43,7 @@ describe('agentctl render --kubernetes (built binary)', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(readdirSync(out).sort()).toEqual([
       'k8s-coder.yaml',
+      'k8s-fenced.yaml',
       'k8s-host.yaml',
       'k8s-paused.yaml',
       'k8s-sealed.yaml',
@@ -59,7 +68,7 @@ describe('agentctl render --kubernetes (built binary)', () => {
       warnings: { agent: string; field: string }[];
     };
     expect(json.project).toBe('k8sdemo');
-    expect(json.objects).toHaveLength(5);
+    expect(json.objects).toHaveLength(7);
     expect(json.warnings).toContainEqual(expect.objectContaining({ agent: 'coder', field: 'env.API_KEY' }));
     const bad = agentctl(['render', '-f', FIXTURE], { env });
     expect(bad.status).toBe(1);

@@ -56,6 +56,7 @@ describe.each(['sandbox', 'statefulset'] as const)('render --kubernetes --worklo
     // One file per agent plus a kustomization listing them.
     expect(r.files.map((f) => f.name)).toEqual([
       'k8s-coder.yaml',
+      'k8s-fenced.yaml',
       'k8s-host.yaml',
       'k8s-paused.yaml',
       'k8s-sealed.yaml',
@@ -101,6 +102,7 @@ describe.each(['sandbox', 'statefulset'] as const)('render --kubernetes --worklo
     );
     expect(levels['k8s-sealed']).toEqual({ baseline: [], restricted: [] });
     expect(levels['k8s-coder']?.baseline).toEqual([]);
+    expect(levels['k8s-fenced']?.baseline).toEqual([]);
     // The default capability additions are baseline's, not restricted's: said by a warning.
     expect(levels['k8s-coder']?.restricted).toEqual([
       'agent: restricted adds only NET_BIND_SERVICE, not CHOWN',
@@ -157,6 +159,34 @@ describe('render --kubernetes mapping details', () => {
     });
     expect(sealed[1].spec.ingress).toBeUndefined();
     expect(sealed[1].spec.egress).toBeUndefined();
+  });
+
+  it("maps an egress allow-list to a NetworkPolicy of its CIDR rules, without the gateway's proxy", () => {
+    const [sandbox, policy] = objectsOf('sandbox', 'fenced');
+    const env = sandbox.spec.podTemplate.spec.containers[0].env.map((e: Obj) => e.name);
+    expect(env).not.toContain('HTTPS_PROXY');
+    expect(env).toContain('AGENT_ID');
+    expect(policy).toMatchObject({
+      kind: 'NetworkPolicy',
+      metadata: { name: 'k8s-fenced-egress' },
+      spec: {
+        podSelector: { matchLabels: { 'agentctl.agent': 'fenced', 'agentctl.project': 'k8sdemo' } },
+        policyTypes: ['Ingress', 'Egress'],
+      },
+    });
+    expect(policy.spec.ingress).toBeUndefined();
+    const blocks = policy.spec.egress.flatMap((r: Obj) => r.to.map((p: Obj) => p.ipBlock.cidr)).sort();
+    // The host names are left out (fail closed); only the CIDR rules are there.
+    expect(blocks).toEqual(['10.0.0.0/8', '10.2.3.4/32', '192.168.1.0/24', '198.51.100.7/32']);
+    const warned = renderFleet(desired, { ...OPTS, workload: 'sandbox' })
+      .warnings.filter((w) => w.agent === 'fenced' && w.field.startsWith('egress'))
+      .map((w) => `${w.field}: ${w.message.split(' names')[0]}`);
+    expect(warned).toEqual([
+      expect.stringMatching(/^egress: the egress gateway exists only under Docker/),
+      'egress.allow: "*.github.com"',
+      'egress.allow: "api.example.com:443"',
+      'egress.deny: "evil.example.com"',
+    ]);
   });
 
   it('refuses names Kubernetes cannot take, naming the agent', () => {
