@@ -14,10 +14,12 @@ import type { AgentSpec } from './types.js';
 export const LIVE_FIELDS = ['memoryBytes', 'nanoCpus', 'pids', 'restart', 'state'] as const;
 
 /**
+ * `engine` is where the container is, not what it is: compared with the engine it is found on.
+ *
  * Enforced outside the container (the egress gateway reads the rules from its policy file), so changing
  * them never needs a new container; the planner compares them with the gateway's policy instead.
  */
-export const OUTSIDE_FIELDS = ['egress', 'egressSlot'] as const;
+export const OUTSIDE_FIELDS = ['egress', 'egressSlot', 'engine'] as const;
 
 export type HashedSpec = Omit<AgentSpec, (typeof LIVE_FIELDS)[number] | (typeof OUTSIDE_FIELDS)[number]>;
 

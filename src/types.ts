@@ -55,7 +55,12 @@ export interface AgentSpec {
   labels: Record<string, string>;
   /** OCI runtime (e.g. `runsc`); undefined = the engine's default. */
   runtime?: string;
-  /** Absolute host path of the agent's working directory, mounted at /mnt. */
+  /**
+   * The engine the agent runs on (a key of the file's `engines:`); undefined = `local`. Not hashed: the
+   * planner compares it with the engine the container is found on (a move is a data migration).
+   */
+  engine?: string;
+  /** Absolute path of the agent's working directory ON ITS ENGINE'S HOST, mounted at /mnt. */
   workDir: string;
   /**
    * Environment variables whose values are secrets given by reference (absent when there are none, so
@@ -125,12 +130,39 @@ export interface ImageBuild {
   agents: string[];
 }
 
+/** The engine every file has: DOCKER_HOST, or the default socket, on this host. */
+export const LOCAL_ENGINE = 'local';
+
+/** TLS client files for an engine (absolute paths on this host). */
+export interface EngineTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/** One engine of the file's `engines:` (and the implicit `local`). */
+export interface EngineSpec {
+  name: string;
+  /** `unix:///path`, `tcp://HOST:PORT`, `ssh://user@host`; undefined only for `local` (DOCKER_HOST). */
+  host?: string;
+  tls?: EngineTls;
+  /** Absolute path ON THAT ENGINE'S HOST under which its agents' working directories live. */
+  runtimeDir: string;
+  /** Where the engine is declared (absent for the implicit `local`). */
+  pos?: SourcePos;
+}
+
 export interface DesiredState {
   /** Absolute path of the config file, or `<stdin>`. */
   file: string;
   project: string;
-  /** Absolute host path. */
+  /** Absolute host path (the `local` engine's runtime directory, and agentctl's own state). */
   runtimeDir: string;
+  /**
+   * Every engine the file names, sorted by name, `local` always among them; absent = only `local`
+   * (see fleet/engines-of.ts).
+   */
+  engines?: EngineSpec[];
   namePrefix: string;
   /** Sorted by id. */
   agents: AgentSpec[];

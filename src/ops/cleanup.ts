@@ -5,7 +5,6 @@
  * is never deleted. Never follows a symlink: a symlinked runtime or working directory is reported and
  * left alone. `dryRun` reports the same without changing anything.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ID_PATTERN } from '../config/rules.js';
 import type { ContainerSummary, DockerPort } from '../docker/port.js';
@@ -13,7 +12,8 @@ import { AgentctlError, toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { assertNoSymlinks, WORKDIRS } from '../reconcile/workdir.js';
 import { mapLimit } from '../util/concurrency.js';
-import { diskUsage } from '../util/disk-usage.js';
+import type { HostFs } from '../docker/host-fs.js';
+import { localHostFs } from '../docker/local-host-fs.js';
 import { type OpContext, portOf } from './context.js';
 import { lockProjects } from './project-locks.js';
 import { inUseReason, type MountSnapshot, mountSnapshot, usersOf, workDirUsers } from './workdir-in-use.js';
@@ -75,7 +75,8 @@ export async function cleanup(opts: CleanupOptions): Promise<CleanupResult> {
   const cutoff = now - opts.olderThanMs;
 
   // Every container that exists when the run begins keeps the directories it mounts for this run.
-  const atStart = await mountSnapshot(port);
+  const host = localHostFs;
+  const atStart = await mountSnapshot(port, host);
   const stopped = (await port.listManaged(opts.project)).filter((c) => STOPPED.has(c.state));
   const old = (
     await mapLimit(stopped, 16, async (c) => {
@@ -94,7 +95,10 @@ export async function cleanup(opts: CleanupOptions): Promise<CleanupResult> {
     // What is in use is decided before anything is removed: the containers this run removes still
     // count, so an agent's data never goes in the same run as its container. (A dry run therefore
     // reports exactly what a real run would do.) Those created while we waited for the locks count too.
-    const inUse: MountSnapshot = { mounts: [...atStart.mounts, ...(await mountSnapshot(port)).mounts] };
+    const inUse: MountSnapshot = {
+      mounts: [...atStart.mounts, ...(await mountSnapshot(port, host)).mounts],
+      host,
+    };
     const skipped: string[] = [];
     const containers = (
       await mapLimit(old, 4, async ({ c, since }): Promise<CleanedContainer | undefined> => {
@@ -128,7 +132,7 @@ export async function cleanup(opts: CleanupOptions): Promise<CleanupResult> {
       })
     ).filter((x): x is CleanedContainer => x !== undefined);
     skipped.sort(); // containers, in name order rather than as their removals ended
-    const directories = await unusedWorkDirs(port, opts, cutoff, inUse, dryRun, skipped);
+    const directories = await unusedWorkDirs(port, host, opts, cutoff, inUse, dryRun, skipped);
     return {
       dryRun,
       containers,
@@ -143,6 +147,7 @@ export async function cleanup(opts: CleanupOptions): Promise<CleanupResult> {
 
 async function unusedWorkDirs(
   port: DockerPort,
+  host: HostFs,
   opts: CleanupOptions,
   cutoff: number,
   inUse: MountSnapshot,
@@ -150,28 +155,28 @@ async function unusedWorkDirs(
   skipped: string[],
 ): Promise<CleanedDirectory[]> {
   const root = path.join(opts.runtimeDir, WORKDIRS);
-  await assertNoSymlinks(opts.runtimeDir, root);
-  const names = await fs.readdir(root).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [] as string[];
-    throw new AgentctlError('unsafe', `cannot list ${root}: ${err.message}`);
-  });
+  await assertNoSymlinks(opts.runtimeDir, root, host);
+  const names =
+    (await host.readdir(root).catch((err: Error) => {
+      throw new AgentctlError('unsafe', `cannot list ${root}: ${err.message}`);
+    })) ?? [];
   const keep = new Set(opts.keep ?? []);
   const directories: CleanedDirectory[] = [];
   for (const name of names.sort()) {
     const dir = path.join(root, name);
-    const st = await fs.lstat(dir).catch(() => undefined);
+    const st = await host.lstat(dir).catch(() => undefined);
     if (!st) continue;
-    if (st.isSymbolicLink()) {
+    if (st.type === 'symlink') {
       skipped.push(`${dir}: a symlink; not followed`);
       continue;
     }
-    if (!st.isDirectory() || !ID_PATTERN.test(name)) {
+    if (st.type !== 'directory' || !ID_PATTERN.test(name)) {
       skipped.push(`${dir}: not an agent working directory`);
       continue;
     }
     if (keep.has(name) || (await usersOf(inUse, dir)).length > 0) continue;
     if (st.mtimeMs > cutoff) continue;
-    const usage = await diskUsage(dir);
+    const usage = await host.diskUsage(dir);
     const row = {
       agent: name,
       path: dir,
@@ -184,15 +189,14 @@ async function unusedWorkDirs(
     }
     try {
       // Its project's lock may not be ours (nothing says whose it is): look again right before.
-      const users = await workDirUsers(port, dir);
+      const users = await workDirUsers(port, dir, host);
       if (users.length > 0) {
         skipped.push(`${dir}: ${inUseReason(users)}`);
         continue;
       }
-      const again = await fs.lstat(dir).catch(() => undefined);
-      if (!again?.isDirectory() || again.mtimeMs > cutoff) continue; // gone, replaced or changed since
-      // fs.rm removes links inside the tree as links; it never follows them.
-      await fs.rm(dir, { recursive: true, force: true });
+      const again = await host.lstat(dir).catch(() => undefined);
+      if (again?.type !== 'directory' || again.mtimeMs > cutoff) continue; // gone, replaced or changed since
+      await host.removeTree(dir);
       directories.push({ ...row, ok: true });
     } catch (err) {
       directories.push({ ...row, ok: false, error: toAgentctlError(err).message });

@@ -2,7 +2,6 @@
  * down: remove every container of the project. Working directories stay unless `removeData`, and even
  * then one that another container still uses (see workdir-in-use.ts) is kept and reported.
  */
-import { promises as fs } from 'node:fs';
 import { ID_PATTERN } from '../config/rules.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
@@ -10,6 +9,8 @@ import { removeEgressNetworks } from '../egress/execute.js';
 import { acquireLock } from '../lock.js';
 import { assertNoSymlinks, workDirOf } from '../reconcile/workdir.js';
 import type { DesiredState } from '../types.js';
+import type { HostFs } from '../docker/host-fs.js';
+import { localHostFs } from '../docker/local-host-fs.js';
 import { mapLimit } from '../util/concurrency.js';
 import { type OpContext, portOf } from './context.js';
 import { inUseReason, mountSnapshot, usersOf } from './workdir-in-use.js';
@@ -33,6 +34,7 @@ export interface DownResult {
 export async function down(desired: DesiredState, opts: DownOptions = {}): Promise<DownResult> {
   if (opts.dryRun) return downPlan(desired, opts);
   const port = portOf(opts);
+  const host = localHostFs;
   const release = await acquireLock(desired.project, { waitMs: opts.lockWaitMs });
   try {
     const containers = await port.listContainers({ [LABEL.project]: desired.project });
@@ -63,14 +65,14 @@ export async function down(desired: DesiredState, opts: DownOptions = {}): Promi
     const keptData: DownResult['keptData'] = [];
     if (opts.removeData) {
       // Taken after our containers are gone: what still mounts a directory belongs to someone else.
-      const snapshot = await mountSnapshot(port);
-      for (const dir of await dataDirs(desired, removed)) {
+      const snapshot = await mountSnapshot(port, host);
+      for (const dir of await dataDirs(desired, removed, host)) {
         const users = await usersOf(snapshot, dir);
         if (users.length > 0) {
           keptData.push({ path: dir, reason: inUseReason(users) });
           continue;
         }
-        await fs.rm(dir, { recursive: true, force: true });
+        await host.removeTree(dir);
         removedData.push(dir);
       }
     }
@@ -90,9 +92,9 @@ async function downPlan(desired: DesiredState, opts: DownOptions): Promise<DownR
   if (opts.removeData) {
     // Our own containers would be gone by then: only other containers keep a directory.
     const ours = new Set(containers.map((c) => c.name));
-    const snapshot = await mountSnapshot(port);
-    const others = { mounts: snapshot.mounts.filter((m) => !ours.has(m.container)) };
-    for (const dir of await dataDirs(desired, removed)) {
+    const snapshot = await mountSnapshot(port, localHostFs);
+    const others = { ...snapshot, mounts: snapshot.mounts.filter((m) => !ours.has(m.container)) };
+    for (const dir of await dataDirs(desired, removed, localHostFs)) {
       const users = await usersOf(others, dir);
       if (users.length > 0) keptData.push({ path: dir, reason: inUseReason(users) });
       else removedData.push(dir);
@@ -108,19 +110,19 @@ function removedRows(containers: { name: string; labels: Record<string, string> 
 }
 
 /** The existing working directories of the file's agents and of the removed containers, sorted. */
-async function dataDirs(desired: DesiredState, removed: DownResult['removed']): Promise<string[]> {
+async function dataDirs(
+  desired: DesiredState,
+  removed: DownResult['removed'],
+  host: HostFs,
+): Promise<string[]> {
   const ids = new Set([...desired.agents.map((a) => a.id), ...removed.map((r) => r.agent)]);
   const dirs: string[] = [];
   for (const id of [...ids].sort()) {
     // An agent label is untrusted input: only ids that cannot escape runtimeDir.
     if (!ID_PATTERN.test(id)) continue;
     const dir = workDirOf(desired.runtimeDir, id);
-    await assertNoSymlinks(desired.runtimeDir, dir);
-    const exists = await fs.lstat(dir).then(
-      () => true,
-      () => false,
-    );
-    if (exists) dirs.push(dir);
+    await assertNoSymlinks(desired.runtimeDir, dir, host);
+    if (await host.lstat(dir)) dirs.push(dir);
   }
   return dirs;
 }

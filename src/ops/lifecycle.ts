@@ -2,14 +2,14 @@
  * start, stop, restart and rm of agents named by id. Every id is resolved before anything is done, so a
  * typo or an ambiguous id changes nothing; then each agent is worked on independently and reported.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ID_PATTERN } from '../config/rules.js';
 import type { DockerPort } from '../docker/port.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { assertNoSymlinks, WORKDIRS } from '../reconcile/workdir.js';
 import { mapLimit } from '../util/concurrency.js';
-import { diskUsage } from '../util/disk-usage.js';
+import type { HostFs } from '../docker/host-fs.js';
+import { localHostFs } from '../docker/local-host-fs.js';
 import { type OpContext, portOf } from './context.js';
 import { lockProjects } from './project-locks.js';
 import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
@@ -74,7 +74,7 @@ export async function removeAgents(ids: string[], opts: RemoveOptions = {}): Pro
         await port.stopContainer(a.id, opts.stopTimeoutSeconds ?? 10);
         await port.removeContainer(a.id);
         if (!opts.removeData) return { ...base, ok: true };
-        const freed = await removeWorkDir(port, a.agentId, workDir);
+        const freed = await removeWorkDir(port, localHostFs, a.agentId, workDir);
         return { ...base, ok: true, ...freed };
       } catch (err) {
         return { ...base, ok: false, error: toAgentctlError(err).message };
@@ -93,6 +93,7 @@ export async function removeAgents(ids: string[], opts: RemoveOptions = {}): Pro
  */
 async function removeWorkDir(
   port: DockerPort,
+  host: HostFs,
   agentId: string,
   workDir: string | undefined,
 ): Promise<{ removedData?: string; freedBytes?: number }> {
@@ -109,20 +110,20 @@ async function removeWorkDir(
     );
   }
   const runtimeDir = path.dirname(path.dirname(workDir));
-  await assertNoSymlinks(runtimeDir, workDir);
-  const users = await workDirUsers(port, workDir);
+  await assertNoSymlinks(runtimeDir, workDir, host);
+  const users = await workDirUsers(port, workDir, host);
   if (users.length > 0) {
     throw new AgentctlError(
       'unsafe',
       `container removed, but ${workDir} is ${inUseReason(users)}; not deleting it`,
     );
   }
-  const st = await fs.lstat(workDir).catch(() => undefined);
+  const st = await host.lstat(workDir).catch(() => undefined);
   if (!st) return {};
-  if (!st.isDirectory()) throw new AgentctlError('unsafe', `${workDir} is not a directory; not deleting it`);
-  const usage = await diskUsage(workDir);
-  // fs.rm removes symlinks inside the tree as links: it never follows them.
-  await fs.rm(workDir, { recursive: true, force: true });
+  if (st.type !== 'directory')
+    throw new AgentctlError('unsafe', `${workDir} is not a directory; not deleting it`);
+  const usage = await host.diskUsage(workDir);
+  await host.removeTree(workDir);
   return { removedData: workDir, freedBytes: usage?.bytes ?? 0 };
 }
 

@@ -4,30 +4,34 @@
  * engine (ours or not, running or not) has a mount whose host source is the directory, lies inside it,
  * or contains it (a container mounting the whole runtime directory uses every agent's data).
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DockerPort } from '../docker/port.js';
+import type { HostFs } from '../docker/host-fs.js';
+import { localHostFs } from '../docker/local-host-fs.js';
 
 /** Every container's mount sources, taken in one list call. */
 export interface MountSnapshot {
   mounts: { container: string; sources: string[] }[];
+  /** The host the sources are paths on (the engine's), where `dir`s are resolved too. */
+  host?: HostFs;
 }
 
-export async function mountSnapshot(port: DockerPort): Promise<MountSnapshot> {
+/** Mount sources are paths on the engine's host: `host` is that host's filesystem. */
+export async function mountSnapshot(port: DockerPort, host: HostFs = localHostFs): Promise<MountSnapshot> {
   const containers = await port.listContainers({});
   const mounts = await Promise.all(
     containers.map(async (c) => {
       // A port that reports only the /mnt mount still gives that one.
       const given = c.mountSources ?? (c.workDir ? [c.workDir] : []);
-      return { container: c.name, sources: await withRealPaths(given) };
+      return { container: c.name, sources: await withRealPaths(given, host) };
     }),
   );
-  return { mounts: mounts.filter((m) => m.sources.length > 0) };
+  return { mounts: mounts.filter((m) => m.sources.length > 0), host };
 }
 
 /** Names of the containers in `snapshot` whose mounts overlap `dir` (sorted; empty: not in use). */
 export async function usersOf(snapshot: MountSnapshot, dir: string): Promise<string[]> {
-  const forms = await withRealPaths([dir]);
+  const forms = await withRealPaths([dir], snapshot.host ?? localHostFs);
   const users = snapshot.mounts
     .filter((m) => m.sources.some((s) => forms.some((d) => overlaps(s, d))))
     .map((m) => m.container);
@@ -35,8 +39,12 @@ export async function usersOf(snapshot: MountSnapshot, dir: string): Promise<str
 }
 
 /** The containers using `dir` now (one list call). */
-export async function workDirUsers(port: DockerPort, dir: string): Promise<string[]> {
-  return usersOf(await mountSnapshot(port), dir);
+export async function workDirUsers(
+  port: DockerPort,
+  dir: string,
+  host: HostFs = localHostFs,
+): Promise<string[]> {
+  return usersOf(await mountSnapshot(port, host), dir);
 }
 
 /** Why a directory in use is left alone, for messages. */
@@ -45,12 +53,12 @@ export function inUseReason(users: string[]): string {
 }
 
 /** Each path as given (made absolute) and, where it exists, with symlinks resolved. */
-async function withRealPaths(paths: string[]): Promise<string[]> {
+async function withRealPaths(paths: string[], host: HostFs): Promise<string[]> {
   const out = new Set<string>();
   for (const p of paths) {
     const abs = path.resolve(p);
     out.add(abs);
-    out.add(await fs.realpath(abs).catch(() => abs));
+    out.add(await host.realpath(abs));
   }
   return [...out];
 }

@@ -5,6 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { createBody } from '../docker/container-config.js';
 import type { DockerPort } from '../docker/port.js';
+import type { HostFs } from '../docker/host-fs.js';
+import { localHostFs } from '../docker/local-host-fs.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import type { Action, ActionResult, AgentSpec, Plan } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
@@ -17,6 +19,8 @@ export type ProgressEvent = { type: 'begin'; action: Action } | { type: 'end'; r
 export interface ExecuteOptions {
   project: string;
   runtimeDir: string;
+  /** The filesystem of the engine's host, where working directories are made (default: this host's). */
+  host?: HostFs;
   /** Agents worked on at once. */
   parallel: number;
   /** Grace period for stopping a container before it is killed. */
@@ -98,9 +102,9 @@ async function perform(
 ): Promise<string> {
   switch (action.kind) {
     case 'create': {
-      await ensureWorkDir(opts.runtimeDir, action.spec);
+      await ensureWorkDir(opts.runtimeDir, action.spec, hostOf(opts));
       const user = await owners.resolve(action.spec);
-      const problem = await ownershipProblem(action.spec, owners);
+      const problem = await ownershipProblem(action.spec, owners, hostOf(opts));
       if (problem) throw new AgentctlError('unsafe', problem);
       const id = await port.createContainer(
         action.spec.name,
@@ -112,7 +116,7 @@ async function perform(
           await addressOf(action.spec, port),
         ),
       );
-      await giveToAgent(action.spec, owners);
+      await giveToAgent(action.spec, owners, hostOf(opts));
       if (action.spec.state === 'running') await port.startContainer(id);
       return id;
     }
@@ -157,7 +161,7 @@ async function recreate(
   opts: ExecuteOptions,
   gracefulStop: boolean,
 ): Promise<string> {
-  await ensureWorkDir(opts.runtimeDir, spec);
+  await ensureWorkDir(opts.runtimeDir, spec, hostOf(opts));
   const tempName = `${spec.name}-next-${randomBytes(3).toString('hex')}`;
   const newId = await port.createContainer(
     tempName,
@@ -170,14 +174,14 @@ async function recreate(
     ),
   );
   // Refuse before the old agent is stopped when its data cannot follow it to a new uid.
-  const problem = await ownershipProblem(spec, owners);
+  const problem = await ownershipProblem(spec, owners, hostOf(opts));
   if (problem) {
     await port.removeContainer(newId);
     throw new AgentctlError('unsafe', problem);
   }
   if (gracefulStop) await port.stopContainer(oldId, opts.stopTimeoutSeconds);
   // Only now: a file the old agent wrote after its directory was re-owned would keep the old uid.
-  await giveToAgent(spec, owners);
+  await giveToAgent(spec, owners, hostOf(opts));
   await port.removeContainer(oldId);
   await port.renameContainer(newId, spec.name);
   if (spec.state === 'running') await port.startContainer(newId);
@@ -198,6 +202,10 @@ function secretEnvOf(spec: AgentSpec, opts: ExecuteOptions): string[] {
   if (keys.length === 0) return [];
   if (!opts.secrets) throw new Error(`the secrets of agent ${spec.id} were not resolved`);
   return opts.secrets.envOf(spec.id, keys);
+}
+
+function hostOf(opts: ExecuteOptions): HostFs {
+  return opts.host ?? localHostFs;
 }
 
 function groupByAgent(actions: Action[]): Action[][] {

@@ -3,9 +3,9 @@
  * success and the agents then could not write /mnt: below a minimum, the run is refused before anything
  * changes. Minimums: AGENTCTL_MIN_FREE (a size, default 100m) and AGENTCTL_MIN_FREE_INODES (default 1000).
  */
-import { promises as fs } from 'node:fs';
 import { formatSize, parseSize } from '../config/units.js';
 import { AgentctlError } from '../errors.js';
+import type { HostSpace } from '../docker/host-fs.js';
 
 export interface FreeSpaceMinimum {
   bytes: number;
@@ -24,15 +24,13 @@ export function freeSpaceMinimum(env: NodeJS.ProcessEnv = process.env): FreeSpac
   return { bytes, inodes };
 }
 
-/** What is short on the filesystem holding `dir`, or undefined when there is enough. */
-export async function freeSpaceProblem(dir: string, min = freeSpaceMinimum()): Promise<string | undefined> {
-  const st = await fs.statfs(dir);
-  const freeBytes = st.bavail * st.bsize;
+/** What is short on the filesystem `space` describes (see HostFs.spaceAt), or undefined when there is enough. */
+export function freeSpaceProblem(space: HostSpace, min = freeSpaceMinimum()): string | undefined {
   const short: string[] = [];
-  if (freeBytes < min.bytes)
-    short.push(`${formatSize(freeBytes)} free (minimum ${formatSize(min.bytes)}, AGENTCTL_MIN_FREE)`);
+  if (space.freeBytes < min.bytes)
+    short.push(`${formatSize(space.freeBytes)} free (minimum ${formatSize(min.bytes)}, AGENTCTL_MIN_FREE)`);
   // Filesystems without inode accounting report 0 files: nothing to check there.
-  if (st.files > 0 && st.ffree < min.inodes)
-    short.push(`${st.ffree} inodes free (minimum ${min.inodes}, AGENTCTL_MIN_FREE_INODES)`);
-  return short.length > 0 ? `the filesystem of ${dir} has only ${short.join(' and ')}` : undefined;
+  if (space.totalInodes > 0 && space.freeInodes < min.inodes)
+    short.push(`${space.freeInodes} inodes free (minimum ${min.inodes}, AGENTCTL_MIN_FREE_INODES)`);
+  return short.length > 0 ? `the filesystem of ${space.path} has only ${short.join(' and ')}` : undefined;
 }

@@ -7,9 +7,10 @@
  * agents and still apply the others. `preflight` is the one-shot rule: any problem refuses the whole run.
  */
 import { freeSpaceProblem } from './free-space.js';
-import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DockerPort } from '../docker/port.js';
+import type { HostFs } from '../docker/host-fs.js';
+import { localHostFs } from '../docker/local-host-fs.js';
 import { AgentctlError, formatAt } from '../errors.js';
 import type { AgentSpec, DesiredState, EngineInfo, ObservedState, Plan } from '../types.js';
 import { formatBytes, formatCpus } from '../render/units.js';
@@ -187,10 +188,15 @@ export async function runtimeDirProblems(desired: DesiredState, specs: AgentSpec
  * A symlink in an agent's own working directory stops that agent; one above them all (runtimeDir, its
  * agent-working-directory), or a runtimeDir that cannot be written, stops every agent.
  */
-async function workDirProblems(desired: DesiredState, specs: AgentSpec[]): Promise<PreflightProblem[]> {
+async function workDirProblems(
+  desired: DesiredState,
+  specs: AgentSpec[],
+  host: HostFs = localHostFs,
+  runtimeDir = desired.runtimeDir,
+): Promise<PreflightProblem[]> {
   const problems: PreflightProblem[] = [];
-  const shared = path.join(desired.runtimeDir, WORKDIRS);
-  const sharedOk = await assertNoSymlinks(desired.runtimeDir, shared).then(
+  const shared = path.join(runtimeDir, WORKDIRS);
+  const sharedOk = await assertNoSymlinks(runtimeDir, shared, host).then(
     () => true,
     (err: unknown) => {
       problems.push({ message: (err as Error).message, agents: [] });
@@ -200,7 +206,7 @@ async function workDirProblems(desired: DesiredState, specs: AgentSpec[]): Promi
   if (sharedOk) {
     for (const spec of specs) {
       try {
-        await assertNoSymlinks(desired.runtimeDir, spec.workDir);
+        await assertNoSymlinks(runtimeDir, spec.workDir, host);
       } catch (err) {
         problems.push({
           message: formatAt(desired.positions[spec.id], (err as Error).message),
@@ -209,37 +215,15 @@ async function workDirProblems(desired: DesiredState, specs: AgentSpec[]): Promi
       }
     }
   }
-  const existing = await nearestExisting(shared);
-  const st = await fs.stat(existing);
-  if (!st.isDirectory()) {
-    problems.push({ message: `runtime directory: ${existing} exists and is not a directory`, agents: [] });
-  } else if (
-    !(await fs.access(existing, constants.W_OK).then(
-      () => true,
-      () => false,
-    ))
-  ) {
-    problems.push({ message: `runtime directory: ${existing} is not writable`, agents: [] });
+  const space = await host.spaceAt(shared);
+  if (!space.isDirectory) {
+    problems.push({ message: `runtime directory: ${space.path} exists and is not a directory`, agents: [] });
+  } else if (!space.writable) {
+    problems.push({ message: `runtime directory: ${space.path} is not writable`, agents: [] });
   } else {
-    const disk = await freeSpaceProblem(existing);
+    const disk = freeSpaceProblem(space);
     if (disk)
       problems.push({ message: `runtime directory: ${disk}; free some, or lower the minimum`, agents: [] });
   }
   return problems;
-}
-
-async function nearestExisting(p: string): Promise<string> {
-  let cur = p;
-  for (;;) {
-    if (
-      await fs.lstat(cur).then(
-        () => true,
-        () => false,
-      )
-    )
-      return cur;
-    const parent = path.dirname(cur);
-    if (parent === cur) return cur;
-    cur = parent;
-  }
 }

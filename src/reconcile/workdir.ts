@@ -2,33 +2,21 @@
  * Agent working directories on the host. Data safety lives here: we never follow a symlink out of
  * runtimeDir, a directory is never emptied, and it is re-owned only to follow its own agent's uid.
  */
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { AgentctlError } from '../errors.js';
 import type { DockerPort } from '../docker/port.js';
+import type { HostFs } from '../docker/host-fs.js';
+import { localHostFs } from '../docker/local-host-fs.js';
 import type { AgentSpec } from '../types.js';
 import type { AgentUser } from '../docker/container-config.js';
 
 export { WORKDIRS, workDirOf } from '../config/defaults.js';
 
 /** Throws 'unsafe' if any existing component from runtimeDir down to `target` is a symlink. */
-export async function assertNoSymlinks(runtimeDir: string, target: string): Promise<void> {
-  const rel = path.relative(runtimeDir, target);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) {
-    throw new AgentctlError('unsafe', `${target} is outside the runtime directory ${runtimeDir}`);
-  }
-  let cur = runtimeDir;
-  for (const part of ['', ...rel.split(path.sep).filter(Boolean)]) {
-    cur = part ? path.join(cur, part) : cur;
-    const st = await fs.lstat(cur).catch(() => undefined);
-    if (!st) return; // the rest does not exist yet
-    if (st.isSymbolicLink()) {
-      throw new AgentctlError(
-        'unsafe',
-        `${cur} is a symlink; agentctl refuses to follow it (data must stay inside ${runtimeDir})`,
-      );
-    }
-  }
+export function assertNoSymlinks(
+  runtimeDir: string,
+  target: string,
+  host: HostFs = localHostFs,
+): Promise<void> {
+  return host.assertNoSymlinks(runtimeDir, target);
 }
 
 /** Who owns an agent's working directory: the user its processes run as. */
@@ -112,23 +100,16 @@ function parseColonFile(text: string | undefined): string[][] {
     .map((l) => l.split(':'));
 }
 
-/** Creates the agent's working directory if missing. Never touches an existing one. */
-export async function ensureWorkDir(runtimeDir: string, spec: AgentSpec): Promise<void> {
-  await assertNoSymlinks(runtimeDir, spec.workDir);
+/** Creates the agent's working directory if missing (on `host`). Never touches an existing one. */
+export function ensureWorkDir(
+  runtimeDir: string,
+  spec: AgentSpec,
+  host: HostFs = localHostFs,
+): Promise<void> {
   // The directory holding every agent's data is private to whoever runs agentctl: agents' uids exist on
   // the host too (1000 is often the first human user), and a file dropped into an agent's /mnt (say a
   // sitecustomize.py on PYTHONPATH) would run inside the agent. The bind mount does not need it reachable.
-  await fs.mkdir(path.dirname(path.dirname(spec.workDir)), { recursive: true, mode: 0o755 });
-  await fs.mkdir(path.dirname(spec.workDir), { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
-  try {
-    await fs.mkdir(spec.workDir, { mode: 0o755 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const st = await fs.lstat(spec.workDir);
-    if (!st.isDirectory()) throw new AgentctlError('unsafe', `${spec.workDir} exists and is not a directory`);
-  }
+  return host.ensureWorkDir(runtimeDir, spec.workDir);
 }
 
 /**
@@ -144,65 +125,54 @@ export async function ensureWorkDir(runtimeDir: string, spec: AgentSpec): Promis
  * Call it only when no container of the old owner runs on the directory any more: a file the old agent
  * writes after its tree was re-owned would keep the old owner.
  */
-export async function giveToAgent(spec: AgentSpec, owners: OwnerResolver): Promise<void> {
+export async function giveToAgent(
+  spec: AgentSpec,
+  owners: OwnerResolver,
+  host: HostFs = localHostFs,
+): Promise<void> {
   const owner = await owners.dirOwner(spec);
   if (!owner) return;
-  const st = await fs.lstat(spec.workDir);
-  if (!st.isDirectory() || (st.uid === owner.uid && st.gid === owner.gid)) return;
-  if (await isEmpty(spec.workDir)) {
+  const st = await host.lstat(spec.workDir);
+  if (!st || st.type !== 'directory' || (st.uid === owner.uid && st.gid === owner.gid)) return;
+  if (await host.isEmptyDir(spec.workDir)) {
     // A root agent (CAP_DAC_OVERRIDE) can write a fresh directory whoever made it.
-    if (owner.uid === 0 && !isRoot()) return;
+    if (owner.uid === 0 && !host.privileged) return;
     try {
-      await fs.chown(spec.workDir, owner.uid, owner.gid);
+      await host.chown(spec.workDir, owner.uid, owner.gid);
     } catch (err) {
       // Not root (e.g. a member of the docker group): we cannot give the empty directory away, so open
       // it up; it holds nothing yet, and the runtime directory's permissions still decide who on the host
       // can reach it.
       if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
-      await fs.chmod(spec.workDir, 0o777);
+      await host.chmod(spec.workDir, 0o777);
     }
     return;
   }
-  await reown(spec.workDir, owner);
+  await host.reownTree(spec.workDir, owner.uid, owner.gid);
 }
 
 /**
  * Why giveToAgent could not hand this agent's data over, found before anything is stopped: a non-empty
  * directory owned by another uid, and agentctl not running as root. undefined when it can.
  */
-export async function ownershipProblem(spec: AgentSpec, owners: OwnerResolver): Promise<string | undefined> {
-  if (isRoot()) return undefined;
+export async function ownershipProblem(
+  spec: AgentSpec,
+  owners: OwnerResolver,
+  host: HostFs = localHostFs,
+): Promise<string | undefined> {
+  if (host.privileged) return undefined;
   const owner = await owners.dirOwner(spec);
   if (!owner) return undefined;
-  const st = await fs.lstat(spec.workDir).catch(() => undefined);
-  if (!st?.isDirectory() || (st.uid === owner.uid && st.gid === owner.gid) || (await isEmpty(spec.workDir)))
+  const st = await host.lstat(spec.workDir).catch(() => undefined);
+  if (
+    st?.type !== 'directory' ||
+    (st.uid === owner.uid && st.gid === owner.gid) ||
+    (await host.isEmptyDir(spec.workDir))
+  )
     return undefined;
   return (
     `agent ${spec.id} now runs as uid ${owner.uid}, but its working directory ${spec.workDir} holds data ` +
     `owned by uid ${st.uid}; only root can re-own it (run agentctl as root, or ` +
     `chown -R ${owner.uid}:${owner.gid} ${spec.workDir} yourself)`
   );
-}
-
-function isRoot(): boolean {
-  return process.getuid?.() === 0;
-}
-
-/** lchown of every entry below `dir` (depth first), then of `dir` itself. */
-async function reown(dir: string, owner: Owner): Promise<void> {
-  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
-    const child = path.join(dir, entry.name);
-    if (entry.isDirectory()) await reown(child, owner);
-    else await fs.lchown(child, owner.uid, owner.gid);
-  }
-  await fs.lchown(dir, owner.uid, owner.gid);
-}
-
-async function isEmpty(dir: string): Promise<boolean> {
-  const handle = await fs.opendir(dir);
-  try {
-    return (await handle.read()) === null;
-  } finally {
-    await handle.close();
-  }
 }

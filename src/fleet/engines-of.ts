@@ -1,0 +1,20 @@
+/** The engines of a desired state, with the implicit `local` filled in. Pure. */
+import { type AgentSpec, type DesiredState, type EngineSpec, LOCAL_ENGINE } from '../types.js';
+
+/** Sorted by name, `local` always present (its runtimeDir is the file's top-level one). */
+export function enginesOf(desired: Pick<DesiredState, 'engines' | 'runtimeDir'>): EngineSpec[] {
+  const list = desired.engines ?? [];
+  if (list.some((e) => e.name === LOCAL_ENGINE)) return list;
+  return [{ name: LOCAL_ENGINE, runtimeDir: desired.runtimeDir }, ...list].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
+}
+
+export function engineOf(spec: Pick<AgentSpec, 'engine'>): string {
+  return spec.engine ?? LOCAL_ENGINE;
+}
+
+/** Whether the file uses any engine but `local` (commands that drive one engine only refuse it). */
+export function usesOtherEngines(desired: Pick<DesiredState, 'engines' | 'agents'>): boolean {
+  return desired.agents.some((a) => engineOf(a) !== LOCAL_ENGINE);
+}
