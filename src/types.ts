@@ -168,6 +168,8 @@ export interface DesiredState {
   agents: AgentSpec[];
   /** Where each agent was declared, for messages. */
   positions: Record<string, SourcePos>;
+  /** The key each replica id was expanded from (`worker-2` -> `worker`); absent for plain agents. */
+  replicaOf?: Record<string, string>;
   /** Images the file says how to build, sorted by image. */
   builds: ImageBuild[];
   warnings: ConfigWarning[];

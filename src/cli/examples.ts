@@ -7,8 +7,12 @@ import type { Command } from 'commander';
 
 export const EXAMPLES: Record<string, string[]> = {
   validate: ['agentctl validate -f agents.yaml', 'cat agents.yaml | agentctl validate -f - -o json'],
-  diff: ['agentctl diff', 'agentctl diff -o json | jq .summary'],
-  apply: ['agentctl apply -f agents.yaml', 'agentctl apply --watch   # keep converging until Ctrl-C'],
+  diff: ['agentctl diff', 'agentctl diff -o json | jq .summary', 'agentctl diff --target worker'],
+  apply: [
+    'agentctl apply -f agents.yaml',
+    'agentctl apply --watch   # keep converging until Ctrl-C',
+    'agentctl apply --target coder --target worker-2   # only these agents',
+  ],
   build: ['agentctl build --no-cache'],
   ps: ['agentctl ps', 'agentctl ps --all -o json'],
   down: ['agentctl down', 'agentctl down --data   # also delete the working directories'],

@@ -75,6 +75,7 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
   const agents: AgentSpec[] = [];
   const secrets: SecretSource[] = [];
   const positions: [string, SourcePos][] = [];
+  const replicaOf: [string, string][] = [];
   const builds = new ImageBuilds(opts.baseDir, d);
   const project = setting(root, 'project', d) ?? opts.defaultProject;
   for (const [id, key] of expandReplicas(replicas, d)) {
@@ -95,6 +96,7 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
     agents.push(spec);
     secrets.push(...secretSources);
     positions.push([id, d.locator.keyPos(['agents', key])]);
+    if (id !== key) replicaOf.push([id, key]);
     if (layer.build)
       builds.add(layer.image, layer.build, id, layers.get(key)?.build ? ['agents', key] : ['defaults']);
   }
@@ -108,6 +110,7 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
     namePrefix,
     agents,
     positions: Object.fromEntries(positions),
+    ...(replicaOf.length > 0 && { replicaOf: Object.fromEntries(replicaOf) }),
     builds: builds.sorted(),
     warnings: d.sortedWarnings(),
     ...(secrets.length > 0 && {

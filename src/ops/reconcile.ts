@@ -7,6 +7,7 @@ import { execute, type ProgressEvent } from '../reconcile/execute.js';
 import { observe } from '../reconcile/observe.js';
 import { describeMassRemoval, massRemoval } from '../reconcile/mass-prune.js';
 import { plan } from '../reconcile/plan.js';
+import { resolveTargets, targetBuilds, targetPlan } from '../reconcile/target.js';
 import { type BuildPolicy, imagesToBuild } from '../reconcile/builds.js';
 import { type PreflightProblem, preflightError, preflightProblems } from '../reconcile/preflight.js';
 import { type BuildOptions, buildImages } from './build.js';
@@ -33,6 +34,11 @@ export interface DiffOptions extends OpContext {
   allowEmpty?: boolean;
   /** Where `fromEnv` secrets are read from (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Only these agents (ids, replica instances, or the key declaring replicas): see reconcile/target.ts.
+   * Agents outside the target are never changed, pruned or counted by the mass-prune guard.
+   */
+  targets?: readonly string[];
 }
 
 export interface ApplyOptions extends DiffOptions {
@@ -115,6 +121,8 @@ export class AgentExistsError extends AgentctlError {
 export interface DiffResult {
   plan: Plan;
   observed: ObservedState;
+  /** With `targets`: the agent ids they name. */
+  targeted?: ReadonlySet<string>;
 }
 
 /**
@@ -128,8 +136,13 @@ export async function diff(desired: DesiredState, opts: DiffOptions = {}): Promi
 
 async function diffResolved(desired: DesiredState, opts: DiffOptions): Promise<DiffResult> {
   const observed = await observe(portOf(opts), desired);
+  const full = plan(desired, observed, { prune: opts.prune });
+  if (opts.targets?.length) {
+    const targeted = resolveTargets(opts.targets, desired, observed);
+    return { plan: targetPlan(full, targeted, desired), observed, targeted };
+  }
   refuseEmptyTeardown(desired, observed, opts.allowEmpty);
-  return { plan: plan(desired, observed, { prune: opts.prune }), observed };
+  return { plan: full, observed };
 }
 
 /** The specs with their secrets' digests, and the values, read from the references. */
@@ -157,10 +170,13 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     // Before anything changes: an unresolvable secret reference refuses the run.
     const secrets = await resolveFor(desired, { create: !opts.dryRun, env: opts.env });
     desired = secrets.desired;
-    let { plan: p, observed } = await diffResolved(desired, opts);
+    const first = await diffResolved(desired, opts);
+    const { targeted } = first;
+    let { plan: p, observed } = first;
     if (opts.createOnly) refuseExisting(desired, p, observed);
-    if (!opts.allowMassPrune) refuseMassPrune(desired, p, observed);
-    const builds = imagesToBuild(desired, observed, opts.build ?? 'missing');
+    if (!opts.allowMassPrune) refuseMassPrune(desired, p, observed, targeted);
+    const allBuilds = imagesToBuild(desired, observed, opts.build ?? 'missing');
+    const builds = targeted ? targetBuilds(allBuilds, targeted) : allBuilds;
     const failedBuilds = new Map<string, string>();
     if (builds.length > 0 && !opts.dryRun) {
       const failed = (await buildImages(builds, { ...opts.buildOptions, port })).filter((b) => !b.ok);
@@ -270,8 +286,16 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
  * A file cut short (4 of 20 agents left) still parses: pruning would tear most of the fleet down. Agents
  * are counted as the engine has them; only prune removals count (leftovers and duplicates do not).
  */
-function refuseMassPrune(desired: DesiredState, p: Plan, observed: ObservedState): void {
-  const existing = observed.containers.filter((c) => !c.temporary).map((c) => c.agentId);
+function refuseMassPrune(
+  desired: DesiredState,
+  p: Plan,
+  observed: ObservedState,
+  targeted: ReadonlySet<string> | undefined,
+): void {
+  // A targeted run is judged on its target alone: the rest of the fleet is not touched.
+  const existing = observed.containers
+    .filter((c) => !c.temporary && (!targeted || targeted.has(c.agentId)))
+    .map((c) => c.agentId);
   const declared = new Set(desired.agents.map((a) => a.id));
   const pruned = new Set(
     p.actions.filter((a) => a.kind === 'remove' && !declared.has(a.agentId)).map((a) => a.agentId),
@@ -283,7 +307,7 @@ function refuseMassPrune(desired: DesiredState, p: Plan, observed: ObservedState
   if (!m) return;
   throw new AgentctlError(
     'unsafe',
-    `${desired.file} would remove ${describeMassRemoval(m)}; a truncated or half-saved file looks like this, so nothing was changed (pass --allow-mass-prune if that is what you want)`,
+    `${desired.file} would remove ${describeMassRemoval(m, targeted ? 'the targeted' : undefined)}; a truncated or half-saved file looks like this, so nothing was changed (pass --allow-mass-prune if that is what you want)`,
   );
 }
 

@@ -18,8 +18,8 @@ export function massRemoval(
   return { removed, of: all.length };
 }
 
-export function describeMassRemoval(m: { removed: string[]; of: number }): string {
+export function describeMassRemoval(m: { removed: string[]; of: number }, whose = "the project's"): string {
   const shown =
     m.removed.slice(0, 5).join(', ') + (m.removed.length > 5 ? `, and ${m.removed.length - 5} more` : '');
-  return `${m.removed.length} of the project's ${m.of} agents (${shown})`;
+  return `${m.removed.length} of ${whose} ${m.of} agents (${shown})`;
 }

@@ -8,12 +8,14 @@ import type { WatchFlags } from '../watch.js';
 import { useColor } from '../../render/color.js';
 import { hasChanges, planToJson, renderPlan } from '../../render/plan-text.js';
 import { egressProgressLine, progressLine, reportSummary, reportToJson } from '../../render/report.js';
+import { targetOption } from '../target-option.js';
 import { fileOption, loadDesired, nonNegativeInt, outputOption, positiveInt, printJson } from '../io.js';
 
 interface ApplyFlags extends WatchFlags {
   watch?: boolean;
   waitReady: number;
   build?: boolean;
+  target?: string[];
 }
 
 export function registerApply(program: Command): void {
@@ -25,6 +27,7 @@ export function registerApply(program: Command): void {
     .option('--dry-run', 'plan and run the preflight checks, change nothing (and build nothing)')
     .option('--build', 'rebuild every image the file declares with build: (missing ones are always built)')
     .option('--no-prune', 'keep containers of agents that are no longer in the file')
+    .addOption(targetOption())
     .option('-p, --parallel <n>', 'agents worked on at once', positiveInt('--parallel'), 4)
     .option(
       '-t, --timeout <seconds>',
@@ -72,6 +75,7 @@ export function registerApply(program: Command): void {
             build: opts.build ? 'always' : 'missing',
             buildOptions: buildProgress(),
             ...sharedApplyOptions(opts),
+            targets: opts.target,
             waitReadyMs: opts.dryRun ? 0 : opts.waitReady * 1000,
             onHostWarning: (w) => process.stderr.write(`warning: ${w}\n`),
             onSettleWait: (n, ms) => {
@@ -110,7 +114,11 @@ export function registerApply(program: Command): void {
 
 /** A flag that only means something under --watch would be silently ignored without it: refuse it. */
 function refuseWatchOnlyFlags(opts: ApplyFlags, cmd: Command): void {
-  if (opts.watch) return;
+  if (opts.watch) {
+    // A watcher converges the whole file; a part of it would be undone by nothing, so it is ambiguous.
+    if (opts.target) throw new AgentctlError('usage', '--target cannot be used with --watch');
+    return;
+  }
   const given = ['resync', 'debounce'].filter((name) => cmd.getOptionValueSource(name) === 'cli');
   if (given.length > 0) {
     throw new AgentctlError(

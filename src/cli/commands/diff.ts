@@ -3,7 +3,16 @@ import { EXIT } from '../../errors.js';
 import { diff } from '../../ops/reconcile.js';
 import { useColor } from '../../render/color.js';
 import { hasChanges, planToJson, renderPlan } from '../../render/plan-text.js';
+import { targetOption } from '../target-option.js';
 import { fileOption, loadDesired, outputOption, printJson, type OutputFormat } from '../io.js';
+
+interface DiffFlags {
+  file: string;
+  output: OutputFormat;
+  prune: boolean;
+  allowEmpty?: boolean;
+  target?: string[];
+}
 
 export function registerDiff(program: Command): void {
   program
@@ -13,9 +22,14 @@ export function registerDiff(program: Command): void {
     .addOption(outputOption())
     .option('--no-prune', 'do not plan removal of agents missing from the file')
     .option('--allow-empty', 'allow a file with no agents to plan removing every agent')
-    .action(async (opts: { file: string; output: OutputFormat; prune: boolean; allowEmpty?: boolean }) => {
+    .addOption(targetOption())
+    .action(async (opts: DiffFlags) => {
       const desired = await loadDesired(opts.file);
-      const { plan } = await diff(desired, { prune: opts.prune, allowEmpty: opts.allowEmpty });
+      const { plan } = await diff(desired, {
+        prune: opts.prune,
+        allowEmpty: opts.allowEmpty,
+        targets: opts.target,
+      });
       if (opts.output === 'json') printJson(planToJson(plan));
       else process.stdout.write(`${renderPlan(plan, useColor(process.stdout))}\n`);
       if (plan.conflicts.length > 0) process.exitCode = EXIT.failure;
