@@ -14,7 +14,7 @@ export const EXAMPLES: Record<string, string[]> = {
     'agentctl apply --target coder --target worker-2   # only these agents',
   ],
   build: ['agentctl build --no-cache'],
-  ps: ['agentctl ps', 'agentctl ps --all -o json'],
+  ps: ['agentctl ps', 'agentctl ps --all -o json', "agentctl ps --format 'table {{.ID}}\\t{{.State}}'"],
   down: ['agentctl down', 'agentctl down --data   # also delete the working directories'],
   exec: [
     'agentctl exec worker-1 -- ls -l /mnt',

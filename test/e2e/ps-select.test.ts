@@ -1,4 +1,4 @@
-/** ps -q and ps --state through the built CLI, against agents in different states on the real engine. */
+/** ps -q, ps --state and ps --format through the built CLI, against agents in different states on the real engine. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentctl } from '../helpers/cli.js';
 import { docker } from '../helpers/docker.js';
@@ -34,5 +34,37 @@ describe('agentctl ps -q and --state (real engine)', () => {
     const bad = agentctl(['ps', '--state', 'sleeping'], { cwd: p.dir });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/--state.*sleeping.*running/s);
+  });
+
+  it('--format prints each selected agent through a template; table adds a header; a typo lists the fields', async () => {
+    const p = await appliedProject(projects, 'psfmt', 'agents:\n  a: {}\n  b: {}\n');
+    docker('stop', '-t', '0', `${p.prefix}b`);
+    const ids = agentctl(['ps', '--format', '{{.ID}}'], { cwd: p.dir });
+    expect(ids.status, ids.stderr).toBe(0);
+    // The same as -q, for the same selection.
+    expect(ids.stdout).toBe(agentctl(['ps', '-q'], { cwd: p.dir }).stdout);
+    expect(agentctl(['ps', '--format', '{{.ID}}\\t{{ .State }}'], { cwd: p.dir }).stdout).toBe(
+      'a\trunning\nb\texited\n',
+    );
+    expect(agentctl(['ps', '--state', 'exited', '--format', '{{.Container}}'], { cwd: p.dir }).stdout).toBe(
+      `${p.prefix}b\n`,
+    );
+    const table = agentctl(['ps', '--format', 'table {{.ID}}\\t{{.State}}\\t{{.Project}}'], { cwd: p.dir });
+    expect(table.stdout.split('\n')[0]).toMatch(/^AGENT +STATE +PROJECT$/);
+    expect(table.stdout.split('\n')[1]).toMatch(new RegExp(`^a +running +${p.project}$`));
+    const json = agentctl(['ps', '--state', 'running', '--format', '{{json .}}'], { cwd: p.dir });
+    expect(JSON.parse(json.stdout)).toMatchObject({ agent: 'a', state: 'running', project: p.project });
+    // Across projects: the same fields.
+    expect(agentctl(['ps', '--project', p.project, '--format', '{{.Project}}/{{.ID}}']).stdout).toBe(
+      `${p.project}/a\n${p.project}/b\n`,
+    );
+
+    const bad = agentctl(['ps', '--format', '{{.Stat}}'], { cwd: p.dir });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('unknown field "{{.Stat}}"; did you mean "{{.State}}"?');
+    expect(bad.stderr).toContain('fields: .ID, .Agent, .Project');
+    expect(agentctl(['ps', '-q', '--format', '{{.ID}}'], { cwd: p.dir }).stderr).toContain(
+      '--format cannot be combined with -q',
+    );
   });
 });

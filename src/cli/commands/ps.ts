@@ -6,7 +6,14 @@ import { psRowToJson } from '../../render/json.js';
 import { renderTable } from '../../render/table.js';
 import { formatBytes, formatCpus, formatDuration } from '../../render/units.js';
 import { fileOption, loadDesired, outputOption, printJson, type OutputFormat } from '../io.js';
-import { printQuiet, quietOption, selectRows, stateOption } from '../ps-select.js';
+import {
+  formatOption,
+  printFormatted,
+  printQuiet,
+  quietOption,
+  selectRows,
+  stateOption,
+} from '../ps-select.js';
 
 interface PsFlags {
   file: string;
@@ -15,6 +22,7 @@ interface PsFlags {
   project?: string;
   state?: string;
   quiet?: boolean;
+  format?: string;
 }
 
 export function registerPs(program: Command): void {
@@ -29,6 +37,7 @@ export function registerPs(program: Command): void {
     .option('--project <name>', "only this project's agents (without a file)")
     .addOption(stateOption())
     .addOption(quietOption())
+    .addOption(formatOption())
     .action(async (opts: PsFlags, cmd: Command) => {
       // No file named and none here (or --all, or --project): every agent we manage, by project.
       const fileNamed = cmd.getOptionValueSource('file') === 'cli';
@@ -38,6 +47,7 @@ export function registerPs(program: Command): void {
       }
       const desired = await loadDesired(opts.file, { quietWarnings: true });
       const rows = selectRows(await ps(desired), opts.state);
+      if (printFormatted(rows, opts, desired.project)) return;
       if (printQuiet(rows, opts.quiet)) return;
       if (opts.output === 'json') {
         printJson(rows.map((r) => psRowToJson(r, desired.project)));
@@ -59,6 +69,7 @@ async function printAll(opts: PsFlags): Promise<void> {
   const every = await psAll({ project: opts.project });
   if (opts.project !== undefined && every.length === 0) await unknownProject(opts.project);
   const rows = selectRows(every, opts.state);
+  if (printFormatted(rows, opts)) return;
   if (printQuiet(rows, opts.quiet)) return;
   if (opts.output === 'json') {
     printJson(rows.map((r) => psRowToJson(r)));
