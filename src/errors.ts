@@ -27,8 +27,16 @@ export type ErrorKind =
   /** The agent exists but is not running, so nothing can run in it. */
   | 'not-running';
 
+/**
+ * An option of the library call that would let a refused operation go ahead. Library messages never
+ * name a command-line flag: the CLI's top-level handler turns this into its own hint (src/cli/hints.ts).
+ */
+export type OptIn = 'force' | 'allowMassPrune' | 'allowEmpty' | 'project' | 'engineTimeout' | 'adopt';
+
 export class AgentctlError extends Error {
   readonly kind: ErrorKind;
+  /** What the caller may set to go ahead anyway, if anything (see OptIn). */
+  readonly optIn?: OptIn;
   readonly pos?: SourcePos;
   /** Further lines (one per problem) when several things are wrong at once. */
   readonly details: string[];
@@ -38,11 +46,18 @@ export class AgentctlError extends Error {
   constructor(
     kind: ErrorKind,
     message: string,
-    opts: { pos?: SourcePos; details?: string[]; problems?: ConfigProblem[]; cause?: unknown } = {},
+    opts: {
+      pos?: SourcePos;
+      details?: string[];
+      problems?: ConfigProblem[];
+      cause?: unknown;
+      optIn?: OptIn;
+    } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'AgentctlError';
     this.kind = kind;
+    if (opts.optIn !== undefined) this.optIn = opts.optIn;
     this.pos = opts.pos;
     this.details = opts.details ?? [];
     this.problems = opts.problems ?? [];
@@ -69,6 +84,43 @@ export class BaseImageUnavailableError extends AgentctlError {
     this.image = image;
     this.baseImage = baseImage;
     this.engineMessage = engineMessage;
+  }
+}
+
+/**
+ * A watcher (`apply --watch`) holds the project and would undo the change asked for within a second:
+ * start agents it keeps stopped, or stop agents it keeps running. Refused unless the caller opts in
+ * with `force`.
+ */
+export class WatcherWouldUndoError extends AgentctlError {
+  readonly project: string;
+  readonly watcherPid: number;
+  readonly file: string;
+  readonly agents: string[];
+  readonly action: 'stop' | 'start' | 'restart';
+
+  constructor(w: {
+    project: string;
+    pid: number;
+    since: string;
+    file: string;
+    agents: string[];
+    action: 'stop' | 'start' | 'restart';
+  }) {
+    const undo = w.action === 'stop' ? 'start' : 'stop';
+    const keep = w.action === 'stop' ? 'stopped' : 'running';
+    super(
+      'locked',
+      `project "${w.project}" is watched by pid ${w.pid} (agentctl apply --watch, since ${w.since}), which keeps it as ${w.file} declares: it would ${undo} ${w.agents.join(', ')} again within a second. ` +
+        `To keep ${w.agents.length === 1 ? 'it' : 'them'} ${keep}, set \`state: ${keep}\` in that file (the watcher applies it), or stop the watcher first`,
+      { optIn: 'force' },
+    );
+    this.name = 'WatcherWouldUndoError';
+    this.project = w.project;
+    this.watcherPid = w.pid;
+    this.file = w.file;
+    this.agents = w.agents;
+    this.action = w.action;
   }
 }
 

@@ -22,6 +22,11 @@ export interface LockOptions {
   onWait?: (holder: string) => void;
   /** Directory for lock files (default: lockDir()). */
   dir?: string;
+  /**
+   * The holder is a watcher (`apply --watch`) of this agents file: recorded in the lock, so commands
+   * that change agents behind its back (stop...) can tell that it would undo them, and which file says so.
+   */
+  watchFile?: string;
 }
 
 export type Release = () => Promise<void>;
@@ -32,6 +37,18 @@ interface Holder {
   start?: string;
   command: string;
   since: string;
+  /** Set when the holder is a watcher: the absolute path of the file it keeps the engine converged to. */
+  watchFile?: string;
+}
+
+/** A live watcher holding a project's lock. */
+export interface Watcher {
+  pid: number;
+  /** The holder's command line, e.g. `apply --watch -f agents.yaml`. */
+  command: string;
+  since: string;
+  /** The agents file it watches (absolute). */
+  file: string;
 }
 
 /**
@@ -57,6 +74,7 @@ export async function acquireLock(project: string, opts: LockOptions = {}): Prom
     start: processStart(process.pid),
     command: process.argv.slice(2).join(' '),
     since: new Date().toISOString(),
+    ...(opts.watchFile !== undefined ? { watchFile: opts.watchFile } : {}),
   };
   let warned = false;
   for (;;) {
@@ -89,6 +107,15 @@ export async function acquireLock(project: string, opts: LockOptions = {}): Prom
     }
     await sleep(200);
   }
+}
+
+/**
+ * The live watcher holding `project`'s lock, if one does. Read-only: never takes or changes the lock.
+ */
+export async function watcherOf(project: string, dir: string = lockDir()): Promise<Watcher | undefined> {
+  const holder = await readHolder(path.join(dir, `${project}.lock`)).catch(() => 'missing' as const);
+  if (typeof holder !== 'object' || !holder.watchFile || !isAlive(holder)) return undefined;
+  return { pid: holder.pid, command: holder.command, since: holder.since, file: holder.watchFile };
 }
 
 /**

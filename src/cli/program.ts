@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { setEngineTimeoutSeconds } from '../docker/engine-timeout.js';
 import { AgentctlError, exitCodeFor, toAgentctlError } from '../errors.js';
 import { errorToJson, jsonText } from '../render/json.js';
+import { cliHint } from '../render/hints.js';
 import { VERSION } from '../version.js';
 
 export function createProgram(): Command {
@@ -74,9 +75,12 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
       !(err instanceof AgentctlError) && e.kind === 'engine' && !(err as { statusCode?: number })?.statusCode;
     // Config errors are already `file:line:col: message`, one per line, as editors and CI annotate them.
     const prefix = e.kind === 'config' ? '' : 'agentctl: ';
-    for (const line of [e.message, ...e.details]) process.stderr.write(`${prefix}${line}\n`);
+    // The library says what may be set to go ahead; the flag that sets it is the CLI's to name.
+    const hint = cliHint(e.optIn);
+    const first = hint ? `${e.message} (${hint})` : e.message;
+    for (const line of [first, ...e.details]) process.stderr.write(`${prefix}${line}\n`);
     // A script that asked for JSON gets the failure as JSON too (schemas/output/error.json), on stdout.
-    if (running?.opts().output === 'json') process.stdout.write(`${jsonText(errorToJson(e))}\n`);
+    if (running?.opts().output === 'json') process.stdout.write(`${jsonText(errorToJson(e, first))}\n`);
     if (isBug && process.env.AGENTCTL_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
     process.exitCode = exitCodeFor(e);
   }

@@ -702,8 +702,8 @@ function describe(what: string, err: unknown): AgentctlError {
   if (err instanceof EngineTimeoutError) {
     return new AgentctlError(
       'engine-timeout',
-      `the Docker engine at ${err.address} did not answer (${what}) within ${err.timeoutMs / 1000} s; is dockerd hung or overloaded? (the deadline is set with --engine-timeout or AGENTCTL_ENGINE_TIMEOUT)`,
-      { cause: err },
+      `the Docker engine at ${err.address} did not answer (${what}) within ${err.timeoutMs / 1000} s; is dockerd hung or overloaded?`,
+      { cause: err, optIn: 'engineTimeout' },
     );
   }
   const e = toAgentctlError(err);

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { ID_PATTERN } from '../config/rules.js';
 import type { DockerPort } from '../docker/port.js';
-import { AgentctlError, toAgentctlError } from '../errors.js';
+import { AgentctlError, toAgentctlError, WatcherWouldUndoError } from '../errors.js';
 import { assertNoSymlinks, WORKDIRS } from '../reconcile/workdir.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { HostFs } from '../docker/host-fs.js';
@@ -13,6 +13,7 @@ import { localHostFs } from '../docker/local-host-fs.js';
 import { type OpContext, portOf } from './context.js';
 import { lockProjects } from './project-locks.js';
 import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
+import { type LifecycleAction, undoneByWatchers } from './watcher-guard.js';
 import { inUseReason, workDirUsers } from './workdir-in-use.js';
 
 export interface LifecycleOptions extends OpContext {
@@ -20,6 +21,13 @@ export interface LifecycleOptions extends OpContext {
   project?: string;
   /** Grace period before a stopping container is killed (default 10). */
   stopTimeoutSeconds?: number;
+  /**
+   * Act even where a watcher (`apply --watch`) of the project would undo it within a second; otherwise
+   * that is a WatcherWouldUndoError and nothing is done. The results then say so in `warning`.
+   */
+  force?: boolean;
+  /** Where project locks live (default: lockDir()); a watcher is found from its lock. */
+  lockDir?: string;
 }
 
 export interface RemoveOptions extends LifecycleOptions {
@@ -35,6 +43,8 @@ export interface LifecycleResult {
   container: string;
   ok: boolean;
   error?: string;
+  /** Done, but a watcher of the project will undo it (only with `force`). */
+  warning?: string;
 }
 
 export interface RemoveResult extends LifecycleResult {
@@ -46,15 +56,19 @@ export interface RemoveResult extends LifecycleResult {
 const PARALLEL = 4;
 
 export function startAgents(ids: string[], opts: LifecycleOptions = {}): Promise<LifecycleResult[]> {
-  return forEachAgent(ids, opts, (port, a) => port.startContainer(a.id));
+  return forEachAgent(ids, opts, 'start', (port, a) => port.startContainer(a.id));
 }
 
 export function stopAgents(ids: string[], opts: LifecycleOptions = {}): Promise<LifecycleResult[]> {
-  return forEachAgent(ids, opts, (port, a) => port.stopContainer(a.id, opts.stopTimeoutSeconds ?? 10));
+  return forEachAgent(ids, opts, 'stop', (port, a) =>
+    port.stopContainer(a.id, opts.stopTimeoutSeconds ?? 10),
+  );
 }
 
 export function restartAgents(ids: string[], opts: LifecycleOptions = {}): Promise<LifecycleResult[]> {
-  return forEachAgent(ids, opts, (port, a) => port.restartContainer(a.id, opts.stopTimeoutSeconds ?? 10));
+  return forEachAgent(ids, opts, 'restart', (port, a) =>
+    port.restartContainer(a.id, opts.stopTimeoutSeconds ?? 10),
+  );
 }
 
 /** Removes the agents' containers; their working directories stay unless `removeData`. */
@@ -130,15 +144,39 @@ async function removeWorkDir(
 async function forEachAgent(
   ids: string[],
   opts: LifecycleOptions,
+  action: LifecycleAction,
   act: (port: DockerPort, agent: ResolvedAgent) => Promise<void>,
 ): Promise<LifecycleResult[]> {
   const port = portOf(opts);
   const agents = await resolveAll(port, ids, opts.project);
+  // Checked before anything is done: a change a watcher undoes a second later is refused as a whole.
+  const undone = await undoneByWatchers(agents, action, opts.lockDir);
+  const first = undone[0];
+  if (first && !opts.force) {
+    throw new WatcherWouldUndoError({
+      project: first.project,
+      pid: first.watcher.pid,
+      since: first.watcher.since,
+      file: first.watcher.file,
+      agents: first.agents,
+      action,
+    });
+  }
+  const warnings = new Map<string, string>();
+  for (const u of undone) {
+    for (const id of u.agents) {
+      warnings.set(
+        `${u.project}/${id}`,
+        `watcher pid ${u.watcher.pid} (apply --watch of ${u.watcher.file}) will ${action === 'stop' ? 'start' : 'stop'} it again`,
+      );
+    }
+  }
   return mapLimit(agents, PARALLEL, async (a) => {
     const base = { agent: a.agentId, project: a.project, container: a.name };
+    const warning = warnings.get(`${a.project}/${a.agentId}`);
     try {
       await act(port, a);
-      return { ...base, ok: true };
+      return { ...base, ok: true, ...(warning ? { warning } : {}) };
     } catch (err) {
       return { ...base, ok: false, error: toAgentctlError(err).message };
     }

@@ -307,7 +307,8 @@ function refuseMassPrune(
   if (!m) return;
   throw new AgentctlError(
     'unsafe',
-    `${desired.file} would remove ${describeMassRemoval(m, targeted ? 'the targeted' : undefined)}; a truncated or half-saved file looks like this, so nothing was changed (pass --allow-mass-prune if that is what you want)`,
+    `${desired.file} would remove ${describeMassRemoval(m, targeted ? 'the targeted' : undefined)}; a truncated or half-saved file looks like this, so nothing was changed`,
+    { optIn: 'allowMassPrune' },
   );
 }
 
@@ -342,6 +343,7 @@ function refuseEmptyTeardown(desired: DesiredState, observed: ObservedState, all
   if (desired.agents.length > 0 || observed.containers.length === 0 || allowEmpty) return;
   throw new AgentctlError(
     'unsafe',
-    `${desired.file} declares no agents, but project "${desired.project}" has ${observed.containers.length} container(s); refusing to remove them all (pass --allow-empty if that is what you want)`,
+    `${desired.file} declares no agents, but project "${desired.project}" has ${observed.containers.length} container(s); refusing to remove them all`,
+    { optIn: 'allowEmpty' },
   );
 }

@@ -58,8 +58,9 @@ export async function resolveAgent(
   }
   throw new AgentctlError(
     'usage',
-    `agent "${idOrName}" is ambiguous${where}: pass --project (or --file) to choose one of`,
+    `agent "${idOrName}" is ambiguous${where}: it names agents in several projects`,
     {
+      optIn: 'project',
       details: found.map((c) => `  ${c.project}/${c.agentId} (${c.name})`).sort((a, b) => a.localeCompare(b)),
     },
   );

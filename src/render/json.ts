@@ -48,11 +48,12 @@ export function positioned(p: ConfigProblem | ConfigWarning): PositionedMessage 
 }
 
 /** What every command prints on stdout with `-o json` when it fails (schemas/output/error.json). */
-export function errorToJson(e: AgentctlError): unknown {
+export function errorToJson(e: AgentctlError, firstLine = e.message): unknown {
   return {
     error: {
       kind: e.kind,
-      message: e.message,
+      message: firstLine,
+      optIn: e.optIn ?? null,
       exitCode: exitCodeFor(e),
       // Config errors: one entry per problem, positioned; other errors: their further lines.
       problems:

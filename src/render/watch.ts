@@ -4,6 +4,7 @@
  */
 import type { WatchEvent, WatchHeld } from '../watch/events.js';
 import { paint } from './color.js';
+import { cliHint } from './hints.js';
 import { SYMBOL } from './plan-text.js';
 
 export interface Line {
@@ -60,11 +61,16 @@ export function watchLines(e: WatchEvent, color = false): Line[] {
             ),
           ]
         : [out(`${c.green('back-off over')}: ${e.agent} ${BACKOFF_END[e.reason]}`)];
-    case 'config-error':
+    case 'config-error': {
+      const hint = cliHint(e.optIn);
       return [
         err(`${c.red('config error')}: keeping the last good state, nothing changed for this file:`),
-        ...e.messages.map((m) => ({ text: m, stream: 'err' as const })),
+        ...e.messages.map((m, i) => ({
+          text: i === 0 && hint ? `${m} (${hint})` : m,
+          stream: 'err' as const,
+        })),
       ];
+    }
     case 'config-warning':
       return [{ text: e.message, stream: 'err' }];
     case 'error': {

@@ -197,6 +197,7 @@ class Controller {
       this.desired = desired;
       this.showWarnings(desired);
       this.release = await acquireLock(desired.project, {
+        watchFile: this.file,
         waitMs: this.opts.lockWaitMs,
         onWait: this.opts.onLockWait,
       });
@@ -339,8 +340,9 @@ class Controller {
         type: 'config-error',
         file: this.file,
         messages: [
-          `${this.file} declares no agents; keeping the last good state of ${current.agents.length} agent(s), as an emptied or half-saved file looks the same (pass --allow-empty to let an empty file remove them)`,
+          `${this.file} declares no agents; keeping the last good state of ${current.agents.length} agent(s), as an emptied or half-saved file looks the same`,
         ],
+        optIn: 'allowEmpty',
       });
       return false;
     }
@@ -366,8 +368,9 @@ class Controller {
         type: 'config-error',
         file: this.file,
         messages: [
-          `${this.file}: holding a change that would remove ${describeMassRemoval(mass)}; keeping the last good state, as a truncated file looks the same (to apply it, restart the watcher with --allow-mass-prune, or stop it and run apply --allow-mass-prune)`,
+          `${this.file}: holding a change that would remove ${describeMassRemoval(mass)}; keeping the last good state, as a truncated file looks the same (to apply it, start the watcher again allowing mass removal, or stop it and apply allowing it)`,
         ],
+        optIn: 'allowMassPrune',
       });
       return false;
     }

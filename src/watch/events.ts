@@ -3,7 +3,7 @@
  * or as one JSON object per line (`--output json`); a library caller gets them through `onEvent`.
  */
 import type { ActionKind } from '../types.js';
-import type { ErrorKind } from '../errors.js';
+import type { ErrorKind, OptIn } from '../errors.js';
 
 export interface WatchAction {
   kind: ActionKind;
@@ -62,6 +62,8 @@ export type WatchEventBody =
       file: string;
       /** `file:line:col: message` where a position is known. */
       messages: string[];
+      /** The watcher option that would let this change through (set when the watcher is started). */
+      optIn?: OptIn;
     }
   | { type: 'config-warning'; message: string }
   /**

@@ -44,6 +44,7 @@ describe('-o json output matches schemas/output (real binary)', () => {
         error: {
           kind: 'config',
           message: expect.stringContaining(`${p.file}:3:8: agents.a: unknown field "memroy"`),
+          optIn: null,
           exitCode: 1,
           problems: [
             {

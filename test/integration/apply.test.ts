@@ -310,7 +310,10 @@ describe('apply (real engine)', () => {
     p.write('agents:\n  a: {}');
     await apply(p);
     p.write('agents: {}');
-    await expect(reconcile(await p.load())).rejects.toThrow(/declares no agents.*--allow-empty/);
+    // The library names its option; the CLI's handler adds the flag (test/e2e: mass-prune, lifecycle).
+    const refused = reconcile(await p.load());
+    await expect(refused).rejects.toThrow(/declares no agents.*refusing to remove them all$/);
+    await expect(refused).rejects.toMatchObject({ optIn: 'allowEmpty' });
     expect(projectContainers(p.project)).toEqual([`${p.prefix}a`]);
     expect((await apply(p, { allowEmpty: true })).kinds).toEqual(['remove a']);
     expect(projectContainers(p.project)).toEqual([]);

@@ -94,7 +94,9 @@ describe('resolveAgent', () => {
 
   it('lists the candidates when an id is in several projects', async () => {
     const e = await failure(resolveAgent(port, 'worker'));
-    expect(e.message).toBe('agent "worker" is ambiguous: pass --project (or --file) to choose one of');
+    // No CLI flag in a library message: the option is named in optIn, the CLI's handler adds its flag.
+    expect(e.message).toBe('agent "worker" is ambiguous: it names agents in several projects');
+    expect(e.optIn).toBe('project');
     expect(e.details).toEqual(['  alpha/worker (claude-agent-worker)', '  beta/worker (beta-worker)']);
   });
 

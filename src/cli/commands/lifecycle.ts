@@ -17,6 +17,7 @@ interface Flags extends TargetFlags {
   timeout: number;
   data?: boolean;
   wait?: number;
+  force?: boolean;
 }
 
 const timeoutOption = (cmd: Command) =>
@@ -46,9 +47,14 @@ export function registerLifecycle(program: Command): void {
       .addOption(projectOption())
       .addOption(outputOption());
     if (name !== 'start') timeoutOption(cmd);
+    cmd.option('--force', `${name} even where a running apply --watch of the project will undo it`);
     cmd.action(async (ids: string[], flags: Flags) => {
       const { project } = await resolveTarget(flags);
-      report(await op(ids, { project, stopTimeoutSeconds: flags.timeout }), flags.output, done);
+      report(
+        await op(ids, { project, stopTimeoutSeconds: flags.timeout, force: flags.force }),
+        flags.output,
+        done,
+      );
     });
   }
 
@@ -92,6 +98,7 @@ function report<R extends LifecycleResult>(
   if (output === 'json') printJson(results);
   for (const r of results) {
     if (!r.ok) process.stderr.write(`agentctl: ${r.agent} (${r.project}): ${r.error}\n`);
+    if (r.warning) process.stderr.write(`agentctl: warning: ${r.agent} (${r.project}): ${r.warning}\n`);
     else if (output === 'text')
       process.stdout.write(`${done} ${r.agent} (${r.project}/${r.container})${more(r)}\n`);
   }
