@@ -327,6 +327,8 @@ export interface FieldChange {
 
 interface ActionBase {
   agentId: string;
+  /** The engine the action runs on (set by the fleet planner; undefined in a one-engine plan = local). */
+  engine?: string;
   /** Human explanation of why this action is needed. */
   cause: string;
 }
@@ -368,6 +370,8 @@ export type BrokenKind = 'never-started' | 'phantom-running';
 
 export interface Conflict {
   agentId: string;
+  /** The engine it was found on (fleet plans). */
+  engine?: string;
   name: string;
   containerId: string;
   message: string;
@@ -390,12 +394,49 @@ export interface Plan {
    * before the agents' actions, removals after them.
    */
   egress?: EgressAction[];
+  /**
+   * Agents moving to another engine (apply --migrate): each a visible sequence carried out after the
+   * other actions (absent when there are none).
+   */
+  migrations?: Migration[];
+  /** Engines that could not be observed: their agents are withheld, nothing is planned for them. */
+  unreachable?: UnreachableEngine[];
+}
+
+/**
+ * An agent whose only container is on another engine than the file's: stop it on the source, create
+ * it on the target (not started), copy /mnt over the archive API, verify the copy (entries and bytes),
+ * start it, then remove the source container. The source's working directory is kept on its host.
+ */
+export interface Migration {
+  agentId: string;
+  spec: AgentSpec;
+  from: { engine: string; containerId: string; name: string; workDir?: string };
+  to: string;
+  cause: string;
+}
+
+export interface UnreachableEngine {
+  engine: string;
+  message: string;
+  /** The file's agents on it, withheld. */
+  agents: string[];
 }
 
 export interface FailingAgent {
   agentId: string;
   /** `restart-looping (restarted 12 times, last exit code 1)`, `unhealthy`... */
   message: string;
+}
+
+export interface MigrationResult {
+  migration: Migration;
+  ok: boolean;
+  /** The steps done, in order (`stopped on gpu-box`, `copied 12 files, 3.1 MiB`...). */
+  steps: string[];
+  error?: string;
+  durationMs: number;
+  containerId?: string;
 }
 
 export interface ActionResult {
@@ -422,4 +463,8 @@ export interface ApplyReport {
   interrupted?: boolean;
   /** Results of the plan's egress steps (absent when there were none). */
   egress?: EgressResult[];
+  /** Results of the plan's migrations (absent when there were none). */
+  migrations?: MigrationResult[];
+  /** Engines that could not be reached: their agents were withheld (the run is not ok). */
+  unreachable?: UnreachableEngine[];
 }

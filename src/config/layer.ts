@@ -94,6 +94,7 @@ const CONVERTERS: Converters = {
   labels: (labels) => ({ labels: stringRecord(labels) }),
   replicas: (replicas) => ({ replicas }),
   runtime: (runtime) => ({ runtime }),
+  engine: (engine) => ({ engine }),
   egress: (egress, path, checks) => {
     if (typeof egress === 'string') return { egress };
     if (!checks.clean(path)) return {};

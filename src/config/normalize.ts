@@ -4,7 +4,17 @@
  * on defaults applied later.
  */
 import { resolve } from 'node:path';
-import type { AgentSpec, DesiredState, ImageBuild, SecretEnv, SecretSource, SourcePos } from '../types.js';
+import {
+  type AgentSpec,
+  type DesiredState,
+  type EngineSpec,
+  type ImageBuild,
+  LOCAL_ENGINE,
+  type SecretEnv,
+  type SecretSource,
+  type SourcePos,
+} from '../types.js';
+import { checkAgentEngine, readEngines } from './engines.js';
 import {
   AGENT_WORK_DIR,
   BASE_ENV,
@@ -36,7 +46,9 @@ export interface NormalizeOptions {
 }
 
 /** A layer with every field that has a default. */
-type CompleteLayer = Required<Omit<AgentLayer, 'command' | 'user' | 'runtime' | 'build' | 'egress'>> &
+type CompleteLayer = Required<
+  Omit<AgentLayer, 'command' | 'user' | 'runtime' | 'build' | 'egress' | 'engine'>
+> &
   AgentLayer;
 
 /**
@@ -62,6 +74,7 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
   const root = (isMap(data) && d.usable([]) ? data : {}) as RawConfig;
   const runtimeDir = resolve(opts.baseDir, setting(root, 'runtimeDir', d) ?? DEFAULT_RUNTIME_DIR);
   const namePrefix = setting(root, 'namePrefix', d) ?? DEFAULT_NAME_PREFIX;
+  const engines = readEngines(root, { baseDir: opts.baseDir, runtimeDir }, d);
   const defaults = readLayer(root.defaults, ['defaults'], d);
   const declared = declaredAgents(root, d);
   if (declared.length === 0) d.warnAt(d.locator.valuePos(['agents']), NO_AGENTS_WARNING);
@@ -87,12 +100,14 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
     const egressAt: FieldPath = own.egress !== undefined ? ['agents', key, 'egress'] : ['defaults', 'egress'];
     const networkProblem = egressNetworkProblem(layer);
     if (networkProblem) d.problem(egressAt, networkProblem);
+    const engine = engineFor(layer, own, key, engines, d);
     const { spec, secretSources } = toSpec(id, layer, {
       namePrefix,
-      runtimeDir,
+      runtimeDir: engine.runtimeDir,
       baseDir: opts.baseDir,
       project,
     });
+    if (engine.name !== LOCAL_ENGINE) spec.engine = engine.name;
     agents.push(spec);
     secrets.push(...secretSources);
     positions.push([id, d.locator.keyPos(['agents', key])]);
@@ -107,6 +122,7 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
     file: opts.file,
     project,
     runtimeDir,
+    ...(engines.length > 1 && { engines }),
     namePrefix,
     agents,
     positions: Object.fromEntries(positions),
@@ -117,6 +133,41 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
       secrets: secrets.sort((a, b) => compare(a.agentId, b.agentId) || compare(a.key, b.key)),
     }),
   };
+}
+
+/**
+ * The engine an agent runs on (unknown names are reported, and the agent is then placed on `local` so
+ * the rest of the file is still checked). What cannot work on another engine yet is refused here, where
+ * it is written, rather than carried out weaker: the egress gateway reads its policy file from this
+ * host's disk, and builds run on the local engine.
+ */
+function engineFor(
+  layer: CompleteLayer,
+  own: AgentLayer,
+  key: string,
+  engines: readonly EngineSpec[],
+  d: Diagnostics,
+): EngineSpec {
+  const local = engines.find((e) => e.name === LOCAL_ENGINE) as EngineSpec;
+  const at: FieldPath = own.engine !== undefined ? ['agents', key, 'engine'] : ['defaults', 'engine'];
+  if (!checkAgentEngine(layer.engine, at, engines, d)) return local;
+  const engine = engines.find((e) => e.name === layer.engine) ?? local;
+  if (engine.name === LOCAL_ENGINE) return engine;
+  if (typeof layer.egress === 'object') {
+    const egressAt: FieldPath = own.egress !== undefined ? ['agents', key, 'egress'] : ['defaults', 'egress'];
+    d.problem(
+      egressAt,
+      `egress rules on engine ${engine.name} are not supported yet: the egress gateway reads its policy file from this host's disk; run this agent on the local engine, or use egress all or none`,
+    );
+  }
+  if (layer.build) {
+    const buildAt: FieldPath = own.build !== undefined ? ['agents', key, 'build'] : ['defaults', 'build'];
+    d.problem(
+      buildAt,
+      `build: for an agent on engine ${engine.name} is not supported yet (images are built on the local engine); build the image on that engine and name it in image:`,
+    );
+  }
+  return engine;
 }
 
 /** A top-level setting, when it passed the schema. */
@@ -160,7 +211,17 @@ function toSpec(
   layer: CompleteLayer,
   fleet: { namePrefix: string; runtimeDir: string; baseDir: string; project: string },
 ): { spec: AgentSpec; secretSources: SecretSource[] } {
-  const { replicas: _replicas, build: _build, egress, env, labels, ulimits, tmpfs, ...fields } = layer;
+  const {
+    replicas: _replicas,
+    build: _build,
+    engine: _engine,
+    egress,
+    env,
+    labels,
+    ulimits,
+    tmpfs,
+    ...fields
+  } = layer;
   // Maps, not objects: a variable may be called `__proto__`.
   const plain = new Map(Object.entries({ ...BASE_ENV, ...(typeof egress === 'object' ? PROXY_ENV : {}) }));
   const secretEnv = new Map<string, SecretEnv>();

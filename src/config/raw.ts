@@ -38,11 +38,18 @@ export interface RawAgent {
   labels?: Record<string, RawScalar>;
   replicas?: number;
   runtime?: string;
+  engine?: string;
   build?: RawBuild;
   egress?: RawEgress;
 }
 
 export type RawEgress = 'all' | 'none' | { allow: string[]; deny?: string[] };
+
+export interface RawEngine {
+  host?: string;
+  tls?: { ca: string; cert: string; key: string };
+  runtimeDir?: string;
+}
 
 export interface RawBuild {
   context: string;
@@ -55,6 +62,7 @@ export interface RawConfig {
   project?: string;
   runtimeDir?: string;
   namePrefix?: string;
+  engines?: Record<string, RawEngine | null> | null;
   /** null: the key is present with no value (`defaults:`), which means no defaults. */
   defaults?: RawAgent | null;
   agents?: Record<string, RawAgent | null> | null;

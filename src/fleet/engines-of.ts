@@ -1,4 +1,5 @@
 /** The engines of a desired state, with the implicit `local` filled in. Pure. */
+import { AgentctlError } from '../errors.js';
 import { type AgentSpec, type DesiredState, type EngineSpec, LOCAL_ENGINE } from '../types.js';
 
 /** Sorted by name, `local` always present (its runtimeDir is the file's top-level one). */
@@ -17,4 +18,20 @@ export function engineOf(spec: Pick<AgentSpec, 'engine'>): string {
 /** Whether the file uses any engine but `local` (commands that drive one engine only refuse it). */
 export function usesOtherEngines(desired: Pick<DesiredState, 'engines' | 'agents'>): boolean {
   return desired.agents.some((a) => engineOf(a) !== LOCAL_ENGINE);
+}
+
+/**
+ * For operations that drive one engine only: a file placing agents on other engines is refused, never
+ * carried out on `local` alone (which would create them in the wrong place, or miss them).
+ */
+export function refuseOtherEngines(
+  desired: Pick<DesiredState, 'engines' | 'agents' | 'file'>,
+  what: string,
+): void {
+  const others = [...new Set(desired.agents.map(engineOf).filter((e) => e !== LOCAL_ENGINE))].sort();
+  if (others.length === 0) return;
+  throw new AgentctlError(
+    'usage',
+    `${what} of a file with agents on engines other than local (${others.join(', ')}) is not supported yet; nothing was changed`,
+  );
 }

@@ -7,6 +7,7 @@ import { AgentctlError, toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { removeEgressNetworks } from '../egress/execute.js';
 import { acquireLock } from '../lock.js';
+import { refuseOtherEngines } from '../fleet/engines-of.js';
 import { assertNoSymlinks, workDirOf } from '../reconcile/workdir.js';
 import type { DesiredState } from '../types.js';
 import type { HostFs } from '../docker/host-fs.js';
@@ -32,6 +33,7 @@ export interface DownResult {
 }
 
 export async function down(desired: DesiredState, opts: DownOptions = {}): Promise<DownResult> {
+  refuseOtherEngines(desired, 'down');
   if (opts.dryRun) return downPlan(desired, opts);
   const port = portOf(opts);
   const host = localHostFs;

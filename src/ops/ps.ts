@@ -1,4 +1,5 @@
 /** ps: one row per agent of the project, declared or running. */
+import { refuseOtherEngines } from '../fleet/engines-of.js';
 import { LABEL } from '../labels.js';
 import { observe } from '../reconcile/observe.js';
 import type { DesiredState } from '../types.js';
@@ -54,6 +55,7 @@ export function stateText(r: Pick<AgentRow, 'state' | 'restartCount' | 'exitCode
 export const EGRESS_GATEWAY_ROW = '(egress gateway)';
 
 export async function ps(desired: DesiredState, ctx: OpContext = {}, now = Date.now()): Promise<AgentRow[]> {
+  refuseOtherEngines(desired, 'ps');
   const observed = await observe(portOf(ctx), desired, { inspectAll: true });
   const declared = new Set(desired.agents.map((a) => a.id));
   const rows: AgentRow[] = observed.containers.map((c) => ({

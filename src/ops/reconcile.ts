@@ -2,6 +2,7 @@
  * apply and diff: observe -> plan -> (preflight -> execute). The library entry points behind the CLI.
  */
 import { AgentctlError } from '../errors.js';
+import { refuseOtherEngines } from '../fleet/engines-of.js';
 import { acquireLock } from '../lock.js';
 import { execute, type ProgressEvent } from '../reconcile/execute.js';
 import { observe } from '../reconcile/observe.js';
@@ -135,6 +136,7 @@ export async function diff(desired: DesiredState, opts: DiffOptions = {}): Promi
 }
 
 async function diffResolved(desired: DesiredState, opts: DiffOptions): Promise<DiffResult> {
+  refuseOtherEngines(desired, 'diff and apply');
   const observed = await observe(portOf(opts), desired);
   const full = plan(desired, observed, { prune: opts.prune });
   if (opts.targets?.length) {
