@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 
 export const EXAMPLES: Record<string, string[]> = {
+  init: ['agentctl init && agentctl validate', 'agentctl init -f fleet/agents.yaml --force'],
   validate: ['agentctl validate -f agents.yaml', 'cat agents.yaml | agentctl validate -f - -o json'],
   diff: ['agentctl diff', 'agentctl diff -o json | jq .summary', 'agentctl diff --target worker'],
   apply: [

@@ -12,6 +12,7 @@ import { registerCp } from './commands/cp.js';
 import { registerDiff } from './commands/diff.js';
 import { registerDown } from './commands/down.js';
 import { registerExec } from './commands/exec.js';
+import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerLogs } from './commands/logs.js';
@@ -28,6 +29,7 @@ import { createProgram, runCli } from './program.js';
 
 function buildProgram(): Command {
   const program = createProgram();
+  registerInit(program);
   registerValidate(program);
   registerDiff(program);
   registerApply(program);

@@ -27,8 +27,8 @@ export function createProgram(): Command {
  */
 function addEngineTimeout(program: Command): void {
   for (const cmd of program.commands) {
-    // validate and render never reach an engine.
-    if (cmd.name() === 'validate' || cmd.name() === 'render') continue;
+    // validate, render and init never reach an engine.
+    if (['validate', 'render', 'init'].includes(cmd.name())) continue;
     cmd.addOption(
       new Option(
         '--engine-timeout <seconds>',

@@ -7,6 +7,7 @@ import { docker, projectContainers } from '../helpers/docker.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 
 const COMMANDS = [
+  'init',
   'validate',
   'diff',
   'apply',

@@ -1,0 +1,73 @@
+/** agentctl init: a starter file that validates, with a modeline naming the published schema; no clobbering. */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Ajv from 'ajv';
+import { parse } from 'yaml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { agentctl } from '../helpers/cli.js';
+
+describe('agentctl init', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-i8init-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes a commented starter that agentctl validate accepts, and whose modeline names the schema', () => {
+    const r = agentctl(['init'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    const text = readFileSync(path.join(dir, 'agents.yaml'), 'utf8');
+    const v = agentctl(['validate'], { cwd: dir });
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stdout).toContain('valid');
+    expect(v.stderr).toBe('');
+
+    const modeline = /^# yaml-language-server: \$schema=(\S+)\n/.exec(text);
+    expect(modeline).not.toBeNull();
+    const schemaFile = path.resolve(dir, modeline?.[1] ?? '');
+    expect(schemaFile).toBe(path.resolve('schemas/agents.schema.json'));
+    // The schema an editor loads accepts the file too.
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    const validate = ajv.compile(JSON.parse(readFileSync(schemaFile, 'utf8')) as object);
+    expect(validate(parse(text)), JSON.stringify(validate.errors)).toBe(true);
+    expect(text.split('\n').filter((l) => l.trimStart().startsWith('#')).length).toBeGreaterThan(10);
+  });
+
+  it('every commented-out example, uncommented, is valid as well', () => {
+    expect(agentctl(['init', '-f', 'agents.yaml'], { cwd: dir }).status).toBe(0);
+    const text = readFileSync(path.join(dir, 'agents.yaml'), 'utf8');
+    const [first, ...rest] = text.split('\n');
+    const all = [first, ...rest.map((l) => l.replace(/^(\s*)# ([a-zA-Z-]+: )/, '$1$2'))].join('\n');
+    expect(all).toContain('\n  worker: { replicas: 3 }');
+    writeFileSync(path.join(dir, 'all.yaml'), all);
+    const v = agentctl(['validate', '-f', 'all.yaml', '-o', 'json'], {
+      cwd: dir,
+      env: { ANTHROPIC_API_KEY: 'x' },
+    });
+    expect(v.status, v.stdout).toBe(0);
+    expect((JSON.parse(v.stdout) as { agents: unknown[] }).agents).toHaveLength(5);
+  });
+
+  it('refuses to overwrite a file without --force, and overwrites with it', () => {
+    const file = path.join(dir, 'agents.yaml');
+    writeFileSync(file, 'mine\n');
+    const r = agentctl(['init'], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('agents.yaml already exists; refusing to overwrite it (pass --force to)');
+    expect(readFileSync(file, 'utf8')).toBe('mine\n');
+    const j = agentctl(['init', '-o', 'json'], { cwd: dir });
+    expect(JSON.parse(j.stdout).error.kind).toBe('usage');
+
+    const f = agentctl(['init', '--force', '-o', 'json'], { cwd: dir });
+    expect(f.status, f.stderr).toBe(0);
+    expect(JSON.parse(f.stdout)).toEqual({
+      file,
+      schema: path.relative(dir, path.resolve('schemas/agents.schema.json')),
+    });
+    expect(readFileSync(file, 'utf8')).toMatch(/^# yaml-language-server/);
+    // Into a directory that does not exist: an error, nothing half-written.
+    expect(agentctl(['init', '-f', 'no/such/agents.yaml'], { cwd: dir }).status).toBe(1);
+    expect(existsSync(path.join(dir, 'no'))).toBe(false);
+  });
+});
