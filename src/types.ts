@@ -226,6 +226,8 @@ export interface ObservedContainer {
 export interface ForeignContainer {
   id: string;
   name: string;
+  /** When it is an agent of another agentctl project (container names are per engine, not per project). */
+  owner?: { project: string; agent: string };
 }
 
 export interface EngineInfo {

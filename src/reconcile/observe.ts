@@ -56,7 +56,11 @@ export async function observe(
     images: Object.fromEntries(imageRefs.map((ref, i) => [ref, imageIds[i] ?? null])),
     foreign: foreign
       .filter((c) => c.labels[LABEL.project] !== desired.project)
-      .map((c) => ({ id: c.id, name: c.name }))
+      .map((c) => {
+        const project = c.labels[LABEL.project];
+        const agent = c.labels[LABEL.agent];
+        return { id: c.id, name: c.name, ...(project && agent ? { owner: { project, agent } } : {}) };
+      })
       .sort((a, b) => a.name.localeCompare(b.name)),
     ...(egress && { egress }),
   };

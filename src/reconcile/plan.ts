@@ -226,7 +226,9 @@ function conflicts(agents: AgentSpec[], actions: Action[], observed: ObservedSta
       agentId: a.id,
       name: a.name,
       containerId: f.id,
-      message: `container name "${a.name}" is taken by container ${short(f.id)}, which agentctl does not manage for project "${observed.project}"; rename or remove it, or set namePrefix`,
+      message: f.owner
+        ? `container name "${a.name}" is taken by container ${short(f.id)}, agent "${f.owner.agent}" of another agentctl project, "${f.owner.project}" (container names are per engine, and both use the same namePrefix); give one of the projects its own namePrefix (e.g. \`namePrefix: ${observed.project}-\` in this file), or remove that agent from project "${f.owner.project}"`
+        : `container name "${a.name}" is taken by container ${short(f.id)}, which is not an agentctl agent; rename or remove it, or set namePrefix`,
     });
   }
   return out;

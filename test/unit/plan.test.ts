@@ -271,7 +271,16 @@ describe('plan', () => {
       observed([container(b)], { foreign: [{ id: 'f00', name: 'claude-agent-a' }] }),
     );
     expect(p.conflicts).toHaveLength(1);
-    expect(p.conflicts[0]?.message).toMatch(/claude-agent-a.*f00.*does not manage/);
+    expect(p.conflicts[0]?.message).toMatch(/claude-agent-a.*f00, which is not an agentctl agent/);
+  });
+
+  it('names the owning project when the name is held by an agent of another project', () => {
+    const owner = { project: 'other', agent: 'a' };
+    const p = plan(desired([a]), observed([], { foreign: [{ id: 'f00', name: 'claude-agent-a', owner }] }));
+    expect(p.conflicts[0]?.message).toMatch(
+      /"claude-agent-a" is taken by container f00, agent "a" of another agentctl project, "other" .*namePrefix: /,
+    );
+    expect(p.conflicts[0]?.message).not.toMatch(/not an agentctl/);
   });
 
   it('never touches foreign containers: they appear in no action', () => {
