@@ -27,8 +27,9 @@ await build({
   banner: {
     js: "import { createRequire as __agentctlRequire } from 'node:module'; const require = __agentctlRequire(import.meta.url);",
   },
-  // Heavy and only needed by streaming commands: loaded on demand from node_modules.
-  external: ['dockerode'],
+  // Heavy and only needed by streaming commands (dockerode) or ssh engines (ssh2, which also has optional
+  // native parts a bundle cannot hold): loaded on demand from node_modules.
+  external: ['dockerode', 'ssh2'],
 });
 
 // The egress gateway's program: one self-contained file (Node built-ins only), copied into the gateway

@@ -1,19 +1,34 @@
 /**
- * DOCKER_HOST -> where the engine listens, or a clear refusal.
+ * Engine addresses -> where the engine listens, or a clear refusal: DOCKER_HOST (and the docker CLI's
+ * TLS variables), and the `host:` of an engine declared in agents.yaml.
  *
- * agentctl bind-mounts each agent's working directory from this host's disk (and creates, chowns and
- * checks it here), so it may only drive an engine that runs on this host: an engine elsewhere would
- * mount a directory of the same name on ITS disk, silently not the one agentctl prepared. So an ssh://
- * engine, or a tcp:// one whose address is not one of this host's, is refused with that reason; TLS is
- * refused as what it is (not supported yet), and anything unparseable says what a valid value looks like.
- * Pure apart from the default arguments (this host's addresses and name), so it is tested table-driven.
+ * agentctl bind-mounts each agent's working directory from the disk of the engine's host (and creates,
+ * chowns and checks it there), so an engine on another machine is driven only when the user gave a
+ * runtimeDir on that machine; without one, DOCKER_HOST=ssh:// or a remote tcp:// is refused with that
+ * reason and how to declare it. Plain tcp:// to another machine is always refused: it is unauthenticated
+ * both ways. TLS is always verified. Anything unparseable says what a valid value looks like. Pure apart
+ * from the default arguments (this host's addresses and name), so it is tested table-driven.
  */
 import os from 'node:os';
+import path from 'node:path';
 
+/** TLS client files (PEM paths): the CA that signed the engine's certificate, and our certificate and key. */
+export interface TlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/**
+ * Where an engine listens. `socketPath`: a unix socket here. `host`/`port`: plain tcp to an engine here,
+ * TLS (`tls`) to one here or elsewhere, or (with `ssh`) the ssh server the engine is reached through.
+ */
 export interface EngineAddress {
   socketPath?: string;
   host?: string;
   port?: number;
+  tls?: TlsFiles;
+  ssh?: { user?: string; identityFile?: string };
 }
 
 export type EngineAddressResult =
@@ -26,8 +41,22 @@ export const DEFAULT_SOCKET = '/var/run/docker.sock';
 const EXPECTED =
   'expected unix:///path/to/docker.sock or tcp://HOST:PORT of an engine on this host (unset DOCKER_HOST to use /var/run/docker.sock)';
 
+const EXPECTED_ENGINE =
+  'expected unix:///path/to/docker.sock, tcp://HOST:PORT (with tls: for another machine) or ssh://[USER@]HOST[:PORT]';
+
 const WHY_LOCAL =
-  "agentctl bind-mounts each agent's working directory from this host's disk, so it drives only an engine running on this host";
+  "agentctl bind-mounts each agent's working directory from the disk of the engine's host, so an engine on another machine needs a runtimeDir there";
+
+const HOW_REMOTE =
+  'declare it in agents.yaml under engines: with its host and a runtimeDir (a directory on that machine), see the README "Engines on other machines"';
+
+/** The engine as a user would write it: `unix:///x`, `tcp://h:p`, `ssh://u@h:p`. */
+export function describeEngineAddress(a: EngineAddress): string {
+  if (a.socketPath) return `unix://${a.socketPath}`;
+  const host = a.host?.includes(':') ? `[${a.host}]` : a.host;
+  if (a.ssh) return `ssh://${a.ssh.user ? `${a.ssh.user}@` : ''}${host}${a.port === 22 ? '' : `:${a.port}`}`;
+  return `tcp://${host}:${a.port}`;
+}
 
 /** This host's own names and interface addresses: an engine there shares our disk. */
 export function localHostNames(): Set<string> {
@@ -38,6 +67,66 @@ export function localHostNames(): Set<string> {
   return names;
 }
 
+/** Whether the engine runs on another machine (its working directories are on that machine's disk). */
+export function isRemoteAddress(a: EngineAddress, local: ReadonlySet<string> = localHostNames()): boolean {
+  if (a.socketPath) return false;
+  if (a.ssh) return true;
+  return !isLocal(a.host ?? '', local);
+}
+
+type Parsed =
+  | { scheme: 'unix'; socketPath: string }
+  | { scheme: 'ssh'; host: string; port: number; user?: string }
+  | { scheme: 'tcp' | 'http' | 'https'; host: string; port: number };
+
+/** The address syntax alone: scheme, host, port (and ssh's user); nothing decided yet. */
+function parseUrl(raw: string, shown: string, expected: string): Parsed | EngineAddressResult {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw)?.[1]?.toLowerCase();
+  if (scheme === undefined) return usage(`${shown} is not an engine address: ${expected}`);
+  if (scheme === 'unix') {
+    const socketPath = raw.slice('unix://'.length);
+    if (!socketPath.startsWith('/')) {
+      return usage(`${shown} is not an engine address: a unix socket path must be absolute; ${expected}`);
+    }
+    return { scheme, socketPath };
+  }
+  if (scheme !== 'tcp' && scheme !== 'http' && scheme !== 'https' && scheme !== 'ssh') {
+    return unsupported(`${shown}: the ${scheme}:// scheme is not supported; ${expected}`);
+  }
+  let url: URL;
+  try {
+    url = new URL(raw.replace(/^[a-z]+:/i, 'http:'));
+  } catch {
+    return usage(`${shown} is not an engine address: ${expected}`);
+  }
+  if (url.hostname === '') return usage(`${shown} is not an engine address: no host; ${expected}`);
+  const user = decodeURIComponent(url.username);
+  if (
+    (url.pathname !== '' && url.pathname !== '/') ||
+    url.search ||
+    url.password ||
+    (user && scheme !== 'ssh')
+  ) {
+    return usage(
+      scheme === 'ssh'
+        ? `${shown}: a password, path or query in the address is not supported; give ssh://[USER@]HOST[:PORT] only`
+        : `${shown}: a user, path or query in the address is not supported; give tcp://HOST:PORT only`,
+    );
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (scheme === 'ssh') return { scheme, host, port: Number(url.port || 22), ...(user ? { user } : {}) };
+  return { scheme, host, port: Number(url.port || (scheme === 'https' ? 2376 : 2375)) };
+}
+
+function isResult(p: Parsed | EngineAddressResult): p is EngineAddressResult {
+  return 'ok' in p;
+}
+
+/**
+ * DOCKER_HOST (and DOCKER_TLS_VERIFY / DOCKER_CERT_PATH, as the docker CLI reads them). An engine on
+ * another machine is refused here, saying how to declare it: the file's top-level runtimeDir is where
+ * agentctl keeps its own state on THIS machine (lock, keys), so it cannot also name a directory there.
+ */
 export function parseDockerHost(
   env: NodeJS.ProcessEnv = process.env,
   local: ReadonlySet<string> = localHostNames(),
@@ -45,54 +134,82 @@ export function parseDockerHost(
   const raw = env.DOCKER_HOST;
   if (raw === undefined || raw === '') return { ok: true, address: { socketPath: DEFAULT_SOCKET } };
   const shown = `DOCKER_HOST=${raw}`;
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw)?.[1]?.toLowerCase();
-  if (scheme === undefined) return usage(`${shown} is not an engine address: ${EXPECTED}`);
+  const p = parseUrl(raw, shown, EXPECTED);
+  if (isResult(p)) return p;
+  if (p.scheme === 'unix') return { ok: true, address: { socketPath: p.socketPath } };
 
-  if (scheme === 'unix') {
-    const socketPath = raw.slice('unix://'.length);
-    if (!socketPath.startsWith('/')) {
-      return usage(`${shown} is not an engine address: a unix socket path must be absolute; ${EXPECTED}`);
+  if (p.scheme === 'ssh') {
+    return unsupported(
+      `${shown} is an engine on another machine, reached over ssh; ${WHY_LOCAL}: ${HOW_REMOTE}`,
+    );
+  }
+
+  const remote = !isLocal(p.host, local);
+  const verify = Boolean(env.DOCKER_TLS_VERIFY);
+  if (!verify && env.DOCKER_CERT_PATH && p.scheme !== 'https') {
+    return unsupported(
+      `${shown} with DOCKER_CERT_PATH but no DOCKER_TLS_VERIFY means TLS without checking the engine's certificate, which agentctl never does; set DOCKER_TLS_VERIFY=1 as well`,
+    );
+  }
+  if (remote && !verify && p.scheme !== 'https') {
+    return unsupported(
+      `${shown} is an engine on another machine (${p.host} is not an address of this host) over plain tcp, which anyone on the network can drive and which cannot tell agentctl it reached the right engine; use TLS (DOCKER_TLS_VERIFY=1 with DOCKER_CERT_PATH) or ssh://, and ${WHY_LOCAL}: ${HOW_REMOTE}`,
+    );
+  }
+  if (verify || p.scheme === 'https') {
+    if (remote) {
+      return unsupported(
+        `${shown} is an engine on another machine (${p.host} is not an address of this host); ${WHY_LOCAL}: ${HOW_REMOTE}`,
+      );
     }
-    return { ok: true, address: { socketPath } };
+    const dir = env.DOCKER_CERT_PATH || path.join(os.homedir(), '.docker');
+    const tls = {
+      ca: path.join(dir, 'ca.pem'),
+      cert: path.join(dir, 'cert.pem'),
+      key: path.join(dir, 'key.pem'),
+    };
+    return { ok: true, address: { host: p.host, port: p.port, tls } };
   }
+  return { ok: true, address: { host: p.host, port: p.port } };
+}
 
-  if (scheme === 'ssh') {
+/**
+ * The `host:` of an engine declared in agents.yaml (which has a runtimeDir on that machine), with its
+ * `tls:` files and ssh `identityFile` (paths already resolved by the config loader). `what` names the
+ * field in messages.
+ */
+export function parseEngineHost(
+  raw: string,
+  extra: { tls?: TlsFiles; identityFile?: string } = {},
+  what = 'host',
+  local: ReadonlySet<string> = localHostNames(),
+): EngineAddressResult {
+  const shown = `${what}: ${raw}`;
+  const p = parseUrl(raw, shown, EXPECTED_ENGINE);
+  if (isResult(p)) return p;
+  if (extra.tls && p.scheme !== 'tcp' && p.scheme !== 'https') {
+    return usage(`${shown}: tls: applies to a tcp:// engine only`);
+  }
+  if (extra.identityFile !== undefined && p.scheme !== 'ssh') {
+    return usage(`${shown}: identityFile applies to an ssh:// engine only`);
+  }
+  if (p.scheme === 'unix') return { ok: true, address: { socketPath: p.socketPath } };
+  if (p.scheme === 'ssh') return { ok: true, address: sshAddress(p, extra.identityFile) };
+  if (extra.tls) return { ok: true, address: { host: p.host, port: p.port, tls: extra.tls } };
+  if (p.scheme === 'https') return usage(`${shown}: https:// needs tls: {ca, cert, key}`);
+  if (!isLocal(p.host, local)) {
     return unsupported(
-      `${shown} is an engine on another machine, reached over ssh; ${WHY_LOCAL}. Run agentctl on that machine, or point DOCKER_HOST at an engine here (unix:// or tcp://127.0.0.1:PORT)`,
+      `${shown} is plain tcp to another machine (${p.host} is not an address of this host): anyone on the network could drive that engine, and agentctl could not tell it reached the right one; give tls: {ca, cert, key} (the engine listening with --tlsverify) or use ssh://`,
     );
   }
+  return { ok: true, address: { host: p.host, port: p.port } };
+}
 
-  const tls = scheme === 'https' || Boolean(env.DOCKER_TLS_VERIFY) || Boolean(env.DOCKER_CERT_PATH);
-  if (scheme !== 'tcp' && scheme !== 'http' && scheme !== 'https') {
-    return unsupported(`${shown}: the ${scheme}:// scheme is not supported; ${EXPECTED}`);
-  }
-
-  let url: URL;
-  try {
-    url = new URL(raw.replace(/^[a-z]+:/i, 'http:'));
-  } catch {
-    return usage(`${shown} is not an engine address: ${EXPECTED}`);
-  }
-  if (url.hostname === '') return usage(`${shown} is not an engine address: no host; ${EXPECTED}`);
-  if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.username) {
-    return usage(
-      `${shown}: a user, path or query in the address is not supported; give tcp://HOST:PORT only`,
-    );
-  }
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (!isLocal(host, local)) {
-    return unsupported(
-      `${shown} is an engine on another machine (${host} is not an address of this host); ${WHY_LOCAL}. Run agentctl on that machine, or point DOCKER_HOST at an engine here (unix:// or tcp://127.0.0.1:PORT)`,
-    );
-  }
-  if (tls) {
-    const why =
-      scheme === 'https' ? 'https://' : env.DOCKER_TLS_VERIFY ? 'DOCKER_TLS_VERIFY' : 'DOCKER_CERT_PATH';
-    return unsupported(
-      `${shown} with ${why} asks for TLS to the engine, which agentctl does not speak yet; use the engine's unix socket (unix:///var/run/docker.sock) or a plain tcp:// listener on this host`,
-    );
-  }
-  return { ok: true, address: { host, port: Number(url.port || 2375) } };
+function sshAddress(p: { host: string; port: number; user?: string }, identityFile?: string): EngineAddress {
+  const ssh: { user?: string; identityFile?: string } = {};
+  if (p.user) ssh.user = p.user;
+  if (identityFile !== undefined) ssh.identityFile = identityFile;
+  return { host: p.host, port: p.port, ssh };
 }
 
 function isLocal(host: string, local: ReadonlySet<string>): boolean {

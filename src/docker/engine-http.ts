@@ -6,9 +6,10 @@
  * path are trivial HTTP, so they go through here; dockerode is kept for streaming endpoints and loaded
  * lazily. Used by src/docker/engine.ts only.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { EngineAddress } from './engine-address.js';
+import { type EngineConnection, openEngineConnection } from './engine-connection.js';
 
 /**
  * The engine did not answer in time (a hung or stopped dockerd). Thrown instead of waiting forever, so
@@ -41,30 +42,25 @@ export class EngineHttpError extends Error {
 }
 
 export class EngineHttp {
-  // `servername: ''` skips the agent's guess at a TLS server name for each new connection, whose first
-  // use compiles Node's IPv6 regexp: ~6 ms of every CLI run, for a name plain HTTP never uses.
-  //
-  // No socket limit: a running exec holds its connection until the command ends, so with a limit, N
-  // long commands would leave the calls that end them (the timeout's kill exec) queued forever. Callers
-  // that fan out bound themselves (mapLimit).
-  private readonly agent = new http.Agent({
-    keepAlive: true,
-    ...({ servername: '' } as http.AgentOptions),
-  });
+  /** The transport (unix, tcp, TLS or ssh): see engine-connection.ts. */
+  readonly connection: EngineConnection;
 
   /**
    * `timeoutMs`: the deadline of a call (0 = none). A JSON call must be answered in full within it; a
-   * streamed answer (open) must start within it, and is then read for as long as it lasts.
+   * streamed answer (open) must start within it, and is then read for as long as it lasts. `name`: the
+   * engine's name in agents.yaml, for messages.
    */
   constructor(
-    private readonly address: EngineAddress,
+    address: EngineAddress,
     readonly timeoutMs = 0,
-  ) {}
+    name?: string,
+  ) {
+    this.connection = openEngineConnection(address, name);
+  }
 
   /** The engine, as a user would name it in DOCKER_HOST. */
   describeAddress(): string {
-    const a = this.address;
-    return a.socketPath ? `unix://${a.socketPath}` : `tcp://${a.host}:${a.port}`;
+    return this.connection.address;
   }
 
   /** JSON in, JSON (or nothing) out. Non-2xx answers throw EngineHttpError with the engine's message. */
@@ -76,10 +72,9 @@ export class EngineHttp {
   raw(method: string, path: string, body?: unknown, deadline: Deadline = {}): Promise<Buffer> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
-      const req = http.request(
+      const req = this.connection.request(
         {
-          ...this.address,
-          agent: this.agent,
+          ...this.connection.options(true),
           method,
           path,
           headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
@@ -100,7 +95,7 @@ export class EngineHttp {
       const timer = this.deadline(req, reject, deadline);
       req.on('error', (err) => {
         clearTimeout(timer);
-        reject(err);
+        reject(this.connection.explain(err) as Error);
       });
       req.end(payload);
     });
@@ -143,10 +138,9 @@ export class EngineHttp {
     } = {},
   ): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const req = http.request(
+      const req = this.connection.request(
         {
-          ...this.address,
-          agent: opts.ownConnection ? false : this.agent,
+          ...this.connection.options(!opts.ownConnection),
           method,
           path,
           headers: opts.headers ?? {},
@@ -170,7 +164,7 @@ export class EngineHttp {
       const timer = opts.body ? undefined : this.deadline(req, reject, {});
       req.on('error', (err) => {
         clearTimeout(timer);
-        reject(err);
+        reject(this.connection.explain(err) as Error);
       });
       if (!opts.body) return req.end();
       opts.body.on('error', (err: Error) => {
@@ -200,8 +194,8 @@ export class EngineHttp {
     };
     if (opts.upgrade) Object.assign(headers, { connection: 'Upgrade', upgrade: 'tcp' });
     return new Promise((resolve, reject) => {
-      const req = http.request(
-        { ...this.address, agent: this.agent, method, path, headers, signal: opts.signal },
+      const req = this.connection.request(
+        { ...this.connection.options(true), method, path, headers, signal: opts.signal },
         (res) => {
           clearTimeout(timer);
           const status = res.statusCode ?? 0;
@@ -225,14 +219,14 @@ export class EngineHttp {
       });
       req.on('error', (err) => {
         clearTimeout(timer);
-        reject(err);
+        reject(this.connection.explain(err) as Error);
       });
       req.end(payload);
     });
   }
 
   close(): void {
-    this.agent.destroy();
+    this.connection.close();
   }
 }
 

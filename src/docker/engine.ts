@@ -120,15 +120,19 @@ export class DockerEngine implements DockerPort {
   /**
    * `address` defaults to DOCKER_HOST's (or the default socket); an address we cannot drive throws.
    * `timeoutMs`: every call's deadline (0 = none); default from AGENTCTL_ENGINE_TIMEOUT, see there.
+   * `name`: the engine's name in agents.yaml, for messages. The transport (unix, tcp, TLS, ssh) follows
+   * from the address (engine-connection.ts).
    */
-  constructor(address?: EngineAddress, timeoutMs = engineTimeoutMs()) {
+  constructor(address?: EngineAddress, timeoutMs = engineTimeoutMs(), name?: string) {
     this.address = address ?? engineAddressOrThrow();
-    this.http = new EngineHttp(this.address, timeoutMs);
+    this.http = new EngineHttp(this.address, timeoutMs, name);
   }
 
   /** dockerode, loaded on first use only: streaming endpoints need it, the hot paths do not. */
   private streaming(): Promise<import('dockerode')> {
-    this.dockerode ??= import('dockerode').then((m) => new m.default({ ...this.address }));
+    this.dockerode ??= import('dockerode').then(
+      (m) => new m.default(this.http.connection.dockerodeOptions() as import('dockerode').DockerOptions),
+    );
     return this.dockerode;
   }
 

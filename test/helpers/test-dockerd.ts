@@ -40,6 +40,14 @@ export interface TestDockerd {
 export interface TestDockerdOptions {
   /** daemon.json content (extra runtimes such as gVisor's runsc...), written to its root. */
   daemonConfig?: object;
+  /**
+   * Run in the host's network namespace (so that a tcp listener of `extraArgs` is reachable from the
+   * test) on a bridge of its own, made as `bridge.name` with `bridge.cidr` and deleted by cleanup: never
+   * `--bridge none` there, which would delete the machine engine's docker0.
+   */
+  bridge?: { name: string; cidr: string };
+  /** More dockerd arguments (`--host tcp://...`, `--tlsverify`...). */
+  extraArgs?: string[];
 }
 
 export function testDockerd(tag: string, opts: TestDockerdOptions = {}): TestDockerd {
@@ -81,15 +89,26 @@ export function testDockerd(tag: string, opts: TestDockerdOptions = {}): TestDoc
         config.push('--config-file', file);
       }
       const log = openSync(path.join(root, 'dockerd.log'), 'a');
+      const net: string[] = [];
+      if (opts.bridge) {
+        const b = opts.bridge;
+        if (spawnSync('ip', ['link', 'show', b.name], { stdio: 'ignore' }).status !== 0) {
+          execFileSync('ip', ['link', 'add', b.name, 'type', 'bridge']);
+          execFileSync('ip', ['addr', 'add', b.cidr, 'dev', b.name]);
+          execFileSync('ip', ['link', 'set', b.name, 'up']);
+        }
+        net.push('--bridge', b.name);
+      } else {
+        net.push('--bridge', 'none');
+      }
       // `unshare` execs dockerd in place, so the child's pid is dockerd's: signals reach dockerd itself.
       daemon = spawn(
-        'unshare',
+        opts.bridge ? 'dockerd' : 'unshare',
         [
-          '--net',
-          '--',
-          'dockerd',
+          ...(opts.bridge ? [] : ['--net', '--', 'dockerd']),
           '--host',
           host,
+          ...(opts.extraArgs ?? []),
           ...config,
           '--data-root',
           path.join(root, 'data'),
@@ -97,8 +116,7 @@ export function testDockerd(tag: string, opts: TestDockerdOptions = {}): TestDoc
           path.join(root, 'exec'),
           '--pidfile',
           path.join(root, 'docker.pid'),
-          '--bridge',
-          'none',
+          ...net,
           '--iptables=false',
           '--ip6tables=false',
           '--shutdown-timeout',
@@ -141,6 +159,7 @@ export function testDockerd(tag: string, opts: TestDockerdOptions = {}): TestDoc
       }
       await self.stop();
       killStrays(root);
+      if (opts.bridge) spawnSync('ip', ['link', 'del', opts.bridge.name], { stdio: 'ignore' });
       rmSync(root, { recursive: true, force: true });
     },
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDockerHost } from '../../src/docker/engine-address.js';
+import { isRemoteAddress, parseDockerHost, parseEngineHost } from '../../src/docker/engine-address.js';
 
 // This host, as the parser would see it: its name and one interface address besides loopback.
 const LOCAL = new Set(['localhost', 'box', '10.1.2.3', 'fe80::1']);
@@ -35,36 +35,93 @@ describe('parseDockerHost: what it refuses, and why', () => {
     [
       'ssh://ops@gpu-box',
       'unsupported',
-      /is an engine on another machine, reached over ssh; agentctl bind-mounts/,
+      /is an engine on another machine, reached over ssh; agentctl bind-mounts .* needs a runtimeDir there: declare it in agents.yaml under engines:/,
     ],
     [
       'tcp://lab:2375',
       'unsupported',
-      /is an engine on another machine \(lab is not an address of this host\)/,
+      /is an engine on another machine \(lab is not an address of this host\) over plain tcp, which anyone on the network can drive/,
     ],
     ['tcp://10.9.9.9:2375', 'unsupported', /10\.9\.9\.9 is not an address of this host/],
     ['npipe:////./pipe/docker_engine', 'unsupported', /the npipe:\/\/ scheme is not supported/],
     ['fd://', 'unsupported', /the fd:\/\/ scheme is not supported/],
-    ['https://127.0.0.1:2376', 'unsupported', /with https:\/\/ asks for TLS to the engine/],
   ])('DOCKER_HOST=%s -> %s', (host, kind, message) => {
     const r = parse({ DOCKER_HOST: host });
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.kind).toBe(kind);
     expect(r.message).toMatch(message);
-    if (!host.startsWith('https')) expect(r.message).not.toMatch(/TLS/);
+    if (!host.startsWith('tcp')) expect(r.message).not.toMatch(/TLS/);
   });
 
-  it('TLS variables on a local tcp:// engine are refused as TLS, naming the variable', () => {
-    const r = parse({ DOCKER_HOST: 'tcp://127.0.0.1:2376', DOCKER_TLS_VERIFY: '1' });
-    expect(r).toMatchObject({ ok: false, kind: 'unsupported' });
-    expect(!r.ok && r.message).toMatch(/with DOCKER_TLS_VERIFY asks for TLS to the engine/);
+  it("TLS variables on a local tcp:// engine: TLS with the docker CLI's files (verification on)", () => {
+    expect(
+      parse({ DOCKER_HOST: 'tcp://127.0.0.1:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/certs' }),
+    ).toEqual({
+      ok: true,
+      address: {
+        host: '127.0.0.1',
+        port: 2376,
+        tls: { ca: '/certs/ca.pem', cert: '/certs/cert.pem', key: '/certs/key.pem' },
+      },
+    });
+    const https = parse({ DOCKER_HOST: 'https://127.0.0.1', DOCKER_CERT_PATH: '/c' });
+    expect(https).toMatchObject({ ok: true, address: { port: 2376, tls: { ca: '/c/ca.pem' } } });
+    // DOCKER_CERT_PATH alone means TLS without verification to the docker CLI: never here.
     const c = parse({ DOCKER_HOST: 'tcp://127.0.0.1:2376', DOCKER_CERT_PATH: '/certs' });
-    expect(!c.ok && c.message).toMatch(/with DOCKER_CERT_PATH asks for TLS/);
+    expect(!c.ok && c.message).toMatch(
+      /DOCKER_CERT_PATH but no DOCKER_TLS_VERIFY .* set DOCKER_TLS_VERIFY=1/,
+    );
   });
 
-  it('a remote engine with TLS is refused as remote: that is the reason that would remain', () => {
+  it('a remote engine with TLS is refused as remote, saying how to declare it', () => {
     const r = parse({ DOCKER_HOST: 'tcp://lab:2376', DOCKER_TLS_VERIFY: '1' });
-    expect(!r.ok && r.message).toMatch(/is an engine on another machine/);
+    expect(!r.ok && r.message).toMatch(
+      /is an engine on another machine .*declare it in agents.yaml under engines:/,
+    );
+  });
+});
+
+describe('parseEngineHost: the host of an engine declared under engines:', () => {
+  const tls = { ca: '/t/ca.pem', cert: '/t/cert.pem', key: '/t/key.pem' };
+  const eng = (raw: string, extra = {}) => parseEngineHost(raw, extra, 'engines.x.host', LOCAL);
+  it.each([
+    ['ssh://ops@gpu-box', {}, { host: 'gpu-box', port: 22, ssh: { user: 'ops' } }],
+    ['ssh://gpu-box:2222', {}, { host: 'gpu-box', port: 2222, ssh: {} }],
+    [
+      'ssh://ops@10.0.0.5',
+      { identityFile: '/k' },
+      { host: '10.0.0.5', port: 22, ssh: { user: 'ops', identityFile: '/k' } },
+    ],
+    ['tcp://lab:2376', { tls }, { host: 'lab', port: 2376, tls }],
+    ['tcp://127.0.0.1:2375', {}, { host: '127.0.0.1', port: 2375 }],
+    ['unix:///run/docker2.sock', {}, { socketPath: '/run/docker2.sock' }],
+  ])('%s %j -> %j', (raw, extra, address) => {
+    expect(eng(raw, extra)).toEqual({ ok: true, address });
+  });
+
+  it.each([
+    ['tcp://lab:2375', {}, 'unsupported', /plain tcp to another machine .* give tls: \{ca, cert, key\}/],
+    ['https://lab', {}, 'usage', /https:\/\/ needs tls:/],
+    ['ssh://ops@gpu-box', { tls }, 'usage', /tls: applies to a tcp:\/\/ engine only/],
+    [
+      'tcp://lab:2376',
+      { tls, identityFile: '/k' },
+      'usage',
+      /identityFile applies to an ssh:\/\/ engine only/,
+    ],
+    ['ssh://ops:secret@gpu-box', {}, 'usage', /a password, path or query in the address is not supported/],
+    ['gpu-box', {}, 'usage', /^engines\.x\.host: gpu-box is not an engine address: expected unix/],
+  ])('%s %j -> %s', (raw, extra, kind, message) => {
+    const r = eng(raw, extra);
+    expect(r).toMatchObject({ ok: false, kind });
+    expect(!r.ok && r.message).toMatch(message);
+  });
+
+  it('isRemoteAddress: ssh always, tcp unless an address of this host, sockets never', () => {
+    expect(isRemoteAddress({ host: 'box', port: 22, ssh: {} }, LOCAL)).toBe(true);
+    expect(isRemoteAddress({ host: 'lab', port: 2376, tls }, LOCAL)).toBe(true);
+    expect(isRemoteAddress({ host: '127.0.0.1', port: 2376, tls }, LOCAL)).toBe(false);
+    expect(isRemoteAddress({ socketPath: '/x' }, LOCAL)).toBe(false);
   });
 });
