@@ -7,6 +7,7 @@ import { exitCodeForSignal, interruptible } from '../interrupt.js';
 import type { WatchFlags } from '../watch.js';
 import { useColor } from '../../render/color.js';
 import { hasChanges, planToJson, renderPlan } from '../../render/plan-text.js';
+import { OverallProgress } from '../../render/overall-progress.js';
 import { egressProgressLine, progressLine, reportSummary, reportToJson } from '../../render/report.js';
 import { targetOption } from '../target-option.js';
 import { fileOption, loadDesired, nonNegativeInt, outputOption, positiveInt, printJson } from '../io.js';
@@ -67,6 +68,12 @@ export function registerApply(program: Command): void {
       const desired = await loadDesired(opts.file);
       const text = opts.output === 'text';
       const color = useColor(process.stderr);
+      // N of M on a terminal only: a log file or a pipe gets the per-agent lines alone.
+      const overall =
+        text && !opts.dryRun && process.stderr.isTTY && process.stdout.isTTY
+          ? new OverallProgress(process.stderr, { color })
+          : undefined;
+      const say = (line: string) => (overall ? overall.printAbove(line) : process.stderr.write(`${line}\n`));
       const { result, interruptedBy } = await interruptible(
         (signal) =>
           reconcile(desired, {
@@ -77,29 +84,33 @@ export function registerApply(program: Command): void {
             ...sharedApplyOptions(opts),
             targets: opts.target,
             waitReadyMs: opts.dryRun ? 0 : opts.waitReady * 1000,
-            onHostWarning: (w) => process.stderr.write(`warning: ${w}\n`),
+            onHostWarning: (w) => say(`warning: ${w}`),
             onSettleWait: (n, ms) => {
+              overall?.end();
               if (text) process.stderr.write(`waiting ${ms / 1000}s for ${n} agent(s) to settle...\n`);
             },
             // The plan goes to stdout first so a reader sees what is about to happen; progress to stderr.
             onPlan: (p) => {
               if (text && hasChanges(p))
                 process.stdout.write(`${renderPlan(p, useColor(process.stdout))}\n\n`);
+              overall?.begin(p.actions.length);
             },
             onProgress: (e) => {
+              if (e.type === 'begin') overall?.actionBegan();
+              else overall?.actionEnded(e.result.ok);
               const line = progressLine(e, color);
-              if (line) process.stderr.write(`${line}\n`);
+              if (line) say(line);
             },
             onEgressProgress: (e) => {
               const line = egressProgressLine(
                 e.type === 'end' ? { type: 'end', result: e.result } : { type: 'begin' },
                 color,
               );
-              if (line) process.stderr.write(`${line}\n`);
+              if (line) say(line);
             },
           }),
         'apply',
-      );
+      ).finally(() => overall?.end());
       const { plan, report } = result;
       if (text) {
         // Their progress line said "ok" when the engine started them; this is what happened next.
