@@ -25,7 +25,9 @@ export type ErrorKind =
   /** Refused because it would be unsafe (empty fleet, symlinked data directory...). */
   | 'unsafe'
   /** The agent exists but is not running, so nothing can run in it. */
-  | 'not-running';
+  | 'not-running'
+  /** SIGINT or SIGTERM stopped the run before it changed anything (exit 130 or 143). */
+  | 'interrupted';
 
 /**
  * An option of the library call that would let a refused operation go ahead. Library messages never
@@ -159,8 +161,27 @@ export const EXIT = {
   terminated: 143,
 } as const;
 
-export function exitCodeFor(_err: AgentctlError): number {
-  // Every error kind is exit 1 today; the mapping lives here so a new kind gets a deliberate choice.
+/**
+ * A run stopped by a signal before it changed anything (while it waited for the project lock): exits
+ * as a process killed by that signal would, 130 or 143.
+ */
+export class InterruptedError extends AgentctlError {
+  constructor(
+    readonly signal: NodeJS.Signals,
+    message: string,
+  ) {
+    super('interrupted', message);
+    this.name = 'InterruptedError';
+  }
+}
+
+export function exitCodeForSignal(signal: NodeJS.Signals): number {
+  return signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+}
+
+export function exitCodeFor(err: AgentctlError): number {
+  // Every other kind is exit 1; the mapping lives here so a new kind gets a deliberate choice.
+  if (err instanceof InterruptedError) return exitCodeForSignal(err.signal);
   return EXIT.failure;
 }
 

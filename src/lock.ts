@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { AgentctlError } from './errors.js';
+import { AgentctlError, InterruptedError } from './errors.js';
 import { processAlive, processStart } from './util/process-start.js';
 
 export interface LockOptions {
@@ -27,6 +27,11 @@ export interface LockOptions {
    * that change agents behind its back (stop...) can tell that it would undo them, and which file says so.
    */
   watchFile?: string;
+  /**
+   * Stops the wait (Ctrl-C, SIGTERM): acquireLock then throws an InterruptedError saying nothing was
+   * done. Its reason, when it is a signal's name, decides the exit code (130 or 143).
+   */
+  signal?: AbortSignal;
 }
 
 export type Release = () => Promise<void>;
@@ -105,7 +110,15 @@ export async function acquireLock(project: string, opts: LockOptions = {}): Prom
       opts.onWait?.(who);
       warned = true;
     }
-    await sleep(200);
+    await sleep(200, opts.signal);
+    if (opts.signal?.aborted) {
+      const reason: unknown = opts.signal.reason;
+      const signal: NodeJS.Signals = reason === 'SIGTERM' || reason === 'SIGINT' ? reason : 'SIGINT';
+      throw new InterruptedError(
+        signal,
+        `${signal} while waiting for the project lock held by ${who}: nothing was done`,
+      );
+    }
   }
 }
 
@@ -204,6 +217,15 @@ function isAlive(holder: Holder): boolean {
   return processAlive(holder.pid, holder.start);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((r) => {
+    if (signal?.aborted) return r();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      r();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

@@ -1,5 +1,6 @@
 /** The flags one-shot `apply` and `apply --watch` share, as reconcile options. */
 import type { ApplyOptions } from '../ops/reconcile.js';
+import { freeSpaceMinimum } from '../reconcile/free-space.js';
 
 export interface SharedApplyFlags {
   prune: boolean;
@@ -8,6 +9,8 @@ export interface SharedApplyFlags {
   allowEmpty?: boolean;
   allowMassPrune?: boolean;
   wait: number;
+  minFree?: string;
+  minFreeInodes?: string;
 }
 
 export function sharedApplyOptions(flags: SharedApplyFlags): ApplyOptions {
@@ -18,6 +21,8 @@ export function sharedApplyOptions(flags: SharedApplyFlags): ApplyOptions {
     allowEmpty: flags.allowEmpty,
     allowMassPrune: flags.allowMassPrune,
     lockWaitMs: flags.wait * 1000,
+    // Read once, at the start: a bad value is a usage error before anything is observed.
+    minFree: freeSpaceMinimum(process.env, { minFree: flags.minFree, minFreeInodes: flags.minFreeInodes }),
     onLockWait: (holder) => process.stderr.write(`waiting for the project lock held by ${holder}\n`),
   };
 }

@@ -4,16 +4,14 @@
  * project lock; a second signal exits at once (a lock left behind then names a dead pid, and the next
  * run takes it over).
  */
-import { EXIT } from '../errors.js';
+import { exitCodeForSignal } from '../errors.js';
+
+export { exitCodeForSignal };
 
 export interface Interruptible<T> {
   result: T;
   /** The signal that interrupted the run, if one did. */
   interruptedBy?: NodeJS.Signals;
-}
-
-export function exitCodeForSignal(signal: NodeJS.Signals): number {
-  return signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
 }
 
 export async function interruptible<T>(
@@ -28,7 +26,8 @@ export async function interruptible<T>(
     process.stderr.write(
       `agentctl: ${signal}: ${what}: letting the actions in flight finish, starting no new ones (${signal} again exits at once)\n`,
     );
-    stop.abort();
+    // The reason is the signal's name: a run stopped before it changed anything says which one.
+    stop.abort(signal);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -3,7 +3,7 @@
  * events as text lines or as one JSON object per line. On a terminal, a status line under the log shows
  * the fleet; anything else gets plain lines only.
  */
-import { AgentctlError, EXIT } from '../errors.js';
+import { AgentctlError, exitCodeForSignal } from '../errors.js';
 import { useColor } from '../render/color.js';
 import { FleetStatus, watchLines } from '../render/watch.js';
 import { watch } from '../watch/controller.js';
@@ -22,6 +22,8 @@ export interface WatchFlags {
   allowEmpty?: boolean;
   allowMassPrune?: boolean;
   wait: number;
+  minFree?: string;
+  minFreeInodes?: string;
   resync: number;
   debounce: number;
 }
@@ -42,7 +44,7 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
     if (signals > 1) {
       // Asked twice: leave now. A lock left behind names a dead pid and is taken over by the next run.
       output.close();
-      process.exit(EXIT.interrupted);
+      process.exit(exitCodeForSignal(signal));
     }
     void handle.stop(signal);
   };

@@ -3,6 +3,7 @@ import { AgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import type { ContainerRunState, LiveLimits } from '../types.js';
 import { diskUsage } from '../util/disk-usage.js';
+import { type DiskPressure, diskPressure } from '../reconcile/free-space.js';
 import { parseJsonObject } from '../util/json.js';
 import { type OpContext, portOf } from './context.js';
 import { resolveAgent } from './resolve-agent.js';
@@ -31,6 +32,8 @@ export interface AgentRecord {
   workDir?: string;
   /** Disk use of the working directory; `complete` is false when the walk was cut short. */
   disk?: { bytes: number; complete: boolean };
+  /** Free space and inodes of the filesystem holding the working directory, flagged against apply's minimum. */
+  filesystem?: DiskPressure;
 }
 
 export interface InspectOptions extends OpContext {
@@ -43,9 +46,10 @@ export async function inspectAgent(id: string, opts: InspectOptions = {}): Promi
   const c = await port.inspectContainer(agent.id);
   if (!c) throw new AgentctlError('not-found', `agent ${agent.agentId} was removed`);
   const imageId = c.imageId ?? '';
-  const [image, disk] = await Promise.all([
+  const [image, disk, filesystem] = await Promise.all([
     imageId ? port.inspectImage(imageId) : undefined,
     c.workDir ? diskUsage(c.workDir) : undefined,
+    c.workDir ? diskPressure(c.workDir).catch(() => undefined) : undefined,
   ]);
   return {
     agent: agent.agentId,
@@ -64,5 +68,6 @@ export async function inspectAgent(id: string, opts: InspectOptions = {}): Promi
     spec: parseJsonObject(c.labels?.[LABEL.spec]),
     workDir: c.workDir,
     disk: disk && { bytes: disk.bytes, complete: disk.complete },
+    filesystem,
   };
 }

@@ -7,6 +7,9 @@ import { mapLimit } from '../util/concurrency.js';
 import { gatewayContainerName } from '../egress/names.js';
 import { type OpContext, portOf } from './context.js';
 import { naturalCompare } from '../util/natural-sort.js';
+import path from 'node:path';
+import { type DiskPressure, diskPressure, freeSpaceMinimum } from '../reconcile/free-space.js';
+import { WORKDIRS } from '../reconcile/workdir.js';
 
 export interface AgentRow {
   agent: string;
@@ -25,6 +28,37 @@ export interface AgentRow {
   restartCount?: number;
   exitCode?: number;
   health?: 'starting' | 'healthy' | 'unhealthy';
+  /**
+   * Free space and inodes of the filesystem where its working directory lives (flagged when short or
+   * close to apply's minimum); one statfs per runtime directory, shared by its rows.
+   */
+  filesystem?: DiskPressure;
+}
+
+/**
+ * One statfs per distinct directory, whatever the number of agents. A filesystem that cannot be read
+ * leaves the figures out rather than failing ps.
+ */
+function pressureOf(): (dir: string | undefined) => Promise<DiskPressure | undefined> {
+  const min = freeSpaceMinimum();
+  const seen = new Map<string, Promise<DiskPressure | undefined>>();
+  return (dir) => {
+    if (dir === undefined) return Promise.resolve(undefined);
+    let p = seen.get(dir);
+    if (!p) {
+      p = diskPressure(dir, min).catch(() => undefined);
+      seen.set(dir, p);
+    }
+    return p;
+  };
+}
+
+/** The distinct filesystems of `rows` that are short or close to the minimum, for a warning. */
+export function pressedFilesystems(rows: readonly Pick<AgentRow, 'filesystem'>[]): DiskPressure[] {
+  const out = new Map<string, DiskPressure>();
+  for (const r of rows)
+    if (r.filesystem && r.filesystem.level !== 'ok') out.set(r.filesystem.path, r.filesystem);
+  return [...out.values()].sort((a, b) => naturalCompare(a.path, b.path));
 }
 
 /** The fields ps adds from inspect to tell a crash loop or an unhealthy agent from a working one. */
@@ -56,7 +90,10 @@ export const EGRESS_GATEWAY_ROW = '(egress gateway)';
 
 export async function ps(desired: DesiredState, ctx: OpContext = {}, now = Date.now()): Promise<AgentRow[]> {
   refuseOtherEngines(desired, 'ps');
-  const observed = await observe(portOf(ctx), desired, { inspectAll: true });
+  const [observed, filesystem] = await Promise.all([
+    observe(portOf(ctx), desired, { inspectAll: true }),
+    pressureOf()(path.join(desired.runtimeDir, WORKDIRS)),
+  ]);
   const declared = new Set(desired.agents.map((a) => a.id));
   const rows: AgentRow[] = observed.containers.map((c) => ({
     agent: c.agentId || c.labels[LABEL.agent] || '?',
@@ -69,6 +106,7 @@ export async function ps(desired: DesiredState, ctx: OpContext = {}, now = Date.
     declared: declared.has(c.agentId),
     containerId: c.id,
     ...wellness(c),
+    ...(filesystem ? { filesystem } : {}),
   }));
   const gw = observed.egress?.gateway;
   if (gw) {
@@ -93,7 +131,14 @@ export async function ps(desired: DesiredState, ctx: OpContext = {}, now = Date.
   const seen = new Set(rows.map((r) => r.agent));
   for (const a of desired.agents) {
     if (seen.has(a.id)) continue;
-    rows.push({ agent: a.id, container: a.name, state: 'missing', image: a.image, declared: true });
+    rows.push({
+      agent: a.id,
+      container: a.name,
+      state: 'missing',
+      image: a.image,
+      declared: true,
+      ...(filesystem ? { filesystem } : {}),
+    });
   }
   return rows.sort((a, b) => naturalCompare(a.agent, b.agent) || naturalCompare(a.container, b.container));
 }
@@ -111,9 +156,12 @@ export async function psAll(
 ): Promise<ManagedAgentRow[]> {
   const port = portOf(ctx);
   const summaries = await port.listManaged(ctx.project);
+  const pressure = pressureOf();
   const rows = await mapLimit(summaries, 16, async (s): Promise<ManagedAgentRow | undefined> => {
     const d = await port.inspectContainer(s.id);
     if (!d) return undefined; // removed meanwhile
+    // Working directories live in <runtimeDir>/<WORKDIRS>/<agent>: their parent is one per project.
+    const filesystem = await pressure(d.workDir && path.dirname(d.workDir));
     return {
       project: s.labels[LABEL.project] ?? '',
       agent: s.labels[LABEL.agent] || '?',
@@ -125,6 +173,7 @@ export async function psAll(
       uptimeMs: d.state === 'running' && d.startedAt ? now - Date.parse(d.startedAt) : undefined,
       containerId: s.id,
       ...wellness(d),
+      ...(filesystem ? { filesystem } : {}),
     };
   });
   return rows

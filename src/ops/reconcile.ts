@@ -12,6 +12,9 @@ import { resolveTargets, targetBuilds, targetPlan } from '../reconcile/target.js
 import { type BuildPolicy, imagesToBuild } from '../reconcile/builds.js';
 import { type PreflightProblem, preflightError, preflightProblems } from '../reconcile/preflight.js';
 import { type BuildOptions, buildImages } from './build.js';
+import path from 'node:path';
+import { diskPressure, type FreeSpaceMinimum, freeSpaceMinimum, shortText } from '../reconcile/free-space.js';
+import { WORKDIRS } from '../reconcile/workdir.js';
 import type {
   ActionResult,
   ApplyReport,
@@ -68,6 +71,12 @@ export interface ApplyOptions extends DiffOptions {
    * agents about to start would run into. Warnings: apply goes on.
    */
   onHostWarning?: (message: string) => void;
+  /**
+   * Free space and inodes where the working directories live (default: the environment's). A run that
+   * creates or recreates containers is refused below them; any other run, a no-op too, calls
+   * onHostWarning instead: it needs no space itself, but its agents writing /mnt there may fail.
+   */
+  minFree?: FreeSpaceMinimum;
   /** Called before the settle wait, with how many agents are waited for. */
   onSettleWait?: (agents: number, ms: number) => void;
   /** Progress of the egress gateway's steps. */
@@ -164,7 +173,11 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
   const release =
     opts.dryRun || opts.lockHeld
       ? async () => undefined
-      : await acquireLock(desired.project, { waitMs: opts.lockWaitMs, onWait: opts.onLockWait });
+      : await acquireLock(desired.project, {
+          waitMs: opts.lockWaitMs,
+          onWait: opts.onLockWait,
+          signal: opts.signal,
+        });
   // Throwaway containers a killed run left behind (they belong to no project, so no plan sees them):
   // swept on every run that may change things, alongside the run's own work.
   const sweep = opts.dryRun ? undefined : port.removeLeftoverScratch().catch(() => 0);
@@ -208,6 +221,7 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
       problems = await preflightProblems(desired, observed, p, port, await port.info(), {
         willBuild,
         failedBuilds,
+        minFree: opts.minFree,
       });
       if (opts.withholdFailing && problems.every((x) => x.agents.length > 0)) {
         withheld = problems;
@@ -217,6 +231,7 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     }
     opts.onPlan?.(p);
     if (problems.length > 0) throw preflightError(problems);
+    if (opts.onHostWarning) await warnDiskShort(desired, p, opts.minFree, opts.onHostWarning);
     if (opts.onHostWarning && !opts.dryRun) {
       const starting = p.actions.flatMap((a) =>
         (a.kind === 'create' || a.kind === 'recreate') && a.spec.state === 'running' ? [a.spec] : [],
@@ -282,6 +297,28 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     await sweep;
     await release();
   }
+}
+
+/**
+ * A run that creates no container needs no space, so it is not refused (a full disk must not stop a
+ * stop, a removal or a no-op); but agents on a full disk fail to write /mnt, the failure worth saying.
+ * (A run that creates containers was refused by preflight for the same figures.)
+ */
+async function warnDiskShort(
+  desired: DesiredState,
+  p: Plan,
+  minFree: FreeSpaceMinimum | undefined,
+  warn: (message: string) => void,
+): Promise<void> {
+  if (p.actions.some((a) => a.kind === 'create' || a.kind === 'recreate')) return;
+  const min = minFree ?? freeSpaceMinimum();
+  // An unreadable runtime directory is preflight's to report, when it matters: here it is only a warning.
+  const disk = await diskPressure(path.join(desired.runtimeDir, WORKDIRS), min).catch(() => undefined);
+  const short = disk && shortText(disk, min);
+  if (short)
+    warn(
+      `runtime directory: ${short}; this run creates nothing, but agents writing /mnt there may fail (free some, or lower the minimum)`,
+    );
 }
 
 /**

@@ -6,7 +6,7 @@
  * runtime the engine lacks): `preflightProblems` says which, so the watch controller can withhold those
  * agents and still apply the others. `preflight` is the one-shot rule: any problem refuses the whole run.
  */
-import { freeSpaceProblem } from './free-space.js';
+import { type FreeSpaceMinimum, freeSpaceProblem } from './free-space.js';
 import path from 'node:path';
 import type { DockerPort } from '../docker/port.js';
 import type { HostFs } from '../docker/host-fs.js';
@@ -32,6 +32,8 @@ export interface PreflightOptions {
   willBuild?: ReadonlySet<string>;
   /** Images whose build failed just now -> the build's error: said instead of "not present". */
   failedBuilds?: ReadonlyMap<string, string>;
+  /** Free space and inodes a run that creates containers needs (default: the environment's). */
+  minFree?: FreeSpaceMinimum;
 }
 
 /** Throws one error listing every problem found. */
@@ -143,7 +145,10 @@ export async function preflightProblems(
     });
   }
 
-  if (needContainer.length > 0) problems.push(...(await workDirProblems(desired, needContainer)));
+  if (needContainer.length > 0)
+    problems.push(
+      ...(await workDirProblems(desired, needContainer, localHostFs, desired.runtimeDir, opts.minFree)),
+    );
   return problems;
 }
 
@@ -193,6 +198,7 @@ async function workDirProblems(
   specs: AgentSpec[],
   host: HostFs = localHostFs,
   runtimeDir = desired.runtimeDir,
+  minFree?: FreeSpaceMinimum,
 ): Promise<PreflightProblem[]> {
   const problems: PreflightProblem[] = [];
   const shared = path.join(runtimeDir, WORKDIRS);
@@ -221,7 +227,7 @@ async function workDirProblems(
   } else if (!space.writable) {
     problems.push({ message: `runtime directory: ${space.path} is not writable`, agents: [] });
   } else {
-    const disk = freeSpaceProblem(space);
+    const disk = freeSpaceProblem(space, minFree);
     if (disk)
       problems.push({ message: `runtime directory: ${disk}; free some, or lower the minimum`, agents: [] });
   }

@@ -9,6 +9,7 @@ import { exitCodeFor } from '../errors.js';
 import type { AgentRecord } from '../ops/inspect.js';
 import type { StatsRow } from '../ops/stats.js';
 import type { ConfigWarning, LiveLimits } from '../types.js';
+import type { DiskPressure } from '../reconcile/free-space.js';
 
 /** JSON text in which an undefined value is `null` rather than a dropped key. */
 export function jsonText(value: unknown): string {
@@ -80,6 +81,7 @@ export function psRowToJson(
     restartCount?: number;
     exitCode?: number;
     health?: string;
+    filesystem?: DiskPressure;
   },
   project?: string,
 ): unknown {
@@ -98,6 +100,20 @@ export function psRowToJson(
     restartCount: r.restartCount ?? null,
     exitCode: r.exitCode ?? null,
     health: r.health ?? null,
+    filesystem: filesystemToJson(r.filesystem),
+  };
+}
+
+/** Free space where working directories live (the `filesystem` of ps rows and inspect). */
+export function filesystemToJson(d: DiskPressure | undefined): unknown {
+  if (!d) return null;
+  return {
+    path: d.path,
+    freeBytes: d.freeBytes,
+    freeInodes: d.freeInodes,
+    minFreeBytes: d.minFreeBytes,
+    minFreeInodes: d.minFreeInodes,
+    pressure: d.level,
   };
 }
 
@@ -123,6 +139,7 @@ export function agentRecordToJson(r: AgentRecord): unknown {
     spec: r.spec ? { ...spec, ...(typeof nanoCpus === 'number' && { cpus: cpusOf(nanoCpus) }) } : null,
     workDir: r.workDir ?? null,
     disk: r.disk ?? null,
+    filesystem: filesystemToJson(r.filesystem),
   };
 }
 

@@ -14,6 +14,7 @@
  * fails with a message naming the watcher's pid (or waits with --wait) instead of interleaving with it.
  * Stopping finishes the reconcile in flight, stops watching and releases the lock; agents keep running.
  */
+import type { FreeSpaceMinimum } from '../reconcile/free-space.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
@@ -71,6 +72,8 @@ export interface WatchOptions extends OpContext {
   /** How long to wait at start for another run holding the project's lock (default 0: fail at once). */
   lockWaitMs?: number;
   onLockWait?: (holder: string) => void;
+  /** Free space and inodes a repair or change that creates containers needs (as for apply). */
+  minFree?: FreeSpaceMinimum;
 }
 
 export interface WatchHandle {
@@ -161,7 +164,8 @@ class Controller {
   stop(reason = 'stop'): Promise<void> {
     this.stopping ??= (async () => {
       this.emit({ type: 'stopping', reason });
-      this.abort.abort();
+      // The reason (a signal's name from the CLI) is what a lock wait it ends reports and exits with.
+      this.abort.abort(reason);
       await this.ready.catch(() => undefined);
       await this.shutdown();
       this.emit({ type: 'stopped' });
@@ -200,6 +204,8 @@ class Controller {
         watchFile: this.file,
         waitMs: this.opts.lockWaitMs,
         onWait: this.opts.onLockWait,
+        // A signal while waiting for another run's lock ends the wait: nothing was done.
+        signal: this.abort.signal,
       });
       if (this.stopped) return;
       // Subscribe before the first apply, so that no change made after it is missed.
@@ -270,6 +276,7 @@ class Controller {
         allowMassPrune: this.opts.allowMassPrune,
         parallel: this.opts.parallel,
         stopTimeoutSeconds: this.opts.stopTimeoutSeconds,
+        minFree: this.opts.minFree,
         holdBack: (p) => {
           decision = decide(p, {
             state: this.backoff,

@@ -48,6 +48,14 @@ export function registerApply(program: Command): void {
       0,
     )
     .option(
+      '--min-free <size>',
+      'free space the runtime directory needs before agents are created (default: AGENTCTL_MIN_FREE or 100m; 0: none)',
+    )
+    .option(
+      '--min-free-inodes <n>',
+      'free inodes it needs (default: AGENTCTL_MIN_FREE_INODES or 1000; 0: none)',
+    )
+    .option(
       '--wait-ready <seconds>',
       'after changing agents, wait this long and fail (exit 1) for any that exited or restart-loop; 0 skips',
       nonNegativeInt('--wait-ready'),

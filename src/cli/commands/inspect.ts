@@ -4,6 +4,7 @@ import { type AgentRecord, inspectAgent } from '../../ops/inspect.js';
 import { agentRecordToJson } from '../../render/json.js';
 import { formatBytes, formatCpus, humanBytes } from '../../render/units.js';
 import { outputOption, printJson, type OutputFormat } from '../io.js';
+import { pressureFlag, pressureText } from '../../reconcile/free-space.js';
 import { projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
 
 export function registerInspect(program: Command): void {
@@ -39,6 +40,7 @@ export function renderRecord(r: AgentRecord): string {
     ],
     ['working dir', r.workDir],
     ['disk use', r.disk ? `${r.disk.complete ? '' : 'at least '}${humanBytes(r.disk.bytes)}` : undefined],
+    ['disk free', r.filesystem && pressureFlag(r.filesystem) + pressureText(r.filesystem)],
   ];
   const width = Math.max(...lines.map(([k]) => k.length)) + 2;
   const out = lines

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AgentctlError } from '../../errors.js';
-import { type AgentRow, ps, psAll, stateText } from '../../ops/ps.js';
+import { type AgentRow, pressedFilesystems, ps, psAll, stateText } from '../../ops/ps.js';
+import { pressureFlag, pressureText } from '../../reconcile/free-space.js';
 import { psRowToJson } from '../../render/json.js';
 import { renderTable } from '../../render/table.js';
 import { formatBytes, formatCpus, formatDuration } from '../../render/units.js';
@@ -62,6 +63,7 @@ export function registerPs(program: Command): void {
       process.stdout.write(
         `${renderTable(['AGENT', 'CONTAINER', 'STATE', 'IMAGE', 'MEMORY', 'CPUS', 'UPTIME'], table)}\n`,
       );
+      warnDiskPressure(rows);
     });
 }
 
@@ -79,6 +81,12 @@ async function printAll(opts: PsFlags): Promise<void> {
   process.stdout.write(
     `${renderTable(['PROJECT', 'AGENT', 'CONTAINER', 'STATE', 'IMAGE', 'MEMORY', 'CPUS', 'UPTIME'], table)}\n`,
   );
+  warnDiskPressure(rows);
+}
+
+/** Under the table, on stderr (the table stays what scripts read): each filesystem short of space. */
+function warnDiskPressure(rows: readonly Pick<AgentRow, 'filesystem'>[]): void {
+  for (const d of pressedFilesystems(rows)) process.stderr.write(`${pressureFlag(d)}${pressureText(d)}\n`);
 }
 
 /** IMAGE, MEMORY, CPUS and UPTIME: the same in both tables. */
