@@ -2,6 +2,7 @@
  * apply's overall progress line (N of M) on a terminal, through a real pseudo-terminal (util-linux's
  * `script`), and its absence in a pipe and in JSON. Built CLI, shared engine.
  */
+/* eslint-disable no-control-regex -- the terminal's escape sequences are what this test reads */
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentctl, CLI } from '../helpers/cli.js';
