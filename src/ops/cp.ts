@@ -100,13 +100,17 @@ async function copyFromAgent(
   cwd: string,
 ): Promise<CopyResult> {
   const destAbs = path.resolve(cwd, destArg);
-  const destSt = await fs.lstat(destAbs).catch(() => undefined);
-  if (destSt?.isSymbolicLink()) {
+  // Every component the user wrote, not only the last: `dst/link/file` writes through `link` as surely
+  // as `dst/link/` does (an agent's working directory on the host can hold links the agent made).
+  const link = await symlinkOnPath(cwd, destArg);
+  if (link) {
+    const real = await fs.realpath(link).catch(() => undefined);
     throw new AgentctlError(
       'unsafe',
-      `destination ${destAbs} is a symlink; agentctl does not write through symlinks (name the real path)`,
+      `destination ${destAbs}: ${link} is a symlink${real ? ` (to ${real})` : ''}; agentctl does not write through symlinks (name the real path)`,
     );
   }
+  const destSt = await fs.lstat(destAbs).catch(() => undefined);
   if (!destSt && /[/\\]$/.test(destArg)) {
     throw new AgentctlError('not-found', `destination directory ${destAbs} does not exist`);
   }
@@ -188,6 +192,26 @@ async function copyToAgent(
     bytes: tally.bytes,
     skipped: tally.skipped,
   };
+}
+
+/**
+ * The first existing symlink among the components of `dest` as written: below `cwd` for a relative
+ * path that stays under it (the directory the user is in is theirs, however they reached it), from `/`
+ * for an absolute path or one that climbs out with `..`.
+ */
+export async function symlinkOnPath(cwd: string, dest: string): Promise<string | undefined> {
+  const abs = path.resolve(cwd, dest);
+  const rel = path.relative(cwd, abs);
+  const fromCwd = !path.isAbsolute(dest) && rel !== '..' && !rel.startsWith(`..${path.sep}`);
+  const base = fromCwd ? cwd : path.parse(abs).root;
+  let at = base;
+  for (const part of path.relative(base, abs).split(path.sep).filter(Boolean)) {
+    at = path.join(at, part);
+    const st = await fs.lstat(at).catch(() => undefined);
+    if (!st) return undefined; // nothing further exists: nothing further to follow
+    if (st.isSymbolicLink()) return at;
+  }
+  return undefined;
 }
 
 /** The uid/gid the agent runs as, so what it is given is its own (root when it runs as root). */

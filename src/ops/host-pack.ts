@@ -1,11 +1,15 @@
 /**
  * A host file or directory as tar entries for an upload into an agent: walked with lstat, so a symlink
- * is sent as a link and never followed (what it points to on the host stays on the host). Sockets,
- * FIFOs and devices are skipped and reported.
+ * is sent as a link and never followed (what it points to on the host stays on the host). A link that
+ * points out of what is copied (absolute, or climbing out with `..`) is skipped and reported, as the
+ * other direction does: it would mean something else in the agent, and the engine refuses the whole
+ * upload part-way for one that climbs out of the destination. Sockets, FIFOs and devices are skipped
+ * and reported.
  */
 import { createReadStream, promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { TarWriteEntry } from '../docker/tar-writer.js';
+import { linkEscapes } from './host-extract.js';
 
 export interface PackTally {
   files: number;
@@ -27,6 +31,9 @@ export async function* hostEntries(
   tally: PackTally,
 ): AsyncGenerator<TarWriteEntry> {
   const pending: { abs: string; name: string }[] = [{ abs: src, name: rootName }];
+  // What the links must stay inside: the copied directory, or the directory a single entry sits in.
+  const top = await fs.lstat(src).catch(() => undefined);
+  const root = top?.isDirectory() ? src : path.dirname(src);
   while (pending.length > 0) {
     const { abs, name } = pending.pop() as { abs: string; name: string };
     let st: Stats;
@@ -44,8 +51,16 @@ export async function* hostEntries(
       gid: owner.gid,
     };
     if (st.isSymbolicLink()) {
+      const linkname = await fs.readlink(abs);
+      const escape = linkEscapes(root, abs, linkname);
+      if (escape) {
+        tally.skipped.push(
+          `${abs}: symlink to ${linkname} ${escape.replace('destination', 'copied directory')}`,
+        );
+        continue;
+      }
       tally.links++;
-      yield { ...common, type: 'symlink', linkname: await fs.readlink(abs) };
+      yield { ...common, type: 'symlink', linkname };
     } else if (st.isFile()) {
       tally.files++;
       tally.bytes += st.size;

@@ -1,6 +1,6 @@
 /** The operating commands through the built binary, as a user runs them, against the real engine. */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentctl } from '../helpers/cli.js';
@@ -123,6 +123,32 @@ describe('agentctl operating commands (real engine)', () => {
     expect(evil.status).toBe(1);
     expect(evil.stderr).toMatch(/not copied: shadow-link: symlink to \/etc\/shadow is absolute/);
     expect(existsSync(path.join(cwd, 'out', 'shadow-link'))).toBe(false);
+
+    // Into the agent: links pointing out of the copied directory are skipped and listed, the rest is
+    // copied (no raw engine error, no partial copy), with a summary; host-side, dst/link/file is refused.
+    const src = path.join(cwd, 'src');
+    mkdirSync(path.join(src, 'sub'), { recursive: true });
+    writeFileSync(path.join(src, 'sub', 'f.txt'), 'hello');
+    symlinkSync('sub/f.txt', path.join(src, 'inside'));
+    symlinkSync('../../../../../../etc', path.join(src, 'climbs-out'));
+    symlinkSync('/etc/passwd', path.join(src, 'absolute'));
+    const links = agentctl(['cp', 'src', 'a:/mnt/', '-f', 'agents.yaml'], { cwd });
+    expect(links.status).toBe(1);
+    expect(links.stdout).toMatch(
+      /^copied 1 file\(s\), 2 directories, 1 link\(s\), 5B, 2 skipped: .*src -> a:\/mnt\/src\n$/,
+    );
+    expect(links.stderr).toMatch(/not copied: .*src\/absolute: symlink to \/etc\/passwd is absolute/);
+    expect(links.stderr).toMatch(
+      /not copied: .*src\/climbs-out: symlink to \.\.\/.* leads outside the copied directory/,
+    );
+    expect(links.stderr).toMatch(/2 entries were not copied\n$/);
+    expect(links.stderr).not.toMatch(/invalid symlink|HTTP code/);
+    expect(docker('exec', `${p.prefix}a`, 'cat', '/mnt/src/inside')).toBe('hello');
+    expect(docker('exec', `${p.prefix}a`, 'ls', '/mnt/src').split('\n').sort()).toEqual(['inside', 'sub']);
+    symlinkSync(path.join(cwd, 'out'), path.join(cwd, 'via'));
+    const through = agentctl(['cp', 'a:in.bin', 'via/copy.bin', '-f', 'agents.yaml'], { cwd });
+    expect([through.status, through.stderr]).toEqual([1, expect.stringMatching(/via is a symlink/)]);
+    expect(existsSync(path.join(cwd, 'out', 'copy.bin'))).toBe(false);
 
     const ro = agentctl(['cp', 'in.bin', 'a:/etc/', '-f', 'agents.yaml'], { cwd });
     expect([ro.status, ro.stderr]).toEqual([

@@ -8,6 +8,7 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
   statSync,
@@ -111,6 +112,26 @@ describe('cp (real engine)', () => {
     });
     expect(readFileSync(target, 'utf8')).toBe('original');
     expect(lstatSync(path.join(host, 'dest-link')).isSymbolicLink()).toBe(true);
+  });
+
+  it('refuses a symlink anywhere in the host destination path: dst/link/, dst/link/file, deeper', async () => {
+    const outside = path.join(p.dir, 'outside');
+    mkdirSync(path.join(outside, 'a', 'b'), { recursive: true });
+    mkdirSync(path.join(host, 'dst'));
+    symlinkSync(outside, path.join(host, 'dst', 'link'));
+    inAgent('echo planted > /mnt/src.txt');
+    const absolute = path.join(host, 'dst', 'link', 'file');
+    for (const dest of ['dst/link/', 'dst/link/file', 'dst/link/a/b/file', 'dst/link/a/', absolute]) {
+      await expect(copy('box:/mnt/src.txt', dest, opts()), dest).rejects.toMatchObject({
+        kind: 'unsafe',
+        message: expect.stringMatching(/dst\/link is a symlink \(to .*outside\)/),
+      });
+    }
+    expect(readdirSync(outside).sort()).toEqual(['a']);
+    expect(readdirSync(path.join(outside, 'a', 'b'))).toEqual([]);
+    // The real path is fine.
+    await copy('box:/mnt/src.txt', path.join(outside, 'a', 'b', 'file'), opts());
+    expect(readFileSync(path.join(outside, 'a', 'b', 'file'), 'utf8')).toBe('planted\n');
   });
 
   it('stays inside the container for a symlink in the agent that points "outside" when copying in', async () => {

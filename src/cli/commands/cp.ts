@@ -24,7 +24,10 @@ export function registerCp(program: Command): void {
           ...(r.directories ? [`${r.directories} director${r.directories === 1 ? 'y' : 'ies'}`] : []),
           ...(r.links ? [`${r.links} link(s)`] : []),
         ].join(', ');
-        process.stdout.write(`copied ${what}, ${humanBytes(r.bytes)}: ${r.source} -> ${r.destination}\n`);
+        const skipped = r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : '';
+        process.stdout.write(
+          `copied ${what}, ${humanBytes(r.bytes)}${skipped}: ${r.source} -> ${r.destination}\n`,
+        );
       }
       if (r.skipped.length > 0) {
         for (const s of r.skipped) process.stderr.write(`agentctl: not copied: ${s}\n`);
