@@ -93,31 +93,15 @@ function planAgent(spec: AgentSpec, containers: ObservedContainer[], observed: O
   const recreateCause = whyRecreate(spec, current, observed);
   if (recreateCause || broken) {
     const causes = [broken ? brokenCause(broken, current) : undefined, recreateCause?.cause].filter(Boolean);
-    steps.push({
-      kind: 'recreate',
-      agentId: spec.id,
-      containerId: current.id,
-      name: current.name,
-      spec,
-      changes: recreateCause?.changes ?? [],
-      cause: causes.join('; '),
-      ...(broken ? { broken } : {}),
-    });
+    steps.push(recreation(spec, current, recreateCause?.changes ?? [], causes.join('; '), broken));
     return steps;
   }
 
   const limitChanges = current.limits ? liveChanges(current.limits, spec) : [];
   if (limitChanges.length > 0 && current.noLiveUpdate !== undefined) {
     // Updating in place would fail every time and leave the agent drifting forever: recreate it.
-    steps.push({
-      kind: 'recreate',
-      agentId: spec.id,
-      containerId: current.id,
-      name: current.name,
-      spec,
-      changes: limitChanges,
-      cause: `${limitChanges.map((c) => c.path).join(', ')} differ from the file, and ${current.noLiveUpdate}`,
-    });
+    const cause = `${limitChanges.map((c) => c.path).join(', ')} differ from the file, and ${current.noLiveUpdate}`;
+    steps.push(recreation(spec, current, limitChanges, cause));
     return steps;
   }
   if (limitChanges.length > 0) {
@@ -146,6 +130,26 @@ function planAgent(spec: AgentSpec, containers: ObservedContainer[], observed: O
 
 /** What the engine reports as StartedAt for a container that never started. */
 const NEVER = '0001-01-01T00:00:00Z';
+
+/** The one recreate action, whatever calls for it (a hashed change, a broken container, no live update). */
+function recreation(
+  spec: AgentSpec,
+  current: ObservedContainer,
+  changes: FieldChange[],
+  cause: string,
+  broken?: BrokenKind,
+): Action {
+  return {
+    kind: 'recreate',
+    agentId: spec.id,
+    containerId: current.id,
+    name: current.name,
+    spec,
+    changes,
+    cause,
+    ...(broken ? { broken } : {}),
+  };
+}
 
 function brokenCause(kind: BrokenKind, c: ObservedContainer): string {
   return kind === 'never-started'
