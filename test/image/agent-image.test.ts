@@ -20,7 +20,10 @@ const IMAGE_DIR = path.join(REPO, 'agent-image');
 const BASE_IMAGE = process.env.AGENT_BASE_IMAGE ?? 'debian:trixie-slim';
 const IMAGE = 'claude-agent:latest';
 const AGENT = 'tools';
-const CONTAINER = `claude-agent-${AGENT}`;
+// Unique per run, as the project is: the default prefix (claude-agent-) would make two runs at once (two
+// checkouts, CI beside a developer) fight over one container name.
+const project = `imgtest-${randomBytes(4).toString('hex')}`;
+const CONTAINER = `${project}-${AGENT}`;
 
 interface RunResult {
   status: number;
@@ -81,7 +84,6 @@ function cliPath(): string {
   return path.join(REPO, pkg.bin?.agentctl ?? 'dist/cli/main.js');
 }
 
-const project = `imgtest-${randomBytes(4).toString('hex')}`;
 let tmp = '';
 let agentsFile = '';
 let hostWorkDir = '';
@@ -125,7 +127,7 @@ beforeAll(async () => {
   hostWorkDir = path.join(tmp, 'rt', 'agent-working-directory', AGENT);
   writeFileSync(
     agentsFile,
-    `version: 1\nproject: ${project}\nruntimeDir: ./rt\nagents:\n  ${AGENT}: {}\n`,
+    `version: 1\nproject: ${project}\nnamePrefix: ${project}-\nruntimeDir: ./rt\nagents:\n  ${AGENT}: {}\n`,
     'utf8',
   );
   const apply = await agentctl('apply', '-f', agentsFile);
