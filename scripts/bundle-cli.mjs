@@ -32,6 +32,18 @@ await build({
   external: ['dockerode', 'ssh2'],
 });
 
+// The remote HostFs helper's program: one self-contained file, run by the host's node binary in a helper
+// image on a remote engine (src/docker/remote-host-fs.ts).
+await build({
+  entryPoints: ['src/docker/host-fs-helper/main.ts'],
+  outfile: 'dist/host-fs-helper.mjs',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  logLevel: 'warning',
+});
+
 // The egress gateway's program: one self-contained file (Node built-ins only), copied into the gateway
 // image next to the host's node binary (src/egress/gateway-image.ts).
 await build({

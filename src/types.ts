@@ -146,6 +146,8 @@ export interface EngineSpec {
   /** `unix:///path`, `tcp://HOST:PORT`, `ssh://user@host`; undefined only for `local` (DOCKER_HOST). */
   host?: string;
   tls?: EngineTls;
+  /** ssh engines: the private key file (absolute, resolved against the file's directory). */
+  identityFile?: string;
   /** Absolute path ON THAT ENGINE'S HOST under which its agents' working directories live. */
   runtimeDir: string;
   /** Where the engine is declared (absent for the implicit `local`). */
@@ -242,6 +244,8 @@ export interface EngineInfo {
   runtimeTraits: Record<string, RuntimeTraits>;
   /** The engine host's kernel release (`6.1.0-18-amd64`). */
   kernelVersion: string;
+  /** The engine host's CPU architecture as the engine says it (`x86_64`, `aarch64`). */
+  architecture?: string;
 }
 
 /** How a runtime the engine has registered behaves, as far as agentctl must adapt to it. */

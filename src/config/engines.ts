@@ -58,10 +58,21 @@ export function readEngines(
       cert: resolve(opts.baseDir, raw.tls.cert),
       key: resolve(opts.baseDir, raw.tls.key),
     };
+    if (raw.identityFile !== undefined && !raw.host.startsWith('ssh://')) {
+      d.problem([...at, 'identityFile'], 'identityFile is for ssh:// engines (the key to log in with)');
+      continue;
+    }
+    const identityFile =
+      raw.identityFile === undefined
+        ? undefined
+        : raw.identityFile.startsWith('~/')
+          ? raw.identityFile
+          : resolve(opts.baseDir, raw.identityFile);
     engines.push({
       name,
       host: raw.host,
       ...(tls && { tls }),
+      ...(identityFile !== undefined && { identityFile }),
       runtimeDir: normalize(raw.runtimeDir).replace(/(.)\/$/, '$1'),
       pos,
     });

@@ -48,6 +48,7 @@ export type RawEgress = 'all' | 'none' | { allow: string[]; deny?: string[] };
 export interface RawEngine {
   host?: string;
   tls?: { ca: string; cert: string; key: string };
+  identityFile?: string;
   runtimeDir?: string;
 }
 

@@ -142,6 +142,7 @@ export class DockerEngine implements DockerPort {
       MemTotal: number;
       ServerVersion: string;
       KernelVersion?: string;
+      Architecture?: string;
       Runtimes?: Record<string, ApiRuntime>;
     }>('docker info', 'GET', '/info');
     const runtimes = Object.keys(info.Runtimes ?? {}).sort();
@@ -153,6 +154,7 @@ export class DockerEngine implements DockerPort {
       runtimes,
       runtimeTraits: Object.fromEntries(runtimes.map((r) => [r, runtimeTraitsOf(info.Runtimes?.[r] ?? {})])),
       kernelVersion: String(info.KernelVersion ?? ''),
+      ...(info.Architecture ? { architecture: info.Architecture } : {}),
     };
   }
 

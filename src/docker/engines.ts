@@ -13,6 +13,7 @@ import { DockerEngine } from './engine.js';
 import { type EngineAddress, localHostNames } from './engine-address.js';
 import type { HostFs } from './host-fs.js';
 import { localHostFs } from './local-host-fs.js';
+import { openRemoteEngine } from './remote-engine.js';
 import type { DockerPort } from './port.js';
 
 export interface OpenEngine {
@@ -28,7 +29,7 @@ export interface OpenEngine {
 /** What a remote transport gives for an engine it can reach; undefined: not an address it handles. */
 export type RemoteTransport = (spec: EngineSpec) => { port: DockerPort; host: HostFs } | undefined;
 
-const transports: RemoteTransport[] = [];
+const transports: RemoteTransport[] = [openRemoteEngine];
 
 /** The transports module (ssh, TLS) plugs itself in here. */
 export function registerRemoteTransport(transport: RemoteTransport): void {

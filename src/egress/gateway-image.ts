@@ -49,7 +49,7 @@ export function gatewayImageTag(): string {
 }
 
 /** The shared libraries of `binary` (and the dynamic loader), as absolute host paths. */
-function sharedLibraries(binary: string): string[] {
+export function sharedLibraries(binary: string): string[] {
   let out: string;
   try {
     out = execFileSync('ldd', [binary], { encoding: 'utf8' });

@@ -5,12 +5,13 @@
  * known_hosts, and fail with a message naming the engine for every way it can go wrong.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerEngine } from '../../src/docker/engine.js';
 import type { EngineAddress } from '../../src/docker/engine-address.js';
 import type { CreateContainerBody } from '../../src/docker/port.js';
+import { openRemoteEngine } from '../../src/docker/remote-engine.js';
 import { TEST_IMAGE } from '../helpers/docker.js';
 import { eventually } from '../helpers/eventually.js';
 import { freePort, testSshd, type TestSshd, SSHD } from '../helpers/test-sshd.js';
@@ -233,4 +234,60 @@ describe.skipIf(!haveSshd)('an engine over ssh (loopback sshd -> private dockerd
       `engine remote1 (ssh://root@127.0.0.1:${closed}): cannot reach the ssh server: nothing listens on 127.0.0.1:${closed} (connection refused)`,
     );
   }, 60_000);
+
+  it("the remote HostFs: working directories on the engine's host, through a helper container there", async () => {
+    process.env.HOME = sshd.home;
+    const base = mkdtempSync('/tmp/i13-remote-rt-');
+    const runtimeDir = path.join(base, 'rt'); // not there yet: the helper's bind mount makes it
+    const workDir = path.join(runtimeDir, 'agent-working-directory', 'a');
+    try {
+      const remote = openRemoteEngine({
+        name: 'remote1',
+        host: `ssh://root@127.0.0.1:${sshd.port}`,
+        identityFile: sshd.clientKey,
+        runtimeDir,
+      });
+      expect(remote).toBeDefined();
+      const host = remote!.host;
+      expect(host.where).toBe('the host of engine remote1');
+      await host.ensureWorkDir(runtimeDir, workDir);
+      // The world: made on that engine's host (this machine's disk here), with the modes the rules ask.
+      expect(statSync(workDir).isDirectory()).toBe(true);
+      expect(statSync(path.dirname(workDir)).mode & 0o777).toBe(0o700);
+      expect(await host.isEmptyDir(workDir)).toBe(true);
+      writeFileSync(path.join(workDir, 'f'), 'data');
+      symlinkSync('/etc', path.join(workDir, 'link'));
+      await host.reownTree(workDir, 1234, 1235);
+      expect(statSync(workDir).uid).toBe(1234);
+      expect(statSync(path.join(workDir, 'f')).gid).toBe(1235);
+      expect(lstatSync(path.join(workDir, 'link')).uid).toBe(1234);
+      expect(statSync('/etc').uid).toBe(0); // the link was not followed
+      expect(await host.lstat(path.join(workDir, 'link'))).toMatchObject({ type: 'symlink', uid: 1234 });
+      expect((await host.readdir(workDir))?.sort()).toEqual(['f', 'link']);
+      const refused = await host
+        .assertNoSymlinks(runtimeDir, path.join(workDir, 'link', 'x'))
+        .catch((e: unknown) => e);
+      expect(refused).toMatchObject({ kind: 'unsafe' });
+      expect(await host.spaceAt(runtimeDir)).toMatchObject({ isDirectory: true, writable: true });
+      expect((await host.spaceAt(runtimeDir)).freeBytes).toBeGreaterThan(0);
+      const outside = await host.lstat('/etc/passwd').catch((e: Error) => e);
+      expect((outside as Error).message).toMatch(/outside its runtimeDir/);
+      // Calls at once, as callers fan out.
+      const stats = await Promise.all([1, 2, 3, 4].map(() => host.lstat(workDir)));
+      expect(stats.every((st) => st?.type === 'directory')).toBe(true);
+      await host.removeTree(workDir);
+      expect(existsSync(workDir)).toBe(false);
+      expect(existsSync('/etc/passwd')).toBe(true);
+      // The helper runs on THAT engine, hardened, with only runtimeDir mounted.
+      const helper = d.docker('ps', '-q', '--filter', 'label=agentctl.host-fs-helper=remote1');
+      expect(helper).not.toBe('');
+      const cfg = JSON.parse(d.docker('inspect', helper.split('\n')[0]!))[0];
+      expect(cfg.HostConfig.Binds).toEqual([`${runtimeDir}:${runtimeDir}`]);
+      expect(cfg.HostConfig.NetworkMode).toBe('none');
+      expect(cfg.HostConfig.ReadonlyRootfs).toBe(true);
+      expect(cfg.HostConfig.CapAdd.sort()).toEqual(['CHOWN', 'DAC_OVERRIDE', 'FOWNER']);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  }, 300_000);
 });

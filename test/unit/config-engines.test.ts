@@ -64,6 +64,20 @@ describe('engines: in the file', () => {
     expect(by.tester?.workDir).toBe('/srv/demo/rt/agent-working-directory/tester');
   });
 
+  it('an ssh engine identityFile is resolved against the file, ~/ kept for the user home', () => {
+    const d = parse(
+      yaml(
+        'version: 1',
+        'engines:',
+        '  a: { host: "ssh://ops@a", runtimeDir: /srv, identityFile: keys/id_a }',
+        '  b: { host: "ssh://ops@b", runtimeDir: /srv, identityFile: ~/.ssh/id_b }',
+        'agents: {}',
+      ),
+    );
+    expect(d.engines?.find((e) => e.name === 'a')?.identityFile).toBe('/srv/demo/keys/id_a');
+    expect(d.engines?.find((e) => e.name === 'b')?.identityFile).toBe('~/.ssh/id_b');
+  });
+
   it('a file without engines: has no engines list, and engine: local is the same spec as none', () => {
     const plain = parse(yaml('version: 1', 'agents:', '  a: {}'));
     const explicit = parse(yaml('version: 1', 'agents:', '  a: { engine: local }'));
@@ -128,6 +142,16 @@ describe('engines: in the file', () => {
         'agents: {}',
       ],
       `${FILE}:3:16: engines.far.host: tls is for tcp:// engines; ssh:// is encrypted by ssh`,
+    ],
+    [
+      'identityFile on a tcp engine',
+      [
+        'version: 1',
+        'engines:',
+        '  far: { host: "tcp://127.0.0.1:2375", runtimeDir: /x, identityFile: k }',
+        'agents: {}',
+      ],
+      `${FILE}:3:70: engines.far.identityFile: identityFile is for ssh:// engines (the key to log in with)`,
     ],
     [
       'a relative unix socket',
