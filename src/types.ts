@@ -60,6 +60,11 @@ export interface AgentSpec {
    * planner compares it with the engine the container is found on (a move is a data migration).
    */
   engine?: string;
+  /**
+   * How the engine probes the agent: a command with its timing; `none` (no probe, the image's own
+   * HEALTHCHECK switched off too); or `image` (the image's own HEALTHCHECK, if it has one).
+   */
+  healthcheck: Healthcheck | 'none' | 'image';
   /** Absolute path of the agent's working directory ON ITS ENGINE'S HOST, mounted at /mnt. */
   workDir: string;
   /**
@@ -76,6 +81,18 @@ export interface AgentSpec {
   egress?: EgressPolicy;
   /** Set by the planner on create/recreate of a policy agent: its fixed address on the egress network. */
   egressSlot?: number;
+}
+
+/** A healthcheck with every value explicit (durations in milliseconds). */
+export interface Healthcheck {
+  /** A list is run as is (exec form); a string is run by the image's /bin/sh -c (shell form). */
+  command: string[] | string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive failures that make the agent unhealthy. */
+  retries: number;
+  /** Failures in this time after a start do not count (a success ends it early). */
+  startPeriodMs: number;
 }
 
 /** What a policy agent's container is given on the egress network (not hashed: see spec-hash.ts). */
@@ -220,8 +237,19 @@ export interface ObservedContainer {
   restartCount?: number;
   exitCode?: number;
   health?: 'starting' | 'healthy' | 'unhealthy';
+  /** The healthcheck's most recent probe, when there has been one (from inspect). */
+  lastProbe?: HealthProbe;
   /** Its address on the project's egress network, when it is on it (from inspect). */
   egressAddress?: string;
+}
+
+/** One run of a healthcheck, as the engine recorded it. */
+export interface HealthProbe {
+  exitCode: number;
+  /** What the probe printed (the engine keeps at most 4 KiB), trimmed. */
+  output: string;
+  /** When it ended (RFC 3339). */
+  end?: string;
 }
 
 /** A container with one of our names that we do not own (never touched, reported as a conflict). */
@@ -433,6 +461,8 @@ export interface FailingAgent {
   agentId: string;
   /** `restart-looping (restarted 12 times, last exit code 1)`, `unhealthy`... */
   message: string;
+  /** For an unhealthy agent: the healthcheck's most recent probe. */
+  lastProbe?: HealthProbe;
 }
 
 export interface MigrationResult {

@@ -12,13 +12,16 @@ import { formatPath } from './field-path.js';
 import type { FieldPath } from './field-path.js';
 import type { RawAgent, RawEnvValue, RawScalar, RawUlimit } from './raw.js';
 import { tmpfsPathProblem } from './rules.js';
+import { convertHealthcheck, type LayerHealthcheck } from './healthcheck.js';
 import { formatSize, MEMORY_RANGE, parseSize, sizeProblem, TMPFS_RANGE } from './units.js';
 import type { SizeRange } from './units.js';
 
 /** Only the fields the layer sets are present (never as `undefined`: merging relies on it). */
 export type AgentLayer = Partial<
-  Omit<AgentSpec, 'id' | 'name' | 'workDir' | 'env' | 'secretEnv' | 'egress'>
+  Omit<AgentSpec, 'id' | 'name' | 'workDir' | 'env' | 'secretEnv' | 'egress' | 'healthcheck'>
 > & {
+  /** As written; the values it leaves out are filled in once the layers are merged (healthcheck.ts). */
+  healthcheck?: LayerHealthcheck;
   /** `all`, `none` or a policy (rules checked, sorted, without duplicates). */
   egress?: 'all' | 'none' | EgressPolicy;
   /** Plain values, and secrets by reference (split apart once the layers are merged). */
@@ -95,6 +98,16 @@ const CONVERTERS: Converters = {
   replicas: (replicas) => ({ replicas }),
   runtime: (runtime) => ({ runtime }),
   engine: (engine) => ({ engine }),
+  healthcheck: (healthcheck, path, checks) => {
+    // A map with a mistyped entry has been reported; the other entries still convert.
+    if (typeof healthcheck === 'object' && !checks.clean(path)) {
+      const clean = Object.fromEntries(
+        Object.entries(healthcheck).filter(([key]) => checks.clean([...path, key])),
+      );
+      return { healthcheck: convertHealthcheck(clean, path, checks) };
+    }
+    return { healthcheck: convertHealthcheck(healthcheck, path, checks) };
+  },
   egress: (egress, path, checks) => {
     if (typeof egress === 'string') return { egress };
     if (!checks.clean(path)) return {};

@@ -33,6 +33,7 @@ import { egressNetworkName, PROXY_ENV } from '../egress/names.js';
 import type { AgentLayer, LayerBuild, LayerSecret } from './layer.js';
 import type { RawAgent, RawConfig } from './raw.js';
 import { expandReplicas } from './replicas.js';
+import { NO_INIT_HEALTHCHECK, resolveHealthcheck } from './healthcheck.js';
 import { layerWarnings, NO_AGENTS_WARNING } from './warnings.js';
 import { naturalCompare } from '../util/natural-sort.js';
 
@@ -47,7 +48,7 @@ export interface NormalizeOptions {
 
 /** A layer with every field that has a default. */
 type CompleteLayer = Required<
-  Omit<AgentLayer, 'command' | 'user' | 'runtime' | 'build' | 'egress' | 'engine'>
+  Omit<AgentLayer, 'command' | 'user' | 'runtime' | 'build' | 'egress' | 'engine' | 'healthcheck'>
 > &
   AgentLayer;
 
@@ -101,12 +102,22 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
     const networkProblem = egressNetworkProblem(layer);
     if (networkProblem) d.problem(egressAt, networkProblem);
     const engine = engineFor(layer, own, key, engines, d);
-    const { spec, secretSources } = toSpec(id, layer, {
-      namePrefix,
-      runtimeDir: engine.runtimeDir,
-      baseDir: opts.baseDir,
-      project,
-    });
+    const health = resolveHealthcheck(layer.healthcheck, layer.init);
+    if ('noInit' in health) {
+      // Said where init is turned off: that is what takes the default probe away.
+      const initAt: FieldPath = own.init !== undefined ? ['agents', key, 'init'] : ['defaults', 'init'];
+      d.warn(initAt, NO_INIT_HEALTHCHECK);
+    }
+    const { spec, secretSources } = toSpec(
+      id,
+      { ...layer, healthcheck: health.healthcheck },
+      {
+        namePrefix,
+        runtimeDir: engine.runtimeDir,
+        baseDir: opts.baseDir,
+        project,
+      },
+    );
     if (engine.name !== LOCAL_ENGINE) spec.engine = engine.name;
     agents.push(spec);
     secrets.push(...secretSources);
@@ -208,7 +219,7 @@ function overlay(lower: CompleteLayer, upper: AgentLayer): CompleteLayer {
 
 function toSpec(
   id: string,
-  layer: CompleteLayer,
+  layer: CompleteLayer & { healthcheck: AgentSpec['healthcheck'] },
   fleet: { namePrefix: string; runtimeDir: string; baseDir: string; project: string },
 ): { spec: AgentSpec; secretSources: SecretSource[] } {
   const {

@@ -41,6 +41,16 @@ export interface RawAgent {
   engine?: string;
   build?: RawBuild;
   egress?: RawEgress;
+  healthcheck?: 'none' | 'image' | RawHealthcheck;
+}
+
+/** Durations are written like `30s`, `2m`, `1m30s`, `500ms`; a number is seconds. */
+export interface RawHealthcheck {
+  command?: string[] | string;
+  interval?: string | number;
+  timeout?: string | number;
+  retries?: number;
+  startPeriod?: string | number;
 }
 
 export type RawEgress = 'all' | 'none' | { allow: string[]; deny?: string[] };

@@ -20,6 +20,7 @@ import {
 } from './rules.js';
 import { closest } from '../util/did-you-mean.js';
 import { MEMORY_RANGE, sizeProblem, TMPFS_RANGE } from './units.js';
+import { type DurationField, durationProblem } from './healthcheck.js';
 
 type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 const validator = compiledValidator as unknown as Validator;
@@ -157,6 +158,9 @@ function specificMessage(path: FieldPath, value: unknown): string | undefined {
   const [name, list] = field ?? [];
   if (field?.length === 1 && name === 'memory') return sizeProblem(value, MEMORY_RANGE);
   if (field?.length === 2 && name === 'tmpfs') return sizeProblem(value, TMPFS_RANGE);
+  if (field?.length === 2 && name === 'healthcheck' && isDurationField(list))
+    return durationProblem(list, value);
+  if (field?.length === 1 && name === 'healthcheck') return healthcheckMessage(value);
   if (isEnvValue(path)) {
     return value !== null && typeof value === 'object' && !Array.isArray(value)
       ? `${SECRET_REF_SHAPE}, exactly one of them`
@@ -174,6 +178,15 @@ function specificMessage(path: FieldPath, value: unknown): string | undefined {
     return `invalid name prefix ${JSON.stringify(value)}: use letters, digits, '.', '_' and '-', starting with a letter or digit`;
   }
   return undefined;
+}
+
+function isDurationField(key: unknown): key is DurationField {
+  return key === 'interval' || key === 'timeout' || key === 'startPeriod';
+}
+
+function healthcheckMessage(value: unknown): string {
+  const guess = typeof value === 'string' ? closest(value, ['none', 'image']) : undefined;
+  return `expected none, image or a map of command, interval, timeout, retries and startPeriod, got ${describeValue(value)}${guess ? `; did you mean "${guess}"?` : ''}`;
 }
 
 function genericMessage(error: ErrorObject, value: unknown): string {

@@ -76,11 +76,34 @@ export function createBody(
       Mounts: [{ Type: 'bind', Source: spec.workDir, Target: AGENT_MOUNT, ReadOnly: false }],
       ...(egressAddress !== undefined && { Dns: [UNROUTABLE_DNS] }),
     },
+    ...healthcheckBody(spec.healthcheck),
     ...(egressAddress !== undefined && {
       NetworkingConfig: {
         EndpointsConfig: { [spec.network]: { IPAMConfig: { IPv4Address: egressAddress } } },
       },
     }),
+  };
+}
+
+const NS_PER_MS = 1_000_000;
+
+/**
+ * The Engine API's Healthcheck (durations in nanoseconds). `none` is `{ Test: ['NONE'] }`, which switches
+ * off an image's own HEALTHCHECK too; `image` leaves the field out, so the image's applies. Every value of
+ * ours is explicit and non-zero (0 would mean "take the image's"), except a start period of 0, which takes
+ * the image's only when the image has a HEALTHCHECK of its own.
+ */
+export function healthcheckBody(hc: AgentSpec['healthcheck']): Pick<CreateContainerBody, 'Healthcheck'> {
+  if (hc === 'image') return {};
+  if (hc === 'none') return { Healthcheck: { Test: ['NONE'] } };
+  return {
+    Healthcheck: {
+      Test: typeof hc.command === 'string' ? ['CMD-SHELL', hc.command] : ['CMD', ...hc.command],
+      Interval: hc.intervalMs * NS_PER_MS,
+      Timeout: hc.timeoutMs * NS_PER_MS,
+      Retries: hc.retries,
+      StartPeriod: hc.startPeriodMs * NS_PER_MS,
+    },
   };
 }
 

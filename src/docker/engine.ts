@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import { AgentctlError, BaseImageUnavailableError, toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
-import type { ContainerRunState, EngineInfo, LiveLimits, RestartPolicy } from '../types.js';
+import type { ContainerRunState, EngineInfo, HealthProbe, LiveLimits, RestartPolicy } from '../types.js';
 import { buildContextTar } from './build-context.js';
 import { BuildStepTracker } from './build-steps.js';
 import { AGENT_MOUNT } from './container-config.js';
@@ -67,7 +67,11 @@ interface ApiContainer {
     ExitCode?: number;
     OOMKilled?: boolean;
     Error?: string;
-    Health?: { Status?: string; FailingStreak?: number };
+    Health?: {
+      Status?: string;
+      FailingStreak?: number;
+      Log?: { ExitCode?: number; Output?: string; End?: string }[] | null;
+    };
   };
   RestartCount?: number;
   Image?: string;
@@ -251,6 +255,8 @@ export class DockerEngine implements DockerPort {
       finishedAt: c.State.FinishedAt,
       restartCount: c.RestartCount ?? 0,
       ...(c.State.Health?.Status ? { health: c.State.Health.Status as HealthStatus } : {}),
+      ...(c.State.Health?.FailingStreak !== undefined && { failingStreak: c.State.Health.FailingStreak }),
+      ...lastProbeOf(c.State.Health?.Log),
     };
   }
 
@@ -732,4 +738,19 @@ function toSummary(row: ApiContainerRow): ContainerSummary {
 
 function short(id: string): string {
   return id.slice(0, 12);
+}
+
+/** The engine keeps the last five probes, oldest first. */
+function lastProbeOf(log: { ExitCode?: number; Output?: string; End?: string }[] | null | undefined): {
+  lastProbe?: HealthProbe;
+} {
+  const last = log?.at(-1);
+  if (!last) return {};
+  return {
+    lastProbe: {
+      exitCode: last.ExitCode ?? -1,
+      output: (last.Output ?? '').trim(),
+      ...(last.End ? { end: last.End } : {}),
+    },
+  };
 }

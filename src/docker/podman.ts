@@ -10,10 +10,13 @@
  *   declare is covered by a read-only, noexec tmpfs, so the root is as read-only as under dockerd.
  * - There is no /containers/{id}/update (404): limits change by recreating (NO_LIVE_UPDATE).
  * - `HostConfig.Runtime` is ignored: an agent asking for a runtime is refused (preflight).
+ * - Podman's init (catatonit, with `Init: true`) is at /run/podman-init, not /sbin/docker-init: the
+ *   default healthcheck probe is pointed there.
  * - An exec reports Pid 0 once it has ended, so "did it start" is read from the runtime's own
  *   message instead (RUNTIME_START_FAILURE).
  */
 import type { CreateContainerBody } from './port.js';
+import { isInitProbe } from '../config/healthcheck.js';
 
 export const NO_LIVE_UPDATE =
   "Podman's Docker-compatible API cannot update a container (no /containers/{id}/update)";
@@ -34,7 +37,23 @@ export function podmanCreateBody(body: CreateContainerBody): CreateContainerBody
   if (body.HostConfig.ReadonlyRootfs) {
     for (const mount of PODMAN_WRITABLE) tmpfs[mount] ??= SEALED_TMPFS;
   }
-  return { ...body, HostConfig: { ...body.HostConfig, Tmpfs: tmpfs } };
+  return {
+    ...body,
+    HostConfig: { ...body.HostConfig, Tmpfs: tmpfs },
+    ...(body.Healthcheck && { Healthcheck: podmanHealthcheck(body.Healthcheck) }),
+  };
+}
+
+/** Where Podman mounts its init into a container started with `Init: true`. */
+export const PODMAN_INIT = '/run/podman-init';
+
+function podmanHealthcheck(
+  hc: NonNullable<CreateContainerBody['Healthcheck']>,
+): CreateContainerBody['Healthcheck'] {
+  const [form, ...command] = hc.Test;
+  return form === 'CMD' && isInitProbe(command)
+    ? { ...hc, Test: ['CMD', PODMAN_INIT, ...command.slice(1)] }
+    : hc;
 }
 
 /** What Podman writes into an exec's output when the runtime could not start the process. */

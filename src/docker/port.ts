@@ -3,7 +3,7 @@
  * everything else depends on this interface and domain types, which keeps the planner pure and lets
  * tests substitute a fake where a real engine cannot produce a fault.
  */
-import type { ContainerRunState, EngineInfo, LiveLimits } from '../types.js';
+import type { ContainerRunState, EngineInfo, HealthProbe, LiveLimits } from '../types.js';
 
 /** Engine API container-create body (the subset we use). Built by container-config.ts. */
 export interface CreateContainerBody {
@@ -32,6 +32,17 @@ export interface CreateContainerBody {
     Mounts: { Type: 'bind'; Source: string; Target: string; ReadOnly: boolean }[];
     /** Name servers for the embedded DNS to forward to (egress policy agents: an unroutable one). */
     Dns?: string[];
+  };
+  /**
+   * The healthcheck, durations in nanoseconds; `{ Test: ['NONE'] }` switches off the image's own.
+   * Absent: the image's own HEALTHCHECK, if any.
+   */
+  Healthcheck?: {
+    Test: string[];
+    Interval?: number;
+    Timeout?: number;
+    Retries?: number;
+    StartPeriod?: number;
   };
   /** A fixed address (and aliases) on the container's network (egress policy agents, the gateway). */
   NetworkingConfig?: {
@@ -104,6 +115,9 @@ export interface ContainerDetails {
   restartCount?: number;
   /** The healthcheck's verdict; absent when the container has no healthcheck. */
   health?: HealthStatus;
+  /** Consecutive failed probes, and the most recent probe (absent before the first one). */
+  failingStreak?: number;
+  lastProbe?: HealthProbe;
 }
 
 export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';

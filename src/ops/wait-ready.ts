@@ -3,13 +3,15 @@
  * started can exit a moment later (a bad command, a missing library, a full disk) and, with a restart
  * policy, loop; `start` returning is no proof. This waits a settle time, then looks at each such agent
  * once: it must be running, not restarting, and started no later than apply started it (a later start
- * means the engine restarted it). One that is not fails its action, with its exit code, restart count and
- * last log lines, so apply exits 1 instead of saying "fine".
+ * means the engine restarted it), and not unhealthy (its healthcheck failed `retries` times in a row;
+ * `starting` is fine). One that is not fails its action, with its exit code, restart count or last probe,
+ * and last log lines, so apply exits 1 instead of saying "fine".
  */
 import { Demultiplexer } from '../docker/multiplex.js';
 import type { DockerPort } from '../docker/port.js';
 import type { ActionResult } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
+import { probeText } from '../reconcile/plan.js';
 
 /** Log lines shown for an agent that did not stay up. */
 export const LAST_LOG_LINES = 10;
@@ -60,7 +62,12 @@ async function notUp(port: DockerPort, id: string, since: number): Promise<strin
   let d = await port.inspectContainer(id);
   if (!d) return 'the container was removed while apply waited for it to settle';
   const startedLater = d.startedAt !== undefined && Date.parse(d.startedAt) > since;
-  if (d.state === 'running' && !startedLater) return undefined;
+  if (d.state === 'running' && !startedLater) {
+    // `starting` is fine: a probe may not even have run yet. Unhealthy is as bad as a crash loop.
+    if (d.health !== 'unhealthy') return undefined;
+    const streak = d.failingStreak !== undefined ? `, ${d.failingStreak} failure(s) in a row` : '';
+    return `is unhealthy (its healthcheck fails${streak}${probeText(d.lastProbe)})${await lastLines(port, id, d.tty ?? false)}`;
+  }
   // Restarted and running again: its exit code is only there between runs. Catch it there, briefly.
   for (let i = 0; i < 10 && d?.state === 'running'; i++) {
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -15,11 +15,22 @@ const CONFIG_NAMES: Record<string, string> = {
   workDir: 'workDir (runtimeDir)',
 };
 
+/** Healthcheck fields are kept in ms; the file names them without the unit. */
+const HEALTHCHECK_NAMES: Record<string, string> = {
+  intervalMs: 'interval',
+  timeoutMs: 'timeout',
+  startPeriodMs: 'startPeriod',
+};
+
 export function configPath(keys: readonly (string | number)[]): string {
   const [head, ...rest] = keys;
   const first = CONFIG_NAMES[String(head)] ?? String(head);
-  return [first, ...rest.map(String)].join('.');
+  const names = head === 'healthcheck' ? HEALTHCHECK_NAMES : {};
+  return [first, ...rest.map((k) => names[String(k)] ?? String(k))].join('.');
 }
+
+/** Paths whose values are durations in ms (shown as `5m`, `30s` in plans). */
+export const DURATION_PATHS = new Set(Object.values(HEALTHCHECK_NAMES).map((n) => `healthcheck.${n}`));
 
 /**
  * Changes between two plain objects. Arrays are compared whole (a changed `command` is shown as the old

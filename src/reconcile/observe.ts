@@ -94,6 +94,7 @@ async function toObserved(
     ...(details?.restartCount !== undefined ? { restartCount: details.restartCount } : {}),
     ...(details?.exitCode !== undefined ? { exitCode: details.exitCode } : {}),
     ...(details?.health ? { health: details.health } : {}),
+    ...(details?.lastProbe ? { lastProbe: details.lastProbe } : {}),
     ...(details?.networks?.[egressNet] !== undefined && { egressAddress: details.networks[egressNet] }),
   };
 }

@@ -10,6 +10,7 @@ import type {
   Conflict,
   DesiredState,
   FieldChange,
+  HealthProbe,
   LiveLimits,
   ObservedContainer,
   ObservedState,
@@ -48,7 +49,10 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
   const failing = withEgress.unchanged.flatMap((id) => {
     const c = (byAgent.get(id) ?? []).find((x) => !x.temporary);
     const message = c && wanted.get(id)?.state === 'running' ? unwell(c) : undefined;
-    return message ? [{ agentId: id, message }] : [];
+    if (!c || !message) return [];
+    return [
+      { agentId: id, message, ...(c.health === 'unhealthy' && c.lastProbe && { lastProbe: c.lastProbe }) },
+    ];
   });
   return {
     project: desired.project,
@@ -71,8 +75,22 @@ export function unwell(c: ObservedContainer): string | undefined {
   const exit = c.exitCode !== undefined && c.state !== 'running' ? `, last exit code ${c.exitCode}` : '';
   if (c.state === 'restarting' || (restarts > 0 && c.state === 'running'))
     return `restart-looping (restarted ${restarts} time(s)${exit})`;
-  if (c.health === 'unhealthy') return 'unhealthy (its healthcheck fails)';
+  if (c.health === 'unhealthy') return `unhealthy (its healthcheck fails${probeText(c.lastProbe)})`;
   return undefined;
+}
+
+/** `: exit 1, "curl: connection refused"`: the last probe, its output cut to one short line. */
+export function probeText(p: HealthProbe | undefined): string {
+  if (!p) return '';
+  const line =
+    p.output
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? '';
+  const shown = line.length > 120 ? `${line.slice(0, 117)}...` : line;
+  // The engine reports a probe it killed at its timeout as exit -1.
+  const how = p.exitCode === -1 ? 'timed out or could not start' : `exit ${p.exitCode}`;
+  return `: ${how}${shown ? `, ${JSON.stringify(shown)}` : ''}`;
 }
 
 const LEFTOVER = 'leftover replacement from an interrupted recreate';
@@ -190,6 +208,8 @@ function whyRecreate(
         ? `changed: ${changes.map((ch) => ch.path).join(', ')}`
         : 'created from a different spec (or by an older agentctl)',
     );
+    if (changes.some((ch) => ch.path === 'healthcheck' || ch.path.startsWith('healthcheck.')))
+      reasons.push('the engine cannot change a healthcheck in place, so a new container is made, data kept');
   }
   const imageId = observed.images[spec.image];
   // Only when the image is present: a missing image is a preflight error, not a reason to recreate.

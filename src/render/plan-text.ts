@@ -1,9 +1,10 @@
 /** Terraform-style rendering of a Plan, and its JSON form. */
-import type { Action, ActionKind, EgressAction, FieldChange, Plan } from '../types.js';
+import type { Action, ActionKind, EgressAction, FieldChange, HealthProbe, Plan } from '../types.js';
 import { cpusOf } from './json.js';
 import { formatBytes, formatCpus } from './units.js';
 import { paint, type Painter } from './color.js';
-import { SECRET, SECRET_CHANGED } from '../reconcile/field-diff.js';
+import { DURATION_PATHS, SECRET, SECRET_CHANGED } from '../reconcile/field-diff.js';
+import { formatDuration } from '../util/duration.js';
 
 export const SYMBOL: Record<ActionKind, string> = {
   create: '+',
@@ -145,7 +146,16 @@ export function formatValue(path: string, v: unknown): string {
   if (path === 'cpus' && typeof v === 'number') return formatCpus(v);
   if (path === 'image id' && typeof v === 'string') return v.replace(/^sha256:/, '').slice(0, 12);
   if (v === SECRET || v === SECRET_CHANGED) return v;
+  if (DURATION_PATHS.has(path) && typeof v === 'number') return formatDuration(v);
+  if (path === 'healthcheck' && typeof v === 'object' && v !== null) return healthcheckText(v);
   return JSON.stringify(v);
+}
+
+/** A whole healthcheck (one side was none, image or absent), in the file's terms. */
+function healthcheckText(v: object): string {
+  const hc = v as Record<string, unknown>;
+  const ms = (key: string) => (typeof hc[key] === 'number' ? formatDuration(hc[key]) : '?');
+  return `{ command: ${JSON.stringify(hc.command)}, interval: ${ms('intervalMs')}, timeout: ${ms('timeoutMs')}, retries: ${String(hc.retries)}, startPeriod: ${ms('startPeriodMs')} }`;
 }
 
 /** The plan as data (schemas/output/diff.json): actions without the full spec (the file's, and large). */
@@ -169,7 +179,11 @@ export function planToJson(p: Plan): unknown {
       containerId: c.containerId,
       message: c.message,
     })),
-    failing: (p.failing ?? []).map((f) => ({ agent: f.agentId, message: f.message })),
+    failing: (p.failing ?? []).map((f) => ({
+      agent: f.agentId,
+      message: f.message,
+      lastProbe: f.lastProbe ? probeToJson(f.lastProbe) : null,
+    })),
     ...(p.egress && {
       egress: p.egress.map((e) => ({
         kind: e.kind,
@@ -181,6 +195,11 @@ export function planToJson(p: Plan): unknown {
     }),
     summary: summaryLine(p),
   };
+}
+
+/** A healthcheck probe (the `probe` definition of schemas/output/diff.json and inspect.json). */
+export function probeToJson(p: HealthProbe): { exitCode: number; output: string; end: string | null } {
+  return { exitCode: p.exitCode, output: p.output, end: p.end ?? null };
 }
 
 /** `cpus` in CPUs as in the file, not the engine's nanoCPUs; `memory` stays in bytes. */

@@ -25,6 +25,13 @@ export function spec(id: string, over: Partial<AgentSpec> = {}): AgentSpec {
     restart: 'unless-stopped',
     state: 'running',
     labels: {},
+    healthcheck: {
+      command: ['/sbin/docker-init', '--version'],
+      intervalMs: 300_000,
+      timeoutMs: 30_000,
+      retries: 3,
+      startPeriodMs: 0,
+    },
     workDir: `/srv/rt/agent-working-directory/${id}`,
     ...over,
   };

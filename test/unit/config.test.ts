@@ -84,6 +84,13 @@ describe('defaults', () => {
           restart: 'unless-stopped',
           state: 'running',
           labels: {},
+          healthcheck: {
+            command: ['/sbin/docker-init', '--version'],
+            intervalMs: 300_000,
+            timeoutMs: 30_000,
+            retries: 3,
+            startPeriodMs: 0,
+          },
           workDir: '/srv/demo/evanai_runtime/agent-working-directory/agent-001',
         },
       ],
