@@ -45,7 +45,7 @@ describe('apply, diff and ps tell the truth about agents that do not stay up (re
 
     const ps = agentctl(['ps', '-f', p.file]);
     expect(ps.stdout).toMatch(
-      /bad\s+\S+bad\s+(running \(restarted \d+x\)|restarting \(restarted \d+x, last exit 3\))/,
+      /bad\s+\S+bad\s+(running \(restarted \d+x(, starting)?\)|restarting \(restarted \d+x, last exit 3\))/,
     );
     expect(ps.stdout).toMatch(/good\s+\S+good\s+running\s/);
     const rows = JSON.parse(agentctl(['ps', '-f', p.file, '-o', 'json']).stdout) as {

@@ -12,6 +12,7 @@
 import { rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.js';
 import { agentctl } from '../helpers/cli.js';
 import { spawnSync } from 'node:child_process';
 import { type TestDockerd, testDockerd } from '../helpers/test-dockerd.js';
@@ -69,6 +70,22 @@ describe.skipIf(!RUNSC)('gVisor (runsc in a dockerd of the test)', () => {
     expect(c.HostConfig.Runtime).toBe('runsc');
     expect(c.HostConfig.PidsLimit).toBe(8192);
     expect(d.docker('exec', `${p.prefix}a`, 'dmesg')).toMatch(/Starting gVisor/);
+  });
+
+  it("runs the default healthcheck probe (the engine's init) inside the sandbox", async () => {
+    const p = project('ac13gh', 'agents:\n  a: { healthcheck: { interval: 1s } }');
+    const r = agentctl(['apply', '--wait-ready', '0'], { cwd: p.dir, env: env() });
+    expect(r.status, r.stderr).toBe(0);
+    expect(inspect(`${p.prefix}a`).Config.Healthcheck.Test).toEqual([
+      'CMD',
+      '/sbin/docker-init',
+      '--version',
+    ]);
+    await eventually('the probe to pass under runsc', () => {
+      const health = inspect(`${p.prefix}a`).State.Health as { Status: string; Log?: { ExitCode: number }[] };
+      if (health.Status === 'unhealthy') throw new Error(JSON.stringify(health.Log));
+      return health.Status === 'healthy';
+    });
   });
 
   it('recreates an agent whose limits changed, as runsc has no update, and then is in sync', () => {
