@@ -1,7 +1,8 @@
 /** inspect: one agent as a record: its spec (from our label), state, live limits, data and image. */
 import { AgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
-import type { ContainerRunState, LiveLimits } from '../types.js';
+import type { HealthStatus } from '../docker/port.js';
+import type { ContainerRunState, HealthProbe, LiveLimits } from '../types.js';
 import { diskUsage } from '../util/disk-usage.js';
 import { type DiskPressure, diskPressure } from '../reconcile/free-space.js';
 import { parseJsonObject } from '../util/json.js';
@@ -34,6 +35,8 @@ export interface AgentRecord {
   disk?: { bytes: number; complete: boolean };
   /** Free space and inodes of the filesystem holding the working directory, flagged against apply's minimum. */
   filesystem?: DiskPressure;
+  /** The healthcheck's verdict; absent when the container has no healthcheck. */
+  health?: { status: HealthStatus; failingStreak: number; lastProbe?: HealthProbe };
 }
 
 export interface InspectOptions extends OpContext {
@@ -69,5 +72,12 @@ export async function inspectAgent(id: string, opts: InspectOptions = {}): Promi
     workDir: c.workDir,
     disk: disk && { bytes: disk.bytes, complete: disk.complete },
     filesystem,
+    ...(c.health && {
+      health: {
+        status: c.health,
+        failingStreak: c.failingStreak ?? 0,
+        ...(c.lastProbe && { lastProbe: c.lastProbe }),
+      },
+    }),
   };
 }

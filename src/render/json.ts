@@ -8,8 +8,8 @@ import type { AgentctlError, ConfigProblem } from '../errors.js';
 import { exitCodeFor } from '../errors.js';
 import type { AgentRecord } from '../ops/inspect.js';
 import type { StatsRow } from '../ops/stats.js';
-import type { ConfigWarning, LiveLimits } from '../types.js';
 import type { DiskPressure } from '../reconcile/free-space.js';
+import type { ConfigWarning, HealthProbe, LiveLimits } from '../types.js';
 
 /** JSON text in which an undefined value is `null` rather than a dropped key. */
 export function jsonText(value: unknown): string {
@@ -140,7 +140,19 @@ export function agentRecordToJson(r: AgentRecord): unknown {
     workDir: r.workDir ?? null,
     disk: r.disk ?? null,
     filesystem: filesystemToJson(r.filesystem),
+    health: r.health
+      ? {
+          status: r.health.status,
+          failingStreak: r.health.failingStreak,
+          lastProbe: r.health.lastProbe ? probeToJson(r.health.lastProbe) : null,
+        }
+      : null,
   };
+}
+
+/** A healthcheck probe (the `probe` definition of schemas/output/diff.json and inspect.json). */
+export function probeToJson(p: HealthProbe): { exitCode: number; output: string; end: string | null } {
+  return { exitCode: p.exitCode, output: p.output, end: p.end ?? null };
 }
 
 /** A row of `stats` (schemas/output/stats.json). */

@@ -1,6 +1,6 @@
 /** Terraform-style rendering of a Plan, and its JSON form. */
-import type { Action, ActionKind, EgressAction, FieldChange, HealthProbe, Plan } from '../types.js';
-import { cpusOf } from './json.js';
+import type { Action, ActionKind, EgressAction, FieldChange, Plan } from '../types.js';
+import { cpusOf, probeToJson } from './json.js';
 import { formatBytes, formatCpus } from './units.js';
 import { paint, type Painter } from './color.js';
 import { DURATION_PATHS, SECRET, SECRET_CHANGED } from '../reconcile/field-diff.js';
@@ -195,11 +195,6 @@ export function planToJson(p: Plan): unknown {
     }),
     summary: summaryLine(p),
   };
-}
-
-/** A healthcheck probe (the `probe` definition of schemas/output/diff.json and inspect.json). */
-export function probeToJson(p: HealthProbe): { exitCode: number; output: string; end: string | null } {
-  return { exitCode: p.exitCode, output: p.output, end: p.end ?? null };
 }
 
 /** `cpus` in CPUs as in the file, not the engine's nanoCPUs; `memory` stays in bytes. */

@@ -32,6 +32,7 @@ export function renderRecord(r: AgentRecord): string {
     ['started', r.startedAt],
     ['finished', r.finishedAt],
     ['oom killed', r.oomKilled ? 'yes' : undefined],
+    ['health', r.health ? healthText(r.health) : undefined],
     ['image', r.image + (r.imageVersion ? ` (version ${r.imageVersion})` : '')],
     ['image id', r.imageId.replace(/^sha256:/, '').slice(0, 12)],
     [
@@ -49,6 +50,15 @@ export function renderRecord(r: AgentRecord): string {
     .join('');
   const spec = r.spec ? `spec:\n${indent(stringify(r.spec))}` : 'spec: (no agentctl.spec label)\n';
   return out + spec;
+}
+
+function healthText(h: NonNullable<AgentRecord['health']>): string {
+  const streak = h.failingStreak > 0 ? `, ${h.failingStreak} failure(s) in a row` : '';
+  const p = h.lastProbe;
+  const last = p
+    ? `; last probe exit ${p.exitCode}${p.end ? ` at ${p.end}` : ''}${p.output ? `: ${JSON.stringify(p.output.split('\n')[0])}` : ''}`
+    : '';
+  return `${h.status}${streak}${last}`;
 }
 
 function indent(text: string): string {
