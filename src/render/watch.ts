@@ -2,7 +2,7 @@
  * Rendering of the watch controller's events: text lines (stdout, errors to stderr), and a one-line
  * fleet status for a terminal. JSON output needs no help: one event, one line.
  */
-import type { WatchEvent, WatchHeld } from '../watch/events.js';
+import type { WatchEvent, WatchHeld, WatchUnwell } from '../watch/events.js';
 import { paint } from './color.js';
 import { cliHint } from './hints.js';
 import { SYMBOL } from './plan-text.js';
@@ -51,6 +51,10 @@ export function watchLines(e: WatchEvent, color = false): Line[] {
         );
       }
       // Who is held is said by `backoff` events, once per change (and on the status line).
+      // Said when it starts and when it ends; while it lasts, the status line shows it.
+      for (const u of e.unwell.filter((x) => e.newlyUnwell.includes(x.agent)))
+        lines.push(err(`${c.red('!')} ${u.agent} is ${u.message}`));
+      if (e.recovered.length > 0) lines.push(out(`no longer failing: ${e.recovered.join(', ')}`));
       return lines;
     }
     case 'backoff':
@@ -104,6 +108,7 @@ export class FleetStatus {
   private agents = 0;
   private held: WatchHeld[] = [];
   private failing: string[] = [];
+  private unwell: WatchUnwell[] = [];
   private withheld: string[] = [];
   private engine: 'connected' | 'disconnected' = 'connected';
   private lastSync = '';
@@ -118,6 +123,7 @@ export class FleetStatus {
       this.held = e.held;
       this.failing = e.actions.filter((a) => !a.ok).map((a) => a.agent);
       this.withheld = e.withheld;
+      this.unwell = e.unwell;
       this.lastSync = `${clock(e.time)} (${seconds(e.durationMs, 2)})`;
       if (e.trigger.includes('file')) this.configBroken = false;
     } else if (e.type === 'engine') {
@@ -140,11 +146,18 @@ export class FleetStatus {
       parts.push(c.red(`${this.failing.length} failing (${this.failing.join(', ')})`));
     if (this.withheld.length > 0)
       parts.push(c.red(`${this.withheld.length} withheld (${this.withheld.join(', ')})`));
+    if (this.unwell.length > 0)
+      parts.push(c.red(`${this.unwell.length} not well (${this.unwell.map(unwellText).join(', ')})`));
     if (this.configBroken) parts.push(c.red('file has errors: last good state in force'));
     parts.push(this.engine === 'connected' ? 'engine connected' : c.red('engine unreachable'));
     if (this.lastSync) parts.push(`last reconcile ${this.lastSync}`);
     return c.dim('watching: ') + parts.join(' · ');
   }
+}
+
+/** `a restart-looping`, `b unhealthy`: the verdict's first words, for the one-line status. */
+function unwellText(u: WatchUnwell): string {
+  return `${u.agent} ${u.message.split(' (')[0] ?? u.message}`;
 }
 
 /** `file`, `resync`, `engine: die a, stop b (+3 more)`... */

@@ -42,7 +42,8 @@ import {
 import { Coalescer } from './coalescer.js';
 import { describeMassRemoval, massRemoval } from '../reconcile/mass-prune.js';
 import { followEngineEvents } from './engine-events.js';
-import type { WatchEvent, WatchEventBody } from './events.js';
+import type { WatchEvent, WatchEventBody, WatchUnwell } from './events.js';
+import { naturalCompare } from '../util/natural-sort.js';
 import { type FileWatch, watchFile } from './file-watcher.js';
 
 export interface WatchOptions extends OpContext {
@@ -93,9 +94,12 @@ export const DEFAULT_DEBOUNCE_MS = 100;
 
 /**
  * Engine actions that can change what the planner sees. Others (exec_*, attach, resize, top, archive
- * access, health_status...) happen all the time and change nothing we manage.
+ * access...) happen all the time and change nothing we manage.
  */
 const RELEVANT = new Set([
+  // The engine sends it only when an agent's health changes (not for every probe): it is how watch
+  // learns of an agent turning unhealthy before the next resync.
+  'health_status',
   'create',
   'start',
   'restart',
@@ -136,6 +140,8 @@ class Controller {
   private backoff: BackoffState = {};
   /** Agents said to be backing off, with their repair count when last looked at (see reportBackoff). */
   private backingOff = new Map<string, number>();
+  /** Agents the last reconcile found not well (restart-looping, unhealthy). */
+  private unwell = new Set<string>();
   /** Preflight problems of withheld agents already reported (message -> its agents), each said once. */
   private withheldShown = new Map<string, readonly string[]>();
   private warningsShown = '';
@@ -266,7 +272,11 @@ class Controller {
     const keys = specKeys(desired.agents);
     let decision: Decision | undefined;
     try {
-      const { report, withheld } = await reconcile(desired, {
+      const {
+        plan: planned0,
+        report,
+        withheld,
+      } = await reconcile(desired, {
         port: this.port,
         lockHeld: true,
         // An agent with a problem of its own (image missing...) must not stop the repair of the others.
@@ -311,7 +321,8 @@ class Controller {
       const appliedBefore = this.applied;
       this.applied = appliedAfter(keys, this.applied, out);
       this.reportWithheld(trigger, withheld, d);
-      this.emit(this.reconcileEvent(trigger, d, report, desired, now, [...out].sort()));
+      const unwell = (planned0.failing ?? []).map((f) => ({ agent: f.agentId, message: f.message }));
+      this.emit(this.reconcileEvent(trigger, d, report, desired, now, [...out].sort(), unwell));
       this.reportBackoff(d, keys, appliedBefore);
       this.scheduleWake(d, report);
     } catch (err) {
@@ -517,8 +528,14 @@ class Controller {
     desired: DesiredState,
     now: number,
     withheld: string[],
+    unwell: WatchUnwell[],
   ): WatchEventBody {
     const repairs = new Set(d.repairs);
+    const before = this.unwell;
+    this.unwell = new Set(unwell.map((u) => u.agent));
+    const newlyUnwell = [...this.unwell].filter((a) => !before.has(a));
+    // No longer listed: well again, or acted on (recreated, removed), which ends the old verdict too.
+    const recovered = [...before].filter((a) => !this.unwell.has(a)).sort(naturalCompare);
     return {
       type: 'reconcile',
       trigger,
@@ -547,6 +564,9 @@ class Controller {
       withheld,
       unchanged: report.unchanged.length,
       agents: desired.agents.length,
+      unwell,
+      newlyUnwell,
+      recovered,
     };
   }
 

@@ -17,6 +17,12 @@ export interface WatchAction {
   attempt?: number;
 }
 
+export interface WatchUnwell {
+  agent: string;
+  /** `restart-looping (restarted 3 time(s))`, `unhealthy (its healthcheck fails: exit 1, "...")`. */
+  message: string;
+}
+
 export interface WatchHeld {
   agent: string;
   /** The wait imposed after the previous repair, and what is left of it. */
@@ -53,6 +59,14 @@ export type WatchEventBody =
       withheld: string[];
       /** Agents already as declared. */
       unchanged: number;
+      /**
+       * Agents the plan left alone that are not well (restart-looping, unhealthy), as diff lists them,
+       * sorted; `newlyUnwell` and `recovered` are the changes since the previous reconcile (only they
+       * print a line: a loop that goes on is in the status line, not repeated in the log).
+       */
+      unwell: WatchUnwell[];
+      newlyUnwell: string[];
+      recovered: string[];
       /** Agents declared in the state applied. */
       agents: number;
     }

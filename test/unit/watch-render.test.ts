@@ -57,6 +57,9 @@ describe('watch log as text', () => {
     withheld: [],
     unchanged: 2,
     agents: 2,
+    unwell: [],
+    newlyUnwell: [],
+    recovered: [],
     ...over,
   });
 
@@ -180,6 +183,26 @@ describe('watch log as text', () => {
     expect(lines.map((l) => l.stream)).toEqual(['err', 'err']);
     expect(lines[0]?.text).toMatch(/keeping the last good state/);
     expect(lines[1]?.text).toBe('/x/agents.yaml:3:7: bad');
+  });
+
+  it('says once when an agent starts and stops failing; the status line shows it meanwhile', () => {
+    const loop = { agent: 'a', message: 'restart-looping (restarted 3 time(s))' };
+    const sick = { agent: 'b', message: 'unhealthy (its healthcheck fails: exit 1, "db down")' };
+    const first = watchLines(reconcile({ unwell: [loop, sick], newlyUnwell: ['a', 'b'] }));
+    expect(first.map((l) => [l.stream, l.text.replace(/^\S+ /, '')])).toEqual([
+      ['err', '! a is restart-looping (restarted 3 time(s))'],
+      ['err', '! b is unhealthy (its healthcheck fails: exit 1, "db down")'],
+    ]);
+    // The same loop at the next resync: nothing new to say.
+    expect(watchLines(reconcile({ unwell: [loop, sick] }))).toEqual([]);
+    const later = watchLines(reconcile({ unwell: [sick], recovered: ['a'] }));
+    expect(later.map((l) => l.text.replace(/^\S+ /, ''))).toEqual(['no longer failing: a']);
+
+    const s = new FleetStatus();
+    s.update(reconcile({ unwell: [loop, sick] }));
+    expect(s.line()).toMatch(/ · 2 not well \(a restart-looping, b unhealthy\) · /);
+    s.update(reconcile({ unwell: [] }));
+    expect(s.line()).not.toMatch(/not well/);
   });
 
   it('summarises long trigger lists', () => {
