@@ -28,10 +28,10 @@ export function refuseOtherEngines(
   desired: Pick<DesiredState, 'engines' | 'agents' | 'file'>,
   what: string,
 ): void {
-  const others = [...new Set(desired.agents.map(engineOf).filter((e) => e !== LOCAL_ENGINE))].sort();
+  const others = (desired.engines ?? []).map((e) => e.name).filter((e) => e !== LOCAL_ENGINE);
   if (others.length === 0) return;
   throw new AgentctlError(
     'usage',
-    `${what} of a file with agents on engines other than local (${others.join(', ')}) is not supported yet; nothing was changed`,
+    `${what} of a file with engines other than local (${others.join(', ')}) is not supported yet; nothing was changed`,
   );
 }

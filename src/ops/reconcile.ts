@@ -157,7 +157,7 @@ async function diffResolved(desired: DesiredState, opts: DiffOptions): Promise<D
 }
 
 /** The specs with their secrets' digests, and the values, read from the references. */
-async function resolveFor(
+export async function resolveFor(
   desired: DesiredState,
   opts: { create: boolean; env?: NodeJS.ProcessEnv },
 ): Promise<ResolvedSecrets> {
@@ -378,7 +378,11 @@ function withoutAgents(p: Plan, agents: ReadonlySet<string>): Plan {
  * A file that declares no agents while the project has some is far more likely truncated or half-saved
  * than a wish to delete the fleet: refuse unless the caller says so.
  */
-function refuseEmptyTeardown(desired: DesiredState, observed: ObservedState, allowEmpty = false): void {
+export function refuseEmptyTeardown(
+  desired: DesiredState,
+  observed: ObservedState,
+  allowEmpty = false,
+): void {
   if (desired.agents.length > 0 || observed.containers.length === 0 || allowEmpty) return;
   throw new AgentctlError(
     'unsafe',

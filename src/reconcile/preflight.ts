@@ -34,6 +34,8 @@ export interface PreflightOptions {
   failedBuilds?: ReadonlyMap<string, string>;
   /** Free space and inodes a run that creates containers needs (default: the environment's). */
   minFree?: FreeSpaceMinimum;
+  /** The filesystem of the engine's host (default: this host's); desired.runtimeDir is a path there. */
+  host?: HostFs;
 }
 
 /** Throws one error listing every problem found. */
@@ -147,7 +149,13 @@ export async function preflightProblems(
 
   if (needContainer.length > 0)
     problems.push(
-      ...(await workDirProblems(desired, needContainer, localHostFs, desired.runtimeDir, opts.minFree)),
+      ...(await workDirProblems(
+        desired,
+        needContainer,
+        opts.host ?? localHostFs,
+        desired.runtimeDir,
+        opts.minFree,
+      )),
     );
   return problems;
 }

@@ -42,7 +42,10 @@ export function renderPlan(p: Plan, color = false): string {
   for (const a of p.actions) {
     const sym = SYMBOL[a.kind].padStart(3);
     lines.push(
-      c[COLOR[a.kind]](`${sym} ${a.agentId}`) + ` will be ${VERB[a.kind]}` + c.dim(`  (${a.cause})`),
+      c[COLOR[a.kind]](`${sym} ${a.agentId}`) +
+        (a.engine ? ` on engine ${a.engine}` : '') +
+        ` will be ${VERB[a.kind]}` +
+        c.dim(`  (${a.cause})`),
     );
     for (const ch of changesOf(a))
       lines.push(`      ${ch.path}: ${formatValue(ch.path, ch.before)} -> ${formatValue(ch.path, ch.after)}`);
@@ -59,6 +62,21 @@ export function renderPlan(p: Plan, color = false): string {
           `      ${ch.path}: ${formatValue(ch.path, ch.before)} -> ${formatValue(ch.path, ch.after)}`,
         );
   }
+  for (const m of p.migrations ?? []) {
+    lines.push(
+      c.magenta(`  > ${m.agentId}`) +
+        ` will be moved from engine ${m.from.engine} to engine ${m.to}` +
+        c.dim(`  (${m.cause})`),
+    );
+    lines.push(
+      `      stop on ${m.from.engine}, create on ${m.to}, copy /mnt, verify, start, remove the container on ${m.from.engine} (its data stays there)`,
+    );
+  }
+  for (const u of p.unreachable ?? [])
+    lines.push(
+      c.red(`  ! engine ${u.engine} is unreachable: ${u.message}`) +
+        (u.agents.length > 0 ? ` (withheld: ${u.agents.join(', ')})` : ''),
+    );
   for (const conflict of p.conflicts) lines.push(c.red(`  ! ${conflict.agentId}: ${conflict.message}`));
   for (const f of p.failing ?? []) lines.push(c.red(`  ! ${f.agentId} is ${f.message}`));
   if (lines.length > 0) lines.push('');
@@ -69,7 +87,12 @@ export function renderPlan(p: Plan, color = false): string {
 export function summaryLine(p: Plan): string {
   const failing = p.failing?.length ? `, ${p.failing.length} failing` : '';
   const egress = p.egress?.length ?? 0;
-  if (p.actions.length === 0 && p.conflicts.length === 0 && egress === 0) {
+  const moves = p.migrations?.length ?? 0;
+  const down = p.unreachable?.length
+    ? `, ${p.unreachable.length} engine(s) unreachable (${p.unreachable.map((u) => u.engine).join(', ')})`
+    : '';
+  if (p.actions.length === 0 && p.conflicts.length === 0 && egress === 0 && moves === 0) {
+    if (down) return `No changes on the engines reached${down}.`;
     if (failing)
       return `No changes, but ${p.failing?.length} agent(s) of project "${p.project}" are not well (see above).`;
     return `No changes. Project "${p.project}" is up to date (${p.unchanged.length} agent(s)).`;
@@ -86,12 +109,13 @@ export function summaryLine(p: Plan): string {
   ];
   const conflicts = p.conflicts.length > 0 ? `, ${p.conflicts.length} conflict(s)` : '';
   const gateway = egress > 0 ? `, ${egress} egress gateway step(s)` : '';
-  return `Plan: ${parts.join(', ')}${conflicts}${gateway}${failing}.`;
+  const moving = moves > 0 ? `, ${moves} to move between engines` : '';
+  return `Plan: ${parts.join(', ')}${conflicts}${gateway}${moving}${failing}${down}.`;
 }
 
 /** Whether applying the plan would change anything. */
 export function hasChanges(p: Plan): boolean {
-  return p.actions.length > 0 || (p.egress?.length ?? 0) > 0;
+  return p.actions.length > 0 || (p.egress?.length ?? 0) > 0 || (p.migrations?.length ?? 0) > 0;
 }
 
 export const EGRESS_SYMBOL: Record<EgressAction['kind'], string> = {
@@ -165,6 +189,7 @@ export function planToJson(p: Plan): unknown {
     actions: p.actions.map((a) => ({
       kind: a.kind,
       agent: a.agentId,
+      engine: a.engine ?? 'local',
       cause: a.cause,
       container: 'name' in a ? a.name : a.spec.name,
       containerId: 'containerId' in a ? a.containerId : null,
@@ -175,6 +200,7 @@ export function planToJson(p: Plan): unknown {
     unchanged: p.unchanged,
     conflicts: p.conflicts.map((c) => ({
       agent: c.agentId,
+      engine: c.engine ?? 'local',
       container: c.name,
       containerId: c.containerId,
       message: c.message,
@@ -193,6 +219,20 @@ export function planToJson(p: Plan): unknown {
         ...('containerId' in e && { containerId: e.containerId }),
       })),
     }),
+    migrations: (p.migrations ?? []).map((m) => ({
+      agent: m.agentId,
+      from: m.from.engine,
+      to: m.to,
+      container: m.from.name,
+      containerId: m.from.containerId,
+      workDir: m.from.workDir ?? null,
+      cause: m.cause,
+    })),
+    unreachable: (p.unreachable ?? []).map((u) => ({
+      engine: u.engine,
+      message: u.message,
+      agents: u.agents,
+    })),
     summary: summaryLine(p),
   };
 }

@@ -26,6 +26,26 @@ export function egressProgressLine(
 }
 
 export function reportSummary(report: ApplyReport): string {
+  const extra = [
+    ...(report.migrations ?? []).map((m) =>
+      m.ok
+        ? `  moved        ${m.migration.agentId} from engine ${m.migration.from.engine} to ${m.migration.to}: ${m.steps.join('; ')}`
+        : `  move FAILED  ${m.migration.agentId} from engine ${m.migration.from.engine} to ${m.migration.to}: ${m.error}${m.steps.length > 0 ? ` (done: ${m.steps.join('; ')})` : ''}`,
+    ),
+    ...(report.unreachable ?? []).map(
+      (u) =>
+        `  unreachable  engine ${u.engine}: ${u.message}${u.agents.length > 0 ? ` (withheld: ${u.agents.join(', ')})` : ''}`,
+    ),
+  ];
+  const main = baseSummary(report);
+  if (extra.length === 0) return main;
+  const failedFleet = (report.migrations ?? []).some((m) => !m.ok) || (report.unreachable ?? []).length > 0;
+  return [failedFleet ? main.replace(/^Apply complete|^No changes\./, 'Apply FAILED') : main, ...extra].join(
+    '\n',
+  );
+}
+
+function baseSummary(report: ApplyReport): string {
   const egress = report.egress ?? [];
   const all = [...report.results, ...egress];
   const ok = report.results.filter((r) => r.ok);
@@ -66,6 +86,7 @@ export function reportToJson(report: ApplyReport): unknown {
     results: report.results.map((r: ActionResult) => ({
       kind: r.action.kind,
       agent: r.action.agentId,
+      engine: r.action.engine ?? 'local',
       cause: r.action.cause,
       ok: r.ok,
       error: r.error ?? null,
@@ -77,6 +98,19 @@ export function reportToJson(report: ApplyReport): unknown {
       durationMs: Math.round(r.durationMs),
     })),
     unchanged: report.unchanged,
+    ...(report.migrations && {
+      migrations: report.migrations.map((m) => ({
+        agent: m.migration.agentId,
+        from: m.migration.from.engine,
+        to: m.migration.to,
+        ok: m.ok,
+        error: m.error ?? null,
+        steps: m.steps,
+        containerId: m.containerId ?? null,
+        durationMs: Math.round(m.durationMs),
+      })),
+    }),
+    ...(report.unreachable && { unreachable: report.unreachable }),
     ...(report.egress && {
       egress: report.egress.map((r) => ({
         kind: r.action.kind,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { AgentctlError, EXIT } from '../../errors.js';
 import { reconcile } from '../../ops/reconcile.js';
+import { reconcileFleet } from '../../fleet/reconcile.js';
 import { sharedApplyOptions } from '../apply-options.js';
 import { buildProgress } from '../build-output.js';
 import { exitCodeForSignal, interruptible } from '../interrupt.js';
@@ -17,6 +18,7 @@ interface ApplyFlags extends WatchFlags {
   waitReady: number;
   build?: boolean;
   target?: string[];
+  migrate?: boolean;
 }
 
 export function registerApply(program: Command): void {
@@ -29,6 +31,10 @@ export function registerApply(program: Command): void {
     .option('--build', 'rebuild every image the file declares with build: (missing ones are always built)')
     .option('--no-prune', 'keep containers of agents that are no longer in the file')
     .addOption(targetOption())
+    .option(
+      '--migrate',
+      'move agents whose engine changed: create on the new engine, copy /mnt, verify, remove the old container',
+    )
     .option('-p, --parallel <n>', 'agents worked on at once', positiveInt('--parallel'), 4)
     .option(
       '-t, --timeout <seconds>',
@@ -84,7 +90,11 @@ export function registerApply(program: Command): void {
       const say = (line: string) => (overall ? overall.printAbove(line) : process.stderr.write(`${line}\n`));
       const { result, interruptedBy } = await interruptible(
         (signal) =>
-          reconcile(desired, {
+          (desired.engines ? reconcileFleet : reconcile)(desired, {
+            migrate: opts.migrate,
+            onMigrationStep: (agent, step) => {
+              if (text) process.stderr.write(`${agent}: migrate: ${step}\n`);
+            },
             signal,
             dryRun: opts.dryRun,
             build: opts.build ? 'always' : 'missing',

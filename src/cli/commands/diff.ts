@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { EXIT } from '../../errors.js';
 import { diff } from '../../ops/reconcile.js';
+import { diffFleet } from '../../fleet/reconcile.js';
 import { useColor } from '../../render/color.js';
 import { hasChanges, planToJson, renderPlan } from '../../render/plan-text.js';
 import { targetOption } from '../target-option.js';
@@ -12,6 +13,7 @@ interface DiffFlags {
   prune: boolean;
   allowEmpty?: boolean;
   target?: string[];
+  migrate?: boolean;
 }
 
 export function registerDiff(program: Command): void {
@@ -23,13 +25,14 @@ export function registerDiff(program: Command): void {
     .option('--no-prune', 'do not plan removal of agents missing from the file')
     .option('--allow-empty', 'allow a file with no agents to plan removing every agent')
     .addOption(targetOption())
+    .option('--migrate', 'plan moving agents whose engine changed, with their data (see apply --migrate)')
     .action(async (opts: DiffFlags) => {
       const desired = await loadDesired(opts.file);
-      const { plan } = await diff(desired, {
-        prune: opts.prune,
-        allowEmpty: opts.allowEmpty,
-        targets: opts.target,
-      });
+      const common = { prune: opts.prune, allowEmpty: opts.allowEmpty };
+      // A file with engines: is planned over all of them (--target is not fleet-aware yet: refused there).
+      const { plan } = desired.engines
+        ? await diffFleet(desired, { ...common, migrate: opts.migrate, targets: opts.target })
+        : await diff(desired, { ...common, targets: opts.target });
       if (opts.output === 'json') printJson(planToJson(plan));
       else process.stdout.write(`${renderPlan(plan, useColor(process.stdout))}\n`);
       if (plan.conflicts.length > 0) process.exitCode = EXIT.failure;
