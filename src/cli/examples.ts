@@ -20,11 +20,13 @@ export const EXAMPLES: Record<string, string[]> = {
   exec: [
     'agentctl exec worker-1 -- ls -l /mnt',
     'agentctl exec --timeout 30 -e MODE=test worker-1 -- python3 job.py',
+    'agentctl exec -e GITHUB_TOKEN worker-1 -- gh pr list   # passes our GITHUB_TOKEN through',
   ],
   shell: ['agentctl shell worker-1'],
   run: [
     'agentctl run --rm -- echo hello',
     'agentctl run scratch --memory 1g   # keeps running; agentctl rm scratch',
+    'agentctl run --rm -e MODE=test -e ANTHROPIC_API_KEY -u 1000 --pids 256 -- python3 job.py',
   ],
   logs: ['agentctl logs worker-1 -n 50', 'agentctl logs -f --since 10m worker-1'],
   start: ['agentctl start worker-1 worker-2'],

@@ -33,6 +33,8 @@ export interface RunOptions extends OpContext {
   memory?: string;
   cpus?: number;
   network?: string;
+  /** Any other agent fields, as agents.yaml spells them (`{ pids: 64, user: '1000' }`). */
+  fields?: Omit<RawAgent, 'replicas' | 'build' | 'engine'>;
   /** The container's command; default: the image's. */
   command?: string[];
   restart?: RestartPolicy;
@@ -60,6 +62,7 @@ export async function runAgent(opts: RunOptions = {}): Promise<RunResult> {
   const project = opts.project ?? ADHOC_PROJECT;
   const runtimeDir = path.resolve(opts.cwd ?? process.cwd(), opts.runtimeDir ?? DEFAULT_RUNTIME_DIR);
   const fields: Omit<RawAgent, 'replicas'> = {
+    ...opts.fields,
     ...(opts.image !== undefined && { image: opts.image }),
     ...(opts.memory !== undefined && { memory: opts.memory }),
     ...(opts.cpus !== undefined && { cpus: opts.cpus }),
@@ -110,6 +113,16 @@ const FLAG_OF: Record<string, string> = {
   memory: '--memory',
   cpus: '--cpus',
   network: '--network',
+  pids: '--pids',
+  user: '--user',
+  ulimits: '--ulimit',
+  tmpfs: '--tmpfs',
+  env: '--env',
+  labels: '--label',
+  capabilities: '--cap-add',
+  restart: '--restart',
+  runtime: '--runtime',
+  egress: '--egress',
   command: 'the command',
   project: '--project',
   runtimeDir: '--runtime-dir',

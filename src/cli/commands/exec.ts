@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { DockerPort } from '../../docker/port.js';
+import { collectEnv, parseEnv } from '../env-flags.js';
 import { AgentctlError } from '../../errors.js';
 import { portOf } from '../../ops/context.js';
 import { runInAgent } from '../../ops/exec.js';
@@ -72,7 +73,11 @@ export function addExecOptions(cmd: Command): Command {
         'kill the command inside the container after this long (exit 124)',
       ).argParser(positiveSeconds),
     )
-    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collectEnv)
+    .option(
+      '-e, --env <KEY=VALUE>',
+      'set an environment variable (repeatable); KEY alone passes ours through',
+      collectEnv,
+    )
     .option('-w, --workdir <dir>', 'working directory inside the container (default: /mnt)')
     .option('-u, --user <user>', "user name or uid[:gid] (default: the agent's)")
     .option('-f, --file <path>', "look the agent up in this agents file's project")
@@ -192,18 +197,4 @@ function positiveSeconds(v: string): number {
   if (!Number.isFinite(n) || n <= 0)
     throw new AgentctlError('usage', `--timeout must be a number of seconds > 0, got "${v}"`);
   return n;
-}
-
-function collectEnv(v: string, prev: string[] = []): string[] {
-  if (!/^[^=]+=/.test(v)) throw new AgentctlError('usage', `--env takes KEY=VALUE, got "${v}"`);
-  return [...prev, v];
-}
-
-function parseEnv(entries: string[] = []): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const e of entries) {
-    const i = e.indexOf('=');
-    env[e.slice(0, i)] = e.slice(i + 1);
-  }
-  return env;
 }

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
+import { AGENT_FLAGS, agentFieldsOf, agentFlagOption } from '../agent-flags.js';
 import { AgentctlError } from '../../errors.js';
 import { portOf } from '../../ops/context.js';
 import { ADHOC_PROJECT, followUntilExit, runAgent, type RunResult } from '../../ops/run.js';
@@ -8,10 +9,6 @@ import { exitQuietlyOnClosedPipe } from '../stdio.js';
 import { execInAgent } from './exec.js';
 
 interface Flags {
-  memory?: string;
-  cpus?: number;
-  image?: string;
-  network?: string;
   rm?: boolean;
   interactive?: boolean;
   tty?: boolean;
@@ -25,17 +22,15 @@ interface Flags {
 const SESSION_HOLDER = ['sleep', 'infinity'];
 
 export function registerRun(program: Command): void {
-  program
-    .command('run')
+  const run = program.command('run');
+  // The agent fields as flags, from one table (cli/agent-flags.ts), as agents.yaml spells them.
+  for (const f of AGENT_FLAGS) run.addOption(agentFlagOption(f));
+  run
     .description(
       'launch one ad-hoc agent with the same hardened defaults as agents.yaml (project "adhoc"); with -- CMD, run CMD and wait for it',
     )
     .argument('[id]', 'agent id (default: agent-<random>)')
     .argument('[command...]', 'after --: the command to run (the container command; with -it, the session)')
-    .option('--memory <size>', 'memory limit, e.g. 4g (default as in agents.yaml: 2g)')
-    .addOption(new Option('--cpus <n>', 'CPU limit (default 2)').argParser(cpusOf))
-    .option('--image <ref>', 'image (default claude-agent:latest)')
-    .option('--network <name>', 'bridge (default), none, host or a network name')
     .option('--rm', 'remove the container when its command ends (its working directory is kept)')
     .option('-i, --interactive', 'an interactive session in the new agent (with -t: on a terminal)')
     .option('-t, --tty', 'allocate a terminal for the session')
@@ -57,10 +52,10 @@ export function registerRun(program: Command): void {
       const run = await runAgent({
         id,
         ...target,
-        image: flags.image,
-        memory: flags.memory,
-        cpus: flags.cpus,
-        network: flags.network,
+        fields: agentFieldsOf(
+          flags as unknown as Record<string, unknown>,
+          (k) => cmd.getOptionValueSource(k) === 'cli',
+        ),
         // A session runs in an exec: the container only has to stay up meanwhile.
         command: session ? SESSION_HOLDER : command,
         // Something that runs once must not be restarted when it ends.
@@ -158,13 +153,6 @@ async function fleetOf(
 
 function describe(r: RunResult): string {
   return `agent ${r.agent} created in project "${r.project}" (container ${r.container}), working directory ${r.workDir}`;
-}
-
-function cpusOf(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new AgentctlError('usage', `--cpus must be a number > 0, got "${v}"`);
-  return n;
 }
 
 /** A writable that keeps what it is given, for output reported inside JSON. */
