@@ -131,6 +131,8 @@ export const AGENT_FLAGS: AgentFlag[] = [
 export const AGENT_FIELDS_WITHOUT_FLAG: Partial<Record<Field, string>> = {
   command: 'the operands after --',
   replicas: 'run makes one agent',
+  healthcheck:
+    'a structured probe (command, interval, timeout, retries); run keeps the default probe, a file sets another',
   build: 'run uses an image; agentctl build or a file builds one',
   engine: 'run uses the engine of DOCKER_HOST',
   state: 'run starts its agent (agentctl stop stops it)',
