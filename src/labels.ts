@@ -14,4 +14,10 @@ export const LABEL = {
    * name and renames it at the end: a container whose actual name differs is a leftover.
    */
   name: 'agentctl.name',
+  /**
+   * The real path (symlinks resolved) of the file whose apply created the container. Absent when it was
+   * created from stdin or by an older agentctl: such an agent belongs to whichever file declares it.
+   * Not part of the spec hash: moving the file must not recreate the fleet.
+   */
+  file: 'agentctl.file',
 } as const;

@@ -174,6 +174,11 @@ export interface EngineSpec {
 export interface DesiredState {
   /** Absolute path of the config file, or `<stdin>`. */
   file: string;
+  /**
+   * The file's real path (symlinks resolved), which the agentctl.file label records on what it creates;
+   * absent for stdin (then nothing is recorded, and every agent another file created counts as foreign).
+   */
+  realFile?: string;
   project: string;
   /** Absolute host path (the `local` engine's runtime directory, and agentctl's own state). */
   runtimeDir: string;
@@ -293,6 +298,12 @@ export interface ObservedState {
   /** image reference -> image id, or null when the image is not present. */
   images: Record<string, string | null>;
   foreign: ForeignContainer[];
+  /**
+   * Each file other than this one that the containers' agentctl.file labels name -> whether it still
+   * exists on this host (absent: no container names another file). The planner tells another file that
+   * still exists (its agents are guarded) from one that was moved away (its agents are adopted).
+   */
+  otherFiles?: Record<string, boolean>;
   /** The project's egress gateway and networks (absent when the project has no egress policy at all). */
   egress?: ObservedEgress;
 }
@@ -365,6 +376,13 @@ interface ActionBase {
   engine?: string;
   /** Human explanation of why this action is needed. */
   cause: string;
+  /**
+   * Another file that names the same project created the container this action changes or removes, and
+   * that file still exists: apply refuses such an action unless told (--allow-foreign-prune for removals,
+   * --allow-foreign-change for the rest). Absent when this file, a file that no longer exists, stdin or an
+   * older agentctl created it.
+   */
+  createdBy?: string;
 }
 
 export type Action =
@@ -424,6 +442,11 @@ export interface Plan {
    */
   failing?: FailingAgent[];
   /**
+   * Agents whose container another file created, where that file no longer exists (moved or renamed):
+   * this file adopts them, without a guard. Shown as a note; the label is renewed by their next recreate.
+   */
+  adopted?: AdoptedAgent[];
+  /**
    * The egress gateway's steps (absent when there are none). Setup (networks, gateway, policy) runs
    * before the agents' actions, removals after them.
    */
@@ -455,6 +478,12 @@ export interface UnreachableEngine {
   message: string;
   /** The file's agents on it, withheld. */
   agents: string[];
+}
+
+export interface AdoptedAgent {
+  agentId: string;
+  /** The file recorded in its label, which no longer exists. */
+  file: string;
 }
 
 export interface FailingAgent {

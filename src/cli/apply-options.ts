@@ -8,6 +8,8 @@ export interface SharedApplyFlags {
   timeout: number;
   allowEmpty?: boolean;
   allowMassPrune?: boolean;
+  allowForeignPrune?: boolean;
+  allowForeignChange?: boolean;
   wait: number;
   minFree?: string;
   minFreeInodes?: string;
@@ -20,6 +22,8 @@ export function sharedApplyOptions(flags: SharedApplyFlags): ApplyOptions {
     stopTimeoutSeconds: flags.timeout,
     allowEmpty: flags.allowEmpty,
     allowMassPrune: flags.allowMassPrune,
+    allowForeignPrune: flags.allowForeignPrune,
+    allowForeignChange: flags.allowForeignChange,
     lockWaitMs: flags.wait * 1000,
     // Read once, at the start: a bad value is a usage error before anything is observed.
     minFree: freeSpaceMinimum(process.env, { minFree: flags.minFree, minFreeInodes: flags.minFreeInodes }),

@@ -21,6 +21,8 @@ export interface WatchFlags {
   timeout: number;
   allowEmpty?: boolean;
   allowMassPrune?: boolean;
+  allowForeignPrune?: boolean;
+  allowForeignChange?: boolean;
   wait: number;
   minFree?: string;
   minFreeInodes?: string;

@@ -2,6 +2,7 @@
  * The config module's public entry: agents.yaml text or file -> DesiredState, or an AgentctlError
  * of kind 'config' listing every problem as `file:line:col: message`.
  */
+import { realpath } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { DesiredState } from '../types.js';
 import { Diagnostics } from './diagnostics.js';
@@ -58,5 +59,7 @@ export async function loadConfig(
   const file = resolve(cwd, fileArg);
   const baseDir = dirname(file);
   const text = await readConfigFile(file);
-  return parseConfig(text, { file, baseDir, defaultProject: projectFromDirName(basename(baseDir)) });
+  const desired = parseConfig(text, { file, baseDir, defaultProject: projectFromDirName(basename(baseDir)) });
+  // What the agentctl.file label records: the same file reached through a symlink is the same owner.
+  return { ...desired, realFile: await realpath(file).catch(() => file) };
 }

@@ -40,6 +40,8 @@ export function createBody(
   secretEnv: readonly string[] = [],
   /** A policy agent's fixed address on the egress network (how the gateway knows who is asking). */
   egressAddress?: string,
+  /** The real path of the file creating it (the agentctl.file label); none from stdin. */
+  file?: string,
 ): CreateContainerBody {
   return {
     Image: spec.image,
@@ -52,7 +54,7 @@ export function createBody(
     ],
     ...(spec.user !== undefined ? { User: spec.user } : {}),
     WorkingDir: AGENT_MOUNT,
-    Labels: ownedLabels(project, spec),
+    Labels: { ...ownedLabels(project, spec), ...(file !== undefined && { [LABEL.file]: file }) },
     HostConfig: {
       Memory: spec.memoryBytes,
       // Equal to Memory: no swap, so the memory limit is a real limit.

@@ -7,6 +7,7 @@ import { acquireLock } from '../lock.js';
 import { execute, type ProgressEvent } from '../reconcile/execute.js';
 import { observe } from '../reconcile/observe.js';
 import { describeMassRemoval, massRemoval } from '../reconcile/mass-prune.js';
+import { describeForeign, foreignActions } from '../reconcile/file-owner.js';
 import { plan } from '../reconcile/plan.js';
 import { resolveTargets, targetBuilds, targetPlan } from '../reconcile/target.js';
 import { type BuildPolicy, imagesToBuild } from '../reconcile/builds.js';
@@ -48,6 +49,13 @@ export interface DiffOptions extends OpContext {
 export interface ApplyOptions extends DiffOptions {
   /** Let a run remove more than half of the project's agents (and more than one); refused otherwise. */
   allowMassPrune?: boolean;
+  /**
+   * Let the run remove agents that another file naming the same project created (and that still
+   * exists); refused otherwise: two files would prune each other's agents.
+   */
+  allowForeignPrune?: boolean;
+  /** Let the run change (recreate, update, start, stop) agents that another existing file created. */
+  allowForeignChange?: boolean;
   dryRun?: boolean;
   /** Which declared images to build before planning (default `missing`). */
   build?: BuildPolicy;
@@ -189,6 +197,9 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     const { targeted } = first;
     let { plan: p, observed } = first;
     if (opts.createOnly) refuseExisting(desired, p, observed);
+    // Another file's agents: refused (one-shot) or withheld with the reason (watch), unless allowed.
+    const foreign = foreignGuard(desired, p, opts);
+    if (foreign && !opts.withholdFailing) throw new AgentctlError('unsafe', foreign.message);
     if (!opts.allowMassPrune) refuseMassPrune(desired, p, observed, targeted);
     const allBuilds = imagesToBuild(desired, observed, opts.build ?? 'missing');
     const builds = targeted ? targetBuilds(allBuilds, targeted) : allBuilds;
@@ -215,6 +226,10 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     if (opts.holdBack) p = opts.holdBack(p);
     let problems: PreflightProblem[] = [];
     let withheld: PreflightProblem[] = [];
+    if (foreign) {
+      withheld.push(foreign);
+      p = withoutAgents(p, new Set(foreign.agents));
+    }
     if (p.actions.length > 0 || p.conflicts.length > 0) {
       // In a dry run nothing is built: an image that would be is not "missing".
       const willBuild = new Set(opts.dryRun ? builds.map((b) => b.image) : []);
@@ -224,7 +239,7 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
         minFree: opts.minFree,
       });
       if (opts.withholdFailing && problems.every((x) => x.agents.length > 0)) {
-        withheld = problems;
+        withheld = [...withheld, ...problems];
         problems = [];
         p = withoutAgents(p, new Set(withheld.flatMap((x) => x.agents)));
       }
@@ -260,6 +275,7 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
       : await execute(p, port, {
           project: desired.project,
           runtimeDir: desired.runtimeDir,
+          file: desired.realFile,
           parallel: opts.parallel ?? 4,
           stopTimeoutSeconds: opts.stopTimeoutSeconds ?? 10,
           onProgress: (e) => {
@@ -331,13 +347,17 @@ function refuseMassPrune(
   observed: ObservedState,
   targeted: ReadonlySet<string> | undefined,
 ): void {
+  // Another file's agents have a guard of their own (and a file that never declared them is not cut short).
+  const others = new Set(p.actions.filter((a) => a.createdBy !== undefined).map((a) => a.agentId));
   // A targeted run is judged on its target alone: the rest of the fleet is not touched.
   const existing = observed.containers
-    .filter((c) => !c.temporary && (!targeted || targeted.has(c.agentId)))
+    .filter((c) => !c.temporary && !others.has(c.agentId) && (!targeted || targeted.has(c.agentId)))
     .map((c) => c.agentId);
   const declared = new Set(desired.agents.map((a) => a.id));
   const pruned = new Set(
-    p.actions.filter((a) => a.kind === 'remove' && !declared.has(a.agentId)).map((a) => a.agentId),
+    p.actions
+      .filter((a) => a.kind === 'remove' && !declared.has(a.agentId) && a.createdBy === undefined)
+      .map((a) => a.agentId),
   );
   const m = massRemoval(
     existing,
@@ -349,6 +369,29 @@ function refuseMassPrune(
     `${desired.file} would remove ${describeMassRemoval(m, targeted ? 'the targeted' : undefined)}; a truncated or half-saved file looks like this, so nothing was changed`,
     { optIn: 'allowMassPrune' },
   );
+}
+
+/**
+ * Removals and changes of agents another file (naming the same project, still there) created, that the
+ * caller has not allowed: one problem naming the other file(s), or undefined when there are none.
+ */
+function foreignGuard(desired: DesiredState, p: Plan, opts: ApplyOptions): PreflightProblem | undefined {
+  const { prunes, changes } = foreignActions(p.actions);
+  const refused = [...(opts.allowForeignPrune ? [] : prunes), ...(opts.allowForeignChange ? [] : changes)];
+  if (refused.length === 0) return undefined;
+  const parts: string[] = [];
+  const removing = refused.filter((a) => a.kind === 'remove');
+  const changing = refused.filter((a) => a.kind !== 'remove');
+  if (removing.length > 0)
+    parts.push(`would remove ${describeForeign(removing)} (pass --allow-foreign-prune to remove them)`);
+  if (changing.length > 0)
+    parts.push(
+      `would change ${describeForeign(changing)} (pass --allow-foreign-change to let this file change them and become their owner)`,
+    );
+  return {
+    message: `${desired.file} ${parts.join(', and ')}; another file names project "${desired.project}" too, so nothing of theirs was changed (or give one file another project)`,
+    agents: [...new Set(refused.map((a) => a.agentId))].sort(),
+  };
 }
 
 /** createOnly: each declared agent's plan must be exactly one create (no container of it anywhere). */

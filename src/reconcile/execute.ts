@@ -21,6 +21,8 @@ export interface ExecuteOptions {
   runtimeDir: string;
   /** The filesystem of the engine's host, where working directories are made (default: this host's). */
   host?: HostFs;
+  /** The real path of the file being applied: recorded on what is created (see LABEL.file). */
+  file?: string;
   /** Agents worked on at once. */
   parallel: number;
   /** Grace period for stopping a container before it is killed. */
@@ -114,6 +116,7 @@ async function perform(
           user,
           secretEnvOf(action.spec, opts),
           await addressOf(action.spec, port),
+          opts.file,
         ),
       );
       await giveToAgent(action.spec, owners, hostOf(opts));
@@ -171,6 +174,7 @@ async function recreate(
       await owners.resolve(spec),
       secretEnvOf(spec, opts),
       await addressOf(spec, port),
+      opts.file,
     ),
   );
   // Refuse before the old agent is stopped when its data cannot follow it to a new uid.

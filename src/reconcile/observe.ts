@@ -11,6 +11,7 @@ import { parseJsonObject } from '../util/json.js';
 import { GATEWAY_LABEL, egressNetworkName } from '../egress/names.js';
 import { observeEgress } from '../egress/observe.js';
 import { naturalCompare } from '../util/natural-sort.js';
+import { existsSync } from 'node:fs';
 
 const INSPECT_CONCURRENCY = 16;
 
@@ -40,6 +41,7 @@ export async function observe(
     withEgress ||
     (declared.has(s.labels[LABEL.agent] ?? '') && s.labels[LABEL.name] === s.name);
 
+  const otherFiles = otherFilesOf(summaries, desired.realFile);
   const egressNet = egressNetworkName(desired.project);
   const [containers, foreign, imageIds, egress] = await Promise.all([
     mapLimit(summaries, INSPECT_CONCURRENCY, (s) => toObserved(port, s, needsInspect(s), egressNet)),
@@ -62,8 +64,17 @@ export async function observe(
         return { id: c.id, name: c.name, ...(project && agent ? { owner: { project, agent } } : {}) };
       })
       .sort((a, b) => a.name.localeCompare(b.name)),
+    ...(Object.keys(otherFiles).length > 0 && { otherFiles }),
     ...(egress && { egress }),
   };
+}
+
+/** The other files the containers' labels name, and whether each still exists (a moved file does not). */
+function otherFilesOf(summaries: ContainerSummary[], realFile: string | undefined): Record<string, boolean> {
+  const files = new Set(summaries.map((s) => s.labels[LABEL.file]));
+  files.delete(undefined);
+  files.delete(realFile);
+  return Object.fromEntries([...files].sort().map((f) => [f, existsSync(f as string)]));
 }
 
 async function toObserved(

@@ -18,6 +18,7 @@ import type {
 } from '../types.js';
 import { fieldChanges } from './field-diff.js';
 import { planEgress } from '../egress/plan.js';
+import { attributeOwners } from './file-owner.js';
 import { naturalCompare } from '../util/natural-sort.js';
 
 export interface PlanOptions {
@@ -46,6 +47,8 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
     actions.push(...steps);
   }
   const withEgress = planEgress(desired, observed, actions, unchanged, prune);
+  // After egress: its in-place rule updates change agents too.
+  const owned = attributeOwners(withEgress.actions, desired, observed);
   const failing = withEgress.unchanged.flatMap((id) => {
     const c = (byAgent.get(id) ?? []).find((x) => !x.temporary);
     const message = c && wanted.get(id)?.state === 'running' ? unwell(c) : undefined;
@@ -56,10 +59,11 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
   });
   return {
     project: desired.project,
-    actions: withEgress.actions,
+    actions: owned.actions,
     unchanged: withEgress.unchanged,
     conflicts: conflicts(desired.agents, withEgress.actions, observed),
     ...(failing.length > 0 ? { failing } : {}),
+    ...(owned.adopted.length > 0 ? { adopted: owned.adopted } : {}),
     ...(withEgress.egress.length > 0 && { egress: withEgress.egress }),
   };
 }

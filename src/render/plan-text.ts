@@ -5,6 +5,7 @@ import { formatBytes, formatCpus } from './units.js';
 import { paint, type Painter } from './color.js';
 import { DURATION_PATHS, SECRET, SECRET_CHANGED } from '../reconcile/field-diff.js';
 import { formatDuration } from '../util/duration.js';
+import { foreignActions } from '../reconcile/file-owner.js';
 
 export const SYMBOL: Record<ActionKind, string> = {
   create: '+',
@@ -41,11 +42,13 @@ export function renderPlan(p: Plan, color = false): string {
   const lines: string[] = [];
   for (const a of p.actions) {
     const sym = SYMBOL[a.kind].padStart(3);
+    const owner = a.createdBy !== undefined ? c.red(`  [created by ${a.createdBy}]`) : '';
     lines.push(
       c[COLOR[a.kind]](`${sym} ${a.agentId}`) +
         (a.engine ? ` on engine ${a.engine}` : '') +
         ` will be ${VERB[a.kind]}` +
-        c.dim(`  (${a.cause})`),
+        c.dim(`  (${a.cause})`) +
+        owner,
     );
     for (const ch of changesOf(a))
       lines.push(`      ${ch.path}: ${formatValue(ch.path, ch.before)} -> ${formatValue(ch.path, ch.after)}`);
@@ -79,6 +82,23 @@ export function renderPlan(p: Plan, color = false): string {
     );
   for (const conflict of p.conflicts) lines.push(c.red(`  ! ${conflict.agentId}: ${conflict.message}`));
   for (const f of p.failing ?? []) lines.push(c.red(`  ! ${f.agentId} is ${f.message}`));
+  const { prunes, changes } = foreignActions(p.actions);
+  if (prunes.length > 0)
+    lines.push(
+      c.red(
+        `  ! ${prunes.length} removal(s) of agents another file created: apply refuses them without --allow-foreign-prune`,
+      ),
+    );
+  if (changes.length > 0)
+    lines.push(
+      c.red(
+        `  ! ${changes.length} change(s) of agents another file created: apply refuses them without --allow-foreign-change`,
+      ),
+    );
+  for (const [file, n] of adoptedByFile(p))
+    lines.push(
+      `  note: ${n} agent(s) were created by ${file}, which no longer exists (moved or renamed?): this file adopts them`,
+    );
   if (lines.length > 0) lines.push('');
   lines.push(summaryLine(p));
   return lines.join('\n');
@@ -108,9 +128,18 @@ export function summaryLine(p: Plan): string {
     `${p.unchanged.length} unchanged`,
   ];
   const conflicts = p.conflicts.length > 0 ? `, ${p.conflicts.length} conflict(s)` : '';
+  const ofOthers = p.actions.filter((a) => a.createdBy !== undefined).length;
+  const foreign = ofOthers > 0 ? `, ${ofOthers} on agents another file created` : '';
   const gateway = egress > 0 ? `, ${egress} egress gateway step(s)` : '';
   const moving = moves > 0 ? `, ${moves} to move between engines` : '';
-  return `Plan: ${parts.join(', ')}${conflicts}${gateway}${moving}${failing}${down}.`;
+  return `Plan: ${parts.join(', ')}${conflicts}${foreign}${gateway}${moving}${failing}${down}.`;
+}
+
+/** Adopted agents counted by the (gone) file that created them, sorted by file. */
+function adoptedByFile(p: Plan): [string, number][] {
+  const n = new Map<string, number>();
+  for (const a of p.adopted ?? []) n.set(a.file, (n.get(a.file) ?? 0) + 1);
+  return [...n].sort(([x], [y]) => x.localeCompare(y));
 }
 
 /** Whether applying the plan would change anything. */
@@ -196,6 +225,8 @@ export function planToJson(p: Plan): unknown {
       changes: changesOf(a).map(changeToJson),
       // Why a recreate is a repair: the engine left the container broken (null otherwise).
       broken: a.kind === 'recreate' ? (a.broken ?? null) : null,
+      // Another file (still there) created this agent: apply refuses the action without a flag.
+      createdBy: a.createdBy ?? null,
     })),
     unchanged: p.unchanged,
     conflicts: p.conflicts.map((c) => ({
@@ -210,6 +241,7 @@ export function planToJson(p: Plan): unknown {
       message: f.message,
       lastProbe: f.lastProbe ? probeToJson(f.lastProbe) : null,
     })),
+    adopted: (p.adopted ?? []).map((a) => ({ agent: a.agentId, file: a.file })),
     ...(p.egress && {
       egress: p.egress.map((e) => ({
         kind: e.kind,

@@ -68,6 +68,12 @@ export interface WatchOptions extends OpContext {
    * is held: reported, the last good state kept; a watcher started again with this set applies it.
    */
   allowMassPrune?: boolean;
+  /**
+   * Let the watcher remove / change agents that another file naming the project created (see apply).
+   * Otherwise their actions are withheld and reported; the other agents are served as usual.
+   */
+  allowForeignPrune?: boolean;
+  allowForeignChange?: boolean;
   parallel?: number;
   stopTimeoutSeconds?: number;
   /** How long to wait at start for another run holding the project's lock (default 0: fail at once). */
@@ -284,6 +290,8 @@ class Controller {
         prune: this.opts.prune,
         allowEmpty: this.opts.allowEmpty,
         allowMassPrune: this.opts.allowMassPrune,
+        allowForeignPrune: this.opts.allowForeignPrune,
+        allowForeignChange: this.opts.allowForeignChange,
         parallel: this.opts.parallel,
         stopTimeoutSeconds: this.opts.stopTimeoutSeconds,
         minFree: this.opts.minFree,

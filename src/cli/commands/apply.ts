@@ -48,6 +48,14 @@ export function registerApply(program: Command): void {
       "allow removing more than half of the project's agents (refused otherwise: a truncated file looks so)",
     )
     .option(
+      '--allow-foreign-prune',
+      'allow removing agents that another file naming the same project created (refused otherwise)',
+    )
+    .option(
+      '--allow-foreign-change',
+      'allow changing agents that another file naming the same project created (a recreate makes this file their owner)',
+    )
+    .option(
       '--wait <seconds>',
       'wait this long for another run holding the project lock',
       nonNegativeInt('--wait'),

@@ -1,0 +1,70 @@
+/**
+ * Which file created each agent, for a project that two files name. Every container records the real
+ * path of the file whose apply created it (LABEL.file). Against another file that still exists, this
+ * file's removals and changes of that file's agents are marked (`createdBy`) for apply to refuse unless
+ * told: two files naming one project would otherwise prune, or fight over, each other's agents.
+ *
+ * A recorded file that no longer exists was moved or renamed (or its checkout is now elsewhere): its
+ * agents are adopted by the file that declares them now, with a note, never guarded, so that a moved
+ * repository does not look foreign forever. An agent without the label (stdin, an older agentctl) is
+ * adoptable by any file, silently: there is nothing to tell.
+ *
+ * Pure: whether a file exists is observed (ObservedState.otherFiles).
+ */
+import { LABEL } from '../labels.js';
+import type { Action, AdoptedAgent, DesiredState, ObservedContainer, ObservedState } from '../types.js';
+import { naturalCompare } from '../util/natural-sort.js';
+
+export function attributeOwners(
+  actions: Action[],
+  desired: Pick<DesiredState, 'realFile'>,
+  observed: Pick<ObservedState, 'containers' | 'otherFiles'>,
+): { actions: Action[]; adopted: AdoptedAgent[] } {
+  const byId = new Map(observed.containers.map((c) => [c.id, c]));
+  const other = (c: ObservedContainer | undefined): string | undefined => {
+    const file = c?.labels[LABEL.file];
+    // A leftover of an interrupted recreate is never an agent: removing it is cleanup, whoever made it.
+    return c && !c.temporary && file !== undefined && file !== desired.realFile ? file : undefined;
+  };
+  const marked = actions.map((a): Action => {
+    const file = 'containerId' in a ? other(byId.get(a.containerId)) : undefined;
+    return file !== undefined && observed.otherFiles?.[file] === true ? { ...a, createdBy: file } : a;
+  });
+  const adopted = new Map<string, string>();
+  for (const c of observed.containers) {
+    const file = other(c);
+    if (file !== undefined && observed.otherFiles?.[file] === false && !adopted.has(c.agentId))
+      adopted.set(c.agentId, file);
+  }
+  return {
+    actions: marked,
+    adopted: [...adopted]
+      .map(([agentId, file]) => ({ agentId, file }))
+      .sort((a, b) => naturalCompare(a.agentId, b.agentId)),
+  };
+}
+
+/** The actions another file's agents would undergo, by kind of guard: removals, and everything else. */
+export function foreignActions(actions: readonly Action[]): { prunes: Action[]; changes: Action[] } {
+  const foreign = actions.filter((a) => a.createdBy !== undefined);
+  return {
+    prunes: foreign.filter((a) => a.kind === 'remove'),
+    changes: foreign.filter((a) => a.kind !== 'remove'),
+  };
+}
+
+/** `3 agents created by /x/agents.yaml (a, b, c)`, one phrase per other file. */
+export function describeForeign(actions: readonly Action[]): string {
+  const byFile = new Map<string, string[]>();
+  for (const a of actions) {
+    if (a.createdBy === undefined) continue;
+    byFile.set(a.createdBy, [...new Set([...(byFile.get(a.createdBy) ?? []), a.agentId])]);
+  }
+  return [...byFile]
+    .sort(([x], [y]) => x.localeCompare(y))
+    .map(([file, ids]) => {
+      const shown = ids.slice(0, 5).join(', ') + (ids.length > 5 ? `, and ${ids.length - 5} more` : '');
+      return `${ids.length} agent(s) created by ${file} (${shown})`;
+    })
+    .join('; ');
+}

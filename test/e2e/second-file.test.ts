@@ -1,0 +1,128 @@
+/**
+ * Two files that name the same project, through the built CLI against the real engine: each agent's
+ * label records the file that created it; the second file's prune of the first file's agents (and its
+ * change of one) is shown with that file named, and refused without --allow-foreign-prune /
+ * --allow-foreign-change; a file moved elsewhere adopts its agents with a note, without a flag.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { agentctl } from '../helpers/cli.js';
+import { docker, inspect, removeProjectContainers, TEST_IMAGE } from '../helpers/docker.js';
+
+const project = `i12two-${randomBytes(3).toString('hex')}`;
+const root = mkdtempSync(path.join(os.tmpdir(), `agentctl-${project}-`));
+const prefix = `${project}-`;
+
+/** dir/agents.yaml naming the shared project, with `agents` lines. */
+function write(dir: string, agents: string[]): string {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'agents.yaml');
+  writeFileSync(
+    file,
+    [
+      'version: 1',
+      `project: ${project}`,
+      `namePrefix: ${prefix}`,
+      'runtimeDir: ./runtime',
+      'defaults:',
+      `  image: ${TEST_IMAGE}`,
+      '  memory: 64m',
+      '  cpus: 0.5',
+      '  network: none',
+      'agents:',
+      ...agents.map((a) => `  ${a}`),
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+const agents = () =>
+  docker(
+    'ps',
+    '-a',
+    '--filter',
+    `label=agentctl.project=${project}`,
+    '--format',
+    '{{.Label "agentctl.agent"}}',
+  )
+    .split('\n')
+    .filter(Boolean)
+    .sort();
+const createdBy = (agent: string) => inspect(`${prefix}${agent}`).Config.Labels['agentctl.file'];
+
+interface PlanJson {
+  actions: { kind: string; agent: string; createdBy: string | null }[];
+  adopted: { agent: string; file: string }[];
+}
+
+describe('a second file naming the same project (real engine, built CLI)', () => {
+  afterAll(() => {
+    removeProjectContainers(project);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('guards the other file’s agents, names that file, and lets a moved file adopt its own', () => {
+    const fileA = write(path.join(root, 'a'), ['x: {}', 'y: {}']);
+    const realA = realpathSync(fileA);
+    expect(agentctl(['apply', '-f', fileA, '--wait-ready', '0']).status).toBe(0);
+    expect(createdBy('x')).toBe(realA);
+
+    // B declares only z: its prune of x and y is A's agents.
+    const fileB = write(path.join(root, 'b'), ['z: {}']);
+    const d = agentctl(['diff', '-f', fileB]);
+    expect(d.status).toBe(2);
+    expect(d.stdout).toContain(
+      `- x will be removed  (agent is no longer in agents.yaml)  [created by ${realA}]`,
+    );
+    expect(d.stdout).toContain(
+      '! 2 removal(s) of agents another file created: apply refuses them without --allow-foreign-prune',
+    );
+    const dj = JSON.parse(agentctl(['diff', '-f', fileB, '-o', 'json']).stdout) as PlanJson;
+    expect(dj.actions.map((a) => [a.kind, a.agent, a.createdBy])).toEqual([
+      ['remove', 'x', realA],
+      ['remove', 'y', realA],
+      ['create', 'z', null],
+    ]);
+
+    const refused = agentctl(['apply', '-f', fileB, '--wait-ready', '0']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`would remove 2 agent(s) created by ${realA} (x, y)`);
+    expect(refused.stderr).toContain('--allow-foreign-prune');
+    expect(agents()).toEqual(['x', 'y']); // nothing changed, z not created either
+    const rj = JSON.parse(agentctl(['apply', '-f', fileB, '-o', 'json']).stdout) as {
+      error: { kind: string };
+    };
+    expect(rj.error.kind).toBe('unsafe');
+
+    const allowed = agentctl(['apply', '-f', fileB, '--allow-foreign-prune', '--wait-ready', '0']);
+    expect(allowed.status).toBe(0);
+    expect(agents()).toEqual(['z']);
+    const realB = realpathSync(fileB);
+    expect(createdBy('z')).toBe(realB);
+
+    // A now declares z with other limits: a change of B's agent, refused without --allow-foreign-change.
+    write(path.join(root, 'a'), ['z: { memory: 96m }']);
+    const change = agentctl(['apply', '-f', fileA, '--wait-ready', '0']);
+    expect(change.status).toBe(1);
+    expect(change.stderr).toContain(`would change 1 agent(s) created by ${realB} (z)`);
+    expect(inspect(`${prefix}z`).HostConfig.Memory).toBe(64 * 1024 ** 2);
+
+    // B's checkout moves: its agents are adopted (a note), and its prune needs no flag.
+    const movedDir = path.join(root, 'b-moved');
+    renameSync(path.join(root, 'b'), movedDir);
+    const moved = write(movedDir, ['w: {}']);
+    const md = agentctl(['diff', '-f', moved]);
+    expect(md.stdout).toContain(
+      `note: 1 agent(s) were created by ${realB}, which no longer exists (moved or renamed?): this file adopts them`,
+    );
+    expect(md.stdout).not.toContain('[created by');
+    const mj = JSON.parse(agentctl(['diff', '-f', moved, '-o', 'json']).stdout) as PlanJson;
+    expect(mj.adopted).toEqual([{ agent: 'z', file: realB }]);
+    expect(agentctl(['apply', '-f', moved, '--wait-ready', '0']).status).toBe(0);
+    expect(agents()).toEqual(['w']);
+    expect(createdBy('w')).toBe(realpathSync(moved));
+  });
+});

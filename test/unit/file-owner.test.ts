@@ -1,0 +1,157 @@
+/**
+ * Two files naming one project: the planner marks removals and changes of agents another file (still
+ * there) created, adopts agents of a file that no longer exists, and leaves unlabelled (older) agents
+ * alone. Pure: the files' existence is part of the observed state.
+ */
+import { describe, expect, it } from 'vitest';
+import { LABEL } from '../../src/labels.js';
+import { describeForeign, foreignActions } from '../../src/reconcile/file-owner.js';
+import { plan } from '../../src/reconcile/plan.js';
+import { planToJson, renderPlan } from '../../src/render/plan-text.js';
+import type { DesiredState, ObservedContainer, ObservedState } from '../../src/types.js';
+import { container, desired, observed, spec } from '../helpers/specs.js';
+
+const A = '/srv/a/agents.yaml';
+const B = '/srv/b/agents.yaml';
+const MOVED = '/old/place/agents.yaml';
+const a = spec('a');
+const b = spec('b');
+
+const mine = (d: DesiredState, file: string | undefined = A): DesiredState => ({
+  ...d,
+  file: file ?? '<stdin>',
+  ...(file !== undefined && { realFile: file }),
+});
+const by = (c: ObservedContainer, file: string): ObservedContainer => ({
+  ...c,
+  labels: { ...c.labels, [LABEL.file]: file },
+});
+/** The files other than A that exist: B does, MOVED does not. */
+const world = (containers: ObservedContainer[]): ObservedState =>
+  observed(containers, { otherFiles: { [B]: true, [MOVED]: false } });
+
+interface Case {
+  name: string;
+  desired: DesiredState;
+  observed: ObservedState;
+  /** `kind agent [createdBy]` per action. */
+  expect: string[];
+  adopted?: string[];
+}
+
+const cases: Case[] = [
+  {
+    name: "this file's own agents: nothing marked",
+    desired: mine(desired([a])),
+    observed: world([by(container(a), A), by(container(b), A)]),
+    expect: ['remove b'],
+  },
+  {
+    name: "pruning another existing file's agent is marked with that file",
+    desired: mine(desired([a])),
+    observed: world([by(container(a), A), by(container(b), B)]),
+    expect: [`remove b ${B}`],
+  },
+  {
+    name: "changing another file's agent (memory differs) is marked too",
+    desired: mine(desired([spec('a', { memoryBytes: 1024 ** 3 })])),
+    observed: world([by(container(a), B)]),
+    expect: [`update a ${B}`],
+  },
+  {
+    name: "recreating another file's agent (env differs) is marked",
+    desired: mine(desired([spec('a', { env: { MODE: 'x' } })])),
+    observed: world([by(container(a), B)]),
+    expect: [`recreate a ${B}`],
+  },
+  {
+    name: "another file's agent in sync: no action, nothing to guard",
+    desired: mine(desired([a])),
+    observed: world([by(container(a), B)]),
+    expect: [],
+  },
+  {
+    name: 'a file that no longer exists (moved): its agents are adopted, pruned without a mark',
+    desired: mine(desired([a])),
+    observed: world([by(container(a), MOVED), by(container(b), MOVED)]),
+    expect: ['remove b'],
+    adopted: [`a ${MOVED}`, `b ${MOVED}`],
+  },
+  {
+    name: 'agents without the label (an older agentctl, stdin): adoptable, silently',
+    desired: mine(desired([a])),
+    observed: world([container(a), container(b)]),
+    expect: ['remove b'],
+  },
+  {
+    name: "a leftover of another file's interrupted recreate is cleanup, not guarded",
+    desired: mine(desired([a])),
+    observed: world([
+      by(container(a), A),
+      by(container(a, { id: 'c-a-next', name: 'claude-agent-a-next-1', temporary: true }), B),
+    ]),
+    expect: ['remove a'],
+  },
+  {
+    name: "applied from stdin (no identity): an existing file's agents are still another's",
+    desired: mine(desired([a]), undefined),
+    observed: world([by(container(a), A), by(container(b), B)]),
+    expect: [`remove b ${B}`],
+  },
+];
+
+describe('plan: which file created each agent', () => {
+  for (const c of cases) {
+    it(c.name, () => {
+      const p = plan(c.desired, c.observed);
+      expect(p.actions.map((x) => [x.kind, x.agentId, x.createdBy].filter(Boolean).join(' '))).toEqual(
+        c.expect,
+      );
+      expect((p.adopted ?? []).map((x) => `${x.agentId} ${x.file}`)).toEqual(c.adopted ?? []);
+    });
+  }
+
+  it('renders the other file on the action, the guard, and one adoption note per file', () => {
+    const p = plan(
+      mine(desired([spec('a', { memoryBytes: 1024 ** 3 })])),
+      world([by(container(a), B), by(container(b), B), by(container(spec('c')), MOVED)]),
+    );
+    const text = renderPlan(p);
+    expect(text).toContain(`- b will be removed  (agent is no longer in agents.yaml)  [created by ${B}]`);
+    expect(text).toContain(`[created by ${B}]`);
+    expect(text).toContain(
+      '! 1 removal(s) of agents another file created: apply refuses them without --allow-foreign-prune',
+    );
+    expect(text).toContain(
+      '! 1 change(s) of agents another file created: apply refuses them without --allow-foreign-change',
+    );
+    expect(text).toContain(
+      `note: 1 agent(s) were created by ${MOVED}, which no longer exists (moved or renamed?): this file adopts them`,
+    );
+    expect(text).toMatch(/2 on agents another file created/);
+    const json = planToJson(p) as {
+      actions: { agent: string; createdBy: string | null }[];
+      adopted: unknown;
+    };
+    expect(json.actions.map((x) => [x.agent, x.createdBy])).toEqual([
+      ['a', B],
+      ['b', B],
+      ['c', null],
+    ]);
+    expect(json.adopted).toEqual([{ agent: 'c', file: MOVED }]);
+  });
+
+  it('groups the guarded actions by kind and names each other file', () => {
+    const C = '/srv/c/agents.yaml';
+    const p = plan(
+      mine(desired([spec('c', { memoryBytes: 1024 ** 3 })])),
+      observed([by(container(a), B), by(container(b), C), by(container(spec('c')), C)], {
+        otherFiles: { [B]: true, [C]: true },
+      }),
+    );
+    const { prunes, changes } = foreignActions(p.actions);
+    expect(prunes.map((x) => x.agentId)).toEqual(['a', 'b']);
+    expect(changes.map((x) => x.agentId)).toEqual(['c']);
+    expect(describeForeign(prunes)).toBe(`1 agent(s) created by ${B} (a); 1 agent(s) created by ${C} (b)`);
+  });
+});
