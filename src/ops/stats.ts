@@ -1,7 +1,7 @@
 /**
  * stats: CPU %, memory, pids and /mnt disk use of running agents. A sampler keeps the previous sample
- * of each container, so a live view computes CPU % from its own samples with one-shot calls; the first
- * sample asks the engine for two (about a second apart), for all containers at once.
+ * of each container, so CPU % is computed from its own one-shot samples; a container seen for the first
+ * time is sampled twice, a second apart (all of them at once).
  */
 import type { StatsSample } from '../docker/port.js';
 import { LABEL } from '../labels.js';
@@ -32,8 +32,10 @@ export interface StatsOptions extends OpContext {
   diskMaxAgeMs?: number;
 }
 
-/** All the engine's stats calls run at once: each may take the engine a second or two. */
+/** Stats calls in flight at once (one-shot calls: each is a read of the container's cgroup). */
 const PARALLEL = 32;
+/** The shortest time between a container's two samples that CPU % is computed over. */
+const CPU_WINDOW_MS = 1000;
 
 export class StatsSampler {
   private readonly previous = new Map<string, StatsSample>();
@@ -47,10 +49,22 @@ export class StatsSampler {
       // Leftovers of an interrupted recreate are not the agent.
       (c) => c.state === 'running' && (c.labels[LABEL.name] ?? c.name) === c.name,
     );
+    // A first look at a container: one quick one-shot sample of each now, the row's a second later, and
+    // CPU % between the two. The engine's own two-sample call waits a second or two per call, which at
+    // 1000 agents and PARALLEL calls at a time is over a minute; one-shots of all of them take a fraction.
+    const fresh = containers.filter((c) => !this.previous.has(c.id));
+    if (fresh.length > 0) {
+      const primed = Date.now();
+      await mapLimit(fresh, PARALLEL, async (c) => {
+        const s = await port.containerStats(c.id, { oneShot: true });
+        if (s) this.previous.set(c.id, s);
+      });
+      await new Promise((r) => setTimeout(r, Math.max(0, CPU_WINDOW_MS - (Date.now() - primed))));
+    }
     const rows = await mapLimit(containers, PARALLEL, async (c) => {
       const prev = this.previous.get(c.id);
       const [s, disk] = await Promise.all([
-        port.containerStats(c.id, { oneShot: prev !== undefined }),
+        port.containerStats(c.id, { oneShot: true }),
         c.workDir ? this.diskUsage(c.workDir, Date.now()) : undefined,
       ]);
       if (!s) return undefined; // removed meanwhile
