@@ -5,7 +5,7 @@ import { AgentctlError } from '../errors.js';
 import { refuseOtherEngines } from '../fleet/engines-of.js';
 import { acquireLock } from '../lock.js';
 import { execute, type ProgressEvent } from '../reconcile/execute.js';
-import { observe } from '../reconcile/observe.js';
+import { observe, type ObserveOptions } from '../reconcile/observe.js';
 import { describeMassRemoval, massRemoval } from '../reconcile/mass-prune.js';
 import { describeForeign, foreignActions } from '../reconcile/file-owner.js';
 import { plan } from '../reconcile/plan.js';
@@ -39,6 +39,8 @@ export interface DiffOptions extends OpContext {
   allowEmpty?: boolean;
   /** Where `fromEnv` secrets are read from (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** How observe inspects a container (the watcher's InspectCache); default: ask the engine. */
+  inspect?: ObserveOptions['inspect'];
   /**
    * Only these agents (ids, replica instances, or the key declaring replicas): see reconcile/target.ts.
    * Agents outside the target are never changed, pruned or counted by the mass-prune guard.
@@ -154,7 +156,7 @@ export async function diff(desired: DesiredState, opts: DiffOptions = {}): Promi
 
 async function diffResolved(desired: DesiredState, opts: DiffOptions): Promise<DiffResult> {
   refuseOtherEngines(desired, 'diff and apply');
-  const observed = await observe(portOf(opts), desired);
+  const observed = await observe(portOf(opts), desired, { inspect: opts.inspect });
   const full = plan(desired, observed, { prune: opts.prune });
   if (opts.targets?.length) {
     const targeted = resolveTargets(opts.targets, desired, observed);

@@ -4,7 +4,7 @@
  * and a by-name lookup only for names we do not own yet (to report clashes with foreign containers).
  */
 import { LABEL } from '../labels.js';
-import type { ContainerSummary, DockerPort } from '../docker/port.js';
+import type { ContainerDetails, ContainerSummary, DockerPort } from '../docker/port.js';
 import type { DesiredState, ObservedContainer, ObservedState } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
 import { parseJsonObject } from '../util/json.js';
@@ -18,6 +18,8 @@ const INSPECT_CONCURRENCY = 16;
 export interface ObserveOptions {
   /** Inspect every container, not just those the planner compares limits of (for `ps`). */
   inspectAll?: boolean;
+  /** How to inspect a container (default: ask the engine); the watcher answers from its InspectCache. */
+  inspect?: (id: string) => Promise<ContainerDetails | undefined>;
 }
 
 export async function observe(
@@ -43,8 +45,9 @@ export async function observe(
 
   const otherFiles = otherFilesOf(summaries, desired.realFile);
   const egressNet = egressNetworkName(desired.project);
+  const inspect = opts.inspect ?? ((id: string) => port.inspectContainer(id));
   const [containers, foreign, imageIds, egress] = await Promise.all([
-    mapLimit(summaries, INSPECT_CONCURRENCY, (s) => toObserved(port, s, needsInspect(s), egressNet)),
+    mapLimit(summaries, INSPECT_CONCURRENCY, (s) => toObserved(inspect, s, needsInspect(s), egressNet)),
     port.listContainersByName(unclaimedNames),
     Promise.all(imageRefs.map(async (ref) => (await port.inspectImage(ref))?.id ?? null)),
     withEgress ? observeEgress(port, desired, gateway) : undefined,
@@ -78,12 +81,12 @@ function otherFilesOf(summaries: ContainerSummary[], realFile: string | undefine
 }
 
 async function toObserved(
-  port: DockerPort,
+  inspectContainer: (id: string) => Promise<ContainerDetails | undefined>,
   s: ContainerSummary,
   inspect: boolean,
   egressNet: string,
 ): Promise<ObservedContainer | undefined> {
-  const details = inspect ? await port.inspectContainer(s.id) : undefined;
+  const details = inspect ? await inspectContainer(s.id) : undefined;
   // Removed between list and inspect: it is gone, which is what the planner should see.
   if (inspect && !details) return undefined;
   return {

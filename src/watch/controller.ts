@@ -15,6 +15,7 @@
  * Stopping finishes the reconcile in flight, stops watching and releases the lock; agents keep running.
  */
 import type { FreeSpaceMinimum } from '../reconcile/free-space.js';
+import { InspectCache } from './inspect-cache.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
@@ -120,6 +121,9 @@ const RELEVANT = new Set([
   'unpause',
 ]);
 
+/** Triggers of a reconcile that inspects every container afresh (see InspectCache). */
+const FULL_LOOK = new Set(['start', 'resync', 'engine-reconnect']);
+
 /** Events that end a run: the agent was up until then, which may make it count as recovered. */
 const ENDS_A_RUN = new Set(['die', 'oom', 'kill', 'stop']);
 
@@ -134,6 +138,8 @@ class Controller {
   private resolveDone: () => void = () => undefined;
   private readonly file: string;
   private readonly port: DockerPort;
+  /** What inspect said of each container since its last event (see inspect-cache.ts). */
+  private readonly inspects: InspectCache;
   private readonly policy: BackoffPolicy;
   private readonly resyncMs: number;
   private readonly debounceMs: number;
@@ -163,6 +169,7 @@ class Controller {
   constructor(private readonly opts: WatchOptions) {
     this.file = path.resolve(opts.cwd ?? process.cwd(), opts.file);
     this.port = portOf(opts);
+    this.inspects = new InspectCache(this.port);
     this.policy = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.resyncMs = opts.resyncMs ?? DEFAULT_RESYNC_MS;
     this.debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
@@ -275,6 +282,8 @@ class Controller {
     }
     const desired = this.desired;
     if (!desired) return;
+    // A full look: what the event stream may have missed (or the first one).
+    if (trigger.some((t) => FULL_LOOK.has(t))) this.inspects.forgetAll();
     const keys = specKeys(desired.agents);
     let decision: Decision | undefined;
     try {
@@ -284,6 +293,7 @@ class Controller {
         withheld,
       } = await reconcile(desired, {
         port: this.port,
+        inspect: this.inspects.inspect,
         lockHeld: true,
         // An agent with a problem of its own (image missing...) must not stop the repair of the others.
         withholdFailing: true,
@@ -306,6 +316,11 @@ class Controller {
           return decision.plan;
         },
       });
+      // What it acted on changed: looked at afresh next time, whether or not its events have come yet.
+      for (const r of report.results) {
+        if ('containerId' in r.action) this.inspects.forget(r.action.containerId);
+        if (r.containerId) this.inspects.forget(r.containerId);
+      }
       const planned: Decision = decision ?? { plan: emptyPlan(desired.project), held: [], repairs: [] };
       // Nothing was done for the withheld agents: no repair to count, and their spec is not applied yet
       // (once their problem is fixed, a new agent is created as a change of the file, not as a repair).
@@ -414,6 +429,8 @@ class Controller {
   }
 
   private onEngineEvent(e: ContainerEvent): void {
+    // Any event, relevant to the plan or not (health_status...): what inspect says may have changed.
+    this.inspects.forget(e.containerId);
     const action = (e.action.split(':')[0] ?? '').trim();
     if (!RELEVANT.has(action)) return;
     const agent = e.attributes[LABEL.agent] ?? '?';
@@ -431,6 +448,8 @@ class Controller {
   }
 
   private onEngineDisconnected(err: AgentctlError | undefined, retryInMs: number): void {
+    // Events are missed while disconnected: nothing remembered can be trusted.
+    this.inspects.forgetAll();
     if (this.engineState === 'disconnected') return;
     this.engineState = 'disconnected';
     this.emit({
