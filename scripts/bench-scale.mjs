@@ -92,13 +92,26 @@ function engineRssKb() {
       path.basename(p.cmd[0] ?? '') === 'dockerd' &&
       (p.cmd.some((a) => a.includes(sock)) || (sock === '/var/run/docker.sock' && !p.cmd.includes('--host'))),
   );
-  if (!dockerd) return 0;
+  if (!dockerd) return { rss: 0, pss: 0 };
   const i = dockerd.cmd.indexOf('--exec-root');
   const execRoot = i >= 0 ? dockerd.cmd[i + 1] : '/var/run/docker';
   const mine = procs.filter(
     (p) => p === dockerd || p.cmd.some((a) => a.startsWith(`${execRoot}/containerd/`)),
   );
-  return mine.reduce((sum, p) => sum + vmKb(p.pid, 'VmRSS'), 0);
+  // RSS adds up the pages the shims share (one binary, 1000 times); PSS splits them fairly.
+  return {
+    rss: mine.reduce((sum, p) => sum + vmKb(p.pid, 'VmRSS'), 0),
+    pss: mine.reduce((sum, p) => sum + pssKb(p.pid), 0),
+  };
+}
+
+function pssKb(pid) {
+  try {
+    const m = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').match(/^Pss:\s+(\d+)/m);
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 async function nodeStartup() {
@@ -120,6 +133,10 @@ async function main() {
   console.log(`host limits: ${JSON.stringify(limits)}`);
   const rows = [];
   const row = (name, mine, floor, target) => rows.push([name, mine, floor ?? '-', target ?? '-']);
+  // Other work on the machine slows the engine and the floor alike: say how loaded it was.
+  const loads = [];
+  const loadTimer = setInterval(() => loads.push(os.loadavg()[0]), 10_000);
+  const started = performance.now();
 
   // 1. The floor fleet: raw create+start, then (down floor) raw stop with the same grace + remove.
   const fdir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-bench-scale-floor-'));
@@ -238,9 +255,9 @@ async function main() {
     row(`apply --watch idle CPU over 10 s, ${N}`, `${(idleCpu * 100).toFixed(2)} % of a core`, '-', '< 1 %');
     row(`RSS: apply (cold) / watch`, `${mb(cold.rssKb)} / ${mb(watchRss)}`, '-', 'reported');
     row(
-      `RSS: engine (dockerd+containerd+shims)`,
-      `${mb(engineKb)} with ${N} agents`,
-      `${mb(engineIdleKb)} with the floor's ${N}`,
+      `memory: engine (dockerd+containerd+shims)`,
+      `RSS ${mb(engineKb.rss)} / PSS ${mb(engineKb.pss)} with ${N} agents`,
+      `RSS ${mb(engineIdleKb.rss)} / PSS ${mb(engineIdleKb.pss)} with the floor's ${N}`,
       'reported',
     );
     const exited = new Promise((r) => watcher.on('exit', r));
@@ -261,6 +278,11 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
     close();
   }
+  clearInterval(loadTimer);
+  const avg = loads.reduce((x, y) => x + y, 0) / Math.max(1, loads.length);
+  console.log(
+    `run took ${s(performance.now() - started)}; 1-min load average during it: min ${Math.min(...loads).toFixed(1)}, mean ${avg.toFixed(1)}, max ${Math.max(...loads).toFixed(1)}`,
+  );
   const head = ['scale benchmark', 'agentctl', 'raw floor', 'target'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
