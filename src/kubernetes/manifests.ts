@@ -12,6 +12,7 @@
  * noexec/nosuid, a named Docker network...): each such field is a warning naming the agent and the
  * field, never dropped silently.
  */
+import { DOCKER_INIT } from '../config/healthcheck.js';
 import { AGENT_WORK_DIR } from '../config/defaults.js';
 import type { AgentSpec, DesiredState } from '../types.js';
 import { PROXY_ENV } from '../egress/names.js';
@@ -207,6 +208,8 @@ function podSpec(
       ...tmpfsMounts.map(([mount], i) => ({ name: `tmpfs-${i}`, mountPath: mount })),
     ],
   };
+  const probe = livenessProbe(spec, warn);
+  if (probe !== undefined) container.livenessProbe = probe;
   unexpressible(spec, warn);
   return {
     automountServiceAccountToken: false,
@@ -349,4 +352,33 @@ function tmpfsSize(size: string): string {
 
 function sorted(record: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * The healthcheck as a livenessProbe (exec; Kubernetes counts in whole seconds, so durations are rounded
+ * up). The default probe runs the engine's init, which a pod does not have, and `image` means the image's
+ * HEALTHCHECK, which Kubernetes ignores: both are warnings, never a probe that cannot run.
+ */
+function livenessProbe(spec: AgentSpec, warn: Warn): Record<string, unknown> | undefined {
+  const hc = spec.healthcheck;
+  if (hc === 'none') return undefined;
+  if (hc === 'image') {
+    warn('healthcheck', "image: Kubernetes ignores an image's HEALTHCHECK; no livenessProbe is rendered");
+    return undefined;
+  }
+  if (Array.isArray(hc.command) && hc.command[0] === DOCKER_INIT) {
+    warn(
+      'healthcheck',
+      `the default probe runs the engine's init (${DOCKER_INIT}), which a pod does not have; no livenessProbe is rendered (give a command to get one)`,
+    );
+    return undefined;
+  }
+  const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+  return {
+    exec: { command: Array.isArray(hc.command) ? [...hc.command] : ['/bin/sh', '-c', hc.command] },
+    periodSeconds: seconds(hc.intervalMs),
+    timeoutSeconds: seconds(hc.timeoutMs),
+    failureThreshold: hc.retries,
+    ...(hc.startPeriodMs > 0 ? { initialDelaySeconds: Math.ceil(hc.startPeriodMs / 1000) } : {}),
+  };
 }
