@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { DEFAULT_RUNTIME_DIR } from '../../config/defaults.js';
 import { EXIT } from '../../errors.js';
 import { cleanup } from '../../ops/cleanup.js';
+import { refuseOtherEngines } from '../../fleet/engines-of.js';
 import { formatDuration, humanBytes } from '../../render/units.js';
 import { parseDuration } from '../../util/duration.js';
 import { loadDesired, nonNegativeInt, outputOption, printJson, type OutputFormat } from '../io.js';
@@ -52,6 +53,9 @@ export function registerCleanup(program: Command): void {
         (flags.file === undefined && existsSync(DEFAULT_FILE)
           ? await loadDesired(DEFAULT_FILE, { quietWarnings: true })
           : undefined);
+      // cleanup looks at this engine and runtimeDir only: a file placing agents elsewhere is refused,
+      // never cleaned on `local` alone while the user believes every engine was looked at.
+      if (declared) refuseOtherEngines(declared, 'cleanup');
       const result = await cleanup({
         project,
         runtimeDir,
