@@ -200,7 +200,7 @@ describe('agentctl exec', () => {
 
   it('rejects bad flags as usage errors', () => {
     expect(exec(['--timeout', '0', 'worker', '--', 'true']).stderr).toMatch(/--timeout must be/);
-    expect(exec(['-e', 'NOEQUALS', 'worker', '--', 'true']).stderr).toMatch(/--env takes KEY=VALUE/);
+    expect(exec(['-e', '=NOKEY', 'worker', '--', 'true']).stderr).toMatch(/--env takes KEY=VALUE or KEY/);
     expect(exec(['-f', p.file, 'worker', '--', 'true']).stderr).toMatch(/--file or --project, not both/);
   });
 
