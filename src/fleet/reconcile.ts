@@ -177,6 +177,7 @@ export async function reconcileFleet(
         let results = await execute(p, e.port, {
           project: desired.project,
           runtimeDir: e.spec.runtimeDir,
+          file: desired.realFile,
           host: e.host,
           parallel: opts.parallel ?? 4,
           stopTimeoutSeconds: opts.stopTimeoutSeconds ?? 10,
