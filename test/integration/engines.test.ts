@@ -4,98 +4,41 @@
  * port, so the machine's engine is never touched), engine `b` is dockerd B at its unix socket, with its
  * own runtimeDir. Asserts what each engine holds (docker inspect) and the files on disk.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { DockerEngine } from '../../src/docker/engine.js';
 import { diffFleet, reconcileFleet } from '../../src/fleet/reconcile.js';
 import { reconcile } from '../../src/ops/reconcile.js';
 import { AgentctlError } from '../../src/errors.js';
-import type { DesiredState } from '../../src/types.js';
 import { TEST_IMAGE } from '../helpers/docker.js';
-import { type TestDockerd, testDockerd } from '../helpers/test-dockerd.js';
+import type { TestDockerd } from '../helpers/test-dockerd.js';
+import { twoEngines } from '../helpers/two-engines.js';
 
 const PROJECT = `i13-engines-${process.pid}`;
 
 describe('several engines from one file (real dockerds)', () => {
-  let a: TestDockerd;
-  let b: TestDockerd;
-  let dir: string;
-  let localPort: DockerEngine;
-
-  beforeAll(async () => {
-    a = testDockerd('i13a');
-    b = testDockerd('i13b');
-    await Promise.all([a.start(), b.start()]);
-    a.loadTestImage();
-    b.loadTestImage();
-    localPort = new DockerEngine({ socketPath: a.host.slice('unix://'.length) });
-    dir = mkdtempSync('/tmp/i13-engines-');
-  }, 180_000);
-
-  afterAll(async () => {
-    await Promise.all([a?.cleanup(), b?.cleanup()]);
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }, 120_000);
-
-  const rtA = () => path.join(dir, 'rt-local');
-  const rtB = () => path.join(dir, 'rt-b');
-  const workDir = (rt: string, id: string) => path.join(rt, 'agent-working-directory', id);
-
-  function file(agents: string[], extraEngines: string[] = []): DesiredState {
-    const text = [
-      'version: 1',
-      `project: ${PROJECT}`,
-      `runtimeDir: ${rtA()}`,
-      'engines:',
-      `  b: { host: "${b.host}", runtimeDir: ${rtB()} }`,
-      ...extraEngines,
-      'defaults:',
-      `  image: ${TEST_IMAGE}`,
-      '  command: [sleep, "3600"]',
-      '  network: none',
-      '  user: "0"',
-      'agents:',
-      ...agents,
-    ].join('\n');
-    return parseConfig(text, { file: path.join(dir, 'agents.yaml'), baseDir: dir, defaultProject: 'x' });
-  }
-
-  const names = (e: TestDockerd) =>
-    e
-      .docker(
-        'ps',
-        '-a',
-        '--filter',
-        `label=agentctl.project=${PROJECT}`,
-        '--format',
-        '{{.Names}} {{.State}}',
-      )
-      .split('\n')
-      .filter(Boolean)
-      .sort();
-  const mountOf = (e: TestDockerd, name: string) =>
-    e.docker(
-      'inspect',
-      '-f',
-      '{{range .Mounts}}{{if eq .Destination "/mnt"}}{{.Source}}{{end}}{{end}}',
-      name,
-    );
+  const t = twoEngines('i13');
+  beforeAll(t.start, 180_000);
+  afterAll(t.cleanup, 120_000);
+  const { rtA, rtB, workDir } = t;
+  const file = (agents: string[], extraEngines: string[] = []) => t.file(PROJECT, agents, extraEngines);
+  const names = (e: TestDockerd) => t.names(e, PROJECT);
+  const mountOf = (e: TestDockerd, name: string) => t.mountOf(e, name);
 
   it('puts each agent on its engine, with its working directory under that engine runtimeDir', async () => {
-    const { report } = await reconcileFleet(file(['  x: {}', '  y: { engine: b }']), { port: localPort });
+    const { report } = await reconcileFleet(file(['  x: {}', '  y: { engine: b }']), { port: t.localPort });
     expect(report.ok).toBe(true);
     expect(
       report.results.map((r) => `${r.action.engine}:${r.action.kind}:${r.action.agentId}`).sort(),
     ).toEqual(['b:create:y', 'local:create:x']);
-    expect(names(a)).toEqual(['claude-agent-x running']);
-    expect(names(b)).toEqual(['claude-agent-y running']);
-    expect(mountOf(a, 'claude-agent-x')).toBe(workDir(rtA(), 'x'));
-    expect(mountOf(b, 'claude-agent-y')).toBe(workDir(rtB(), 'y'));
+    expect(names(t.a)).toEqual(['claude-agent-x running']);
+    expect(names(t.b)).toEqual(['claude-agent-y running']);
+    expect(mountOf(t.a, 'claude-agent-x')).toBe(workDir(rtA(), 'x'));
+    expect(mountOf(t.b, 'claude-agent-y')).toBe(workDir(rtB(), 'y'));
     expect(existsSync(workDir(rtB(), 'y'))).toBe(true);
     expect(existsSync(workDir(rtA(), 'y'))).toBe(false);
-    const again = await diffFleet(file(['  x: {}', '  y: { engine: b }']), { port: localPort });
+    const again = await diffFleet(file(['  x: {}', '  y: { engine: b }']), { port: t.localPort });
     expect(again.plan.actions).toEqual([]);
     expect(again.plan.unchanged).toEqual(['x', 'y']);
   }, 120_000);
@@ -110,44 +53,44 @@ describe('several engines from one file (real dockerds)', () => {
         'agents:',
         `  y: { image: ${TEST_IMAGE}, command: [sleep, "3600"], network: none, user: "0" }`,
       ].join('\n'),
-      { file: path.join(dir, 'one.yaml'), baseDir: dir, defaultProject: 'x' },
+      { file: path.join(t.dir, 'one.yaml'), baseDir: t.dir, defaultProject: 'x' },
     );
-    expect((await reconcile(single, { port: localPort, prune: false })).report.ok).toBe(true);
+    expect((await reconcile(single, { port: t.localPort, prune: false })).report.ok).toBe(true);
     writeFileSync(path.join(workDir(rtA(), 'y'), 'stray-data'), 'keep me');
-    expect(names(a)).toEqual(['claude-agent-x running', 'claude-agent-y running']);
+    expect(names(t.a)).toEqual(['claude-agent-x running', 'claude-agent-y running']);
 
-    const d = await diffFleet(file(['  x: {}', '  y: { engine: b }']), { port: localPort });
+    const d = await diffFleet(file(['  x: {}', '  y: { engine: b }']), { port: t.localPort });
     expect(d.plan.actions.map((x) => `${x.engine}:${x.kind}:${x.agentId}`)).toEqual(['local:remove:y']);
     expect(d.plan.actions[0]?.cause).toMatch(/^stray copy: agent y runs on engine b/);
-    const { report } = await reconcileFleet(file(['  x: {}', '  y: { engine: b }']), { port: localPort });
+    const { report } = await reconcileFleet(file(['  x: {}', '  y: { engine: b }']), { port: t.localPort });
     expect(report.ok).toBe(true);
-    expect(names(a)).toEqual(['claude-agent-x running']);
-    expect(names(b)).toEqual(['claude-agent-y running']);
+    expect(names(t.a)).toEqual(['claude-agent-x running']);
+    expect(names(t.b)).toEqual(['claude-agent-y running']);
     expect(readFileSync(path.join(workDir(rtA(), 'y'), 'stray-data'), 'utf8')).toBe('keep me');
   }, 120_000);
 
   it('refuses a move without --migrate, changing nothing; with it, moves the data and verifies it', async () => {
     writeFileSync(path.join(workDir(rtB(), 'y'), 'notes.txt'), 'moved with the agent\n');
     const moved = file(['  x: {}', '  y: {}']);
-    const d = await diffFleet(moved, { port: localPort });
+    const d = await diffFleet(moved, { port: t.localPort });
     expect(d.plan.conflicts.map((c) => c.message)).toEqual([
       expect.stringMatching(
         /^agent y is on engine b, but the file puts it on engine local: moving it copies its \/mnt/,
       ),
     ]);
-    await expect(reconcileFleet(moved, { port: localPort })).rejects.toThrow(AgentctlError);
-    expect(names(a)).toEqual(['claude-agent-x running']);
-    expect(names(b)).toEqual(['claude-agent-y running']);
+    await expect(reconcileFleet(moved, { port: t.localPort })).rejects.toThrow(AgentctlError);
+    expect(names(t.a)).toEqual(['claude-agent-x running']);
+    expect(names(t.b)).toEqual(['claude-agent-y running']);
 
     // The stray copy's data (kept) is where y would land: the move is refused, nothing changes.
-    const refused = await reconcileFleet(moved, { port: localPort, migrate: true });
+    const refused = await reconcileFleet(moved, { port: t.localPort, migrate: true });
     expect(refused.report.ok).toBe(false);
     expect(refused.report.migrations?.[0]?.error).toMatch(/already holds data; nothing was moved/);
-    expect(names(a)).toEqual(['claude-agent-x running']);
-    expect(names(b)).toEqual(['claude-agent-y running']);
+    expect(names(t.a)).toEqual(['claude-agent-x running']);
+    expect(names(t.b)).toEqual(['claude-agent-y running']);
     rmSync(workDir(rtA(), 'y'), { recursive: true });
 
-    const { report } = await reconcileFleet(moved, { port: localPort, migrate: true });
+    const { report } = await reconcileFleet(moved, { port: t.localPort, migrate: true });
     expect(report.migrations?.map((m) => [m.migration.agentId, m.ok, m.error])).toEqual([
       ['y', true, undefined],
     ]);
@@ -159,23 +102,23 @@ describe('several engines from one file (real dockerds)', () => {
       'started claude-agent-y on engine local',
       `removed claude-agent-y from engine b; its data stays on that host in ${workDir(rtB(), 'y')}`,
     ]);
-    expect(names(a)).toEqual(['claude-agent-x running', 'claude-agent-y running']);
-    expect(names(b)).toEqual([]);
-    expect(mountOf(a, 'claude-agent-y')).toBe(workDir(rtA(), 'y'));
+    expect(names(t.a)).toEqual(['claude-agent-x running', 'claude-agent-y running']);
+    expect(names(t.b)).toEqual([]);
+    expect(mountOf(t.a, 'claude-agent-y')).toBe(workDir(rtA(), 'y'));
     expect(readFileSync(path.join(workDir(rtA(), 'y'), 'notes.txt'), 'utf8')).toBe('moved with the agent\n');
-    expect(a.docker('exec', 'claude-agent-y', 'cat', '/mnt/notes.txt')).toBe('moved with the agent');
+    expect(t.a.docker('exec', 'claude-agent-y', 'cat', '/mnt/notes.txt')).toBe('moved with the agent');
     // The source's data stays on its host.
     expect(readFileSync(path.join(workDir(rtB(), 'y'), 'notes.txt'), 'utf8')).toBe('moved with the agent\n');
-    expect((await diffFleet(moved, { port: localPort })).plan.actions).toEqual([]);
+    expect((await diffFleet(moved, { port: t.localPort })).plan.actions).toEqual([]);
   }, 180_000);
 
   it('an unreachable engine withholds only its own agents, and the run says so', async () => {
-    const gone = `  gone: { host: "unix://${dir}/nowhere.sock", runtimeDir: /srv/none }`;
+    const gone = `  gone: { host: "unix://${t.dir}/nowhere.sock", runtimeDir: /srv/none }`;
     const f = file(['  x: {}', '  y: {}', '  w: { engine: b }', '  z: { engine: gone }'], [gone]);
-    const { plan, report } = await reconcileFleet(f, { port: localPort });
+    const { plan, report } = await reconcileFleet(f, { port: t.localPort });
     expect(plan.unreachable?.map((u) => [u.engine, u.agents])).toEqual([['gone', ['z']]]);
     expect(report.ok).toBe(false);
-    expect(names(b)).toEqual(['claude-agent-w running']);
-    expect(names(a)).toEqual(['claude-agent-x running', 'claude-agent-y running']);
+    expect(names(t.b)).toEqual(['claude-agent-w running']);
+    expect(names(t.a)).toEqual(['claude-agent-x running', 'claude-agent-y running']);
   }, 120_000);
 });
