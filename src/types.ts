@@ -458,6 +458,11 @@ export interface Plan {
   migrations?: Migration[];
   /** Engines that could not be observed: their agents are withheld, nothing is planned for them. */
   unreachable?: UnreachableEngine[];
+  /**
+   * The targets the plan was limited to (apply/diff --target), as given: agents outside them are not
+   * shown, whatever they would need. Absent for a whole plan.
+   */
+  targets?: string[];
 }
 
 /**

@@ -160,7 +160,7 @@ async function diffResolved(desired: DesiredState, opts: DiffOptions): Promise<D
   const full = plan(desired, observed, { prune: opts.prune });
   if (opts.targets?.length) {
     const targeted = resolveTargets(opts.targets, desired, observed);
-    return { plan: targetPlan(full, targeted, desired), observed, targeted };
+    return { plan: targetPlan(full, targeted, desired, opts.targets), observed, targeted };
   }
   refuseEmptyTeardown(desired, observed, opts.allowEmpty);
   return { plan: full, observed };

@@ -50,8 +50,16 @@ export function resolveTargets(
 
 const TEARDOWN: ReadonlySet<EgressAction['kind']> = new Set(['remove-gateway', 'remove-network']);
 
-/** The plan limited to the targeted agents (and the egress steps they depend on). */
-export function targetPlan(p: Plan, ids: ReadonlySet<string>, desired: Pick<DesiredState, 'agents'>): Plan {
+/**
+ * The plan limited to the targeted agents (and the egress steps they depend on). It records `targets`
+ * (as given) so that whoever shows it can say that other agents were left out.
+ */
+export function targetPlan(
+  p: Plan,
+  ids: ReadonlySet<string>,
+  desired: Pick<DesiredState, 'agents'>,
+  targets: readonly string[] = [...ids],
+): Plan {
   const needsEgress = desired.agents.some((a) => ids.has(a.id) && a.egress);
   const egress = needsEgress ? (p.egress ?? []).filter((a) => !TEARDOWN.has(a.kind)) : [];
   const failing = p.failing?.filter((f) => ids.has(f.agentId)) ?? [];
@@ -63,6 +71,7 @@ export function targetPlan(p: Plan, ids: ReadonlySet<string>, desired: Pick<Desi
     conflicts: p.conflicts.filter((c) => ids.has(c.agentId)),
     ...(failing.length > 0 && { failing }),
     ...(egress.length > 0 && { egress }),
+    targets: [...new Set(targets)],
   };
 }
 

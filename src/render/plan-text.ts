@@ -40,6 +40,9 @@ const VERB: Record<ActionKind, string> = {
 export function renderPlan(p: Plan, color = false): string {
   const c = paint(color);
   const lines: string[] = [];
+  // First, so that "No changes" or a short list is never read as the whole project's state.
+  const limited = targetNote(p);
+  if (limited) lines.push(c.yellow(limited));
   for (const a of p.actions) {
     const sym = SYMBOL[a.kind].padStart(3);
     const owner = a.createdBy !== undefined ? c.red(`  [created by ${a.createdBy}]`) : '';
@@ -102,6 +105,12 @@ export function renderPlan(p: Plan, color = false): string {
   if (lines.length > 0) lines.push('');
   lines.push(summaryLine(p));
   return lines.join('\n');
+}
+
+/** The line saying that a plan was limited by --target (undefined for a whole plan). */
+export function targetNote(p: Plan): string | undefined {
+  if (!p.targets?.length) return undefined;
+  return `limited to --target ${p.targets.join(', ')}: other agents not shown`;
 }
 
 export function summaryLine(p: Plan): string {
@@ -266,6 +275,8 @@ export function planToJson(p: Plan): unknown {
       agents: u.agents,
     })),
     summary: summaryLine(p),
+    // The --target values the plan was limited to (other agents are not in it); null for a whole plan.
+    targets: p.targets ?? null,
   };
 }
 

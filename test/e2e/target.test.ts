@@ -39,9 +39,24 @@ describe('apply/diff --target (real engine)', () => {
     // A replicated key targets every instance; two targets add up.
     const d = run('diff', '--target', 'worker', '-o', 'json');
     expect(d.status).toBe(2);
-    const planned = (JSON.parse(d.stdout) as { actions: { agent: string; kind: string }[] }).actions;
-    expect(planned.map((a) => `${a.kind} ${a.agent}`)).toEqual(['create worker-1', 'create worker-3']);
-    expect(run('apply', '--target', 'worker', '--target', 'old', '--wait-ready', '0').status).toBe(0);
+    const dj = JSON.parse(d.stdout) as { actions: { agent: string; kind: string }[]; targets: unknown };
+    expect(dj.actions.map((a) => `${a.kind} ${a.agent}`)).toEqual(['create worker-1', 'create worker-3']);
+    // A limited plan says so, as text and as JSON: solo and old are not in it, though they need changes.
+    expect(dj.targets).toEqual(['worker']);
+    const dt = run('diff', '--target', 'worker', '--target', 'old');
+    expect(dt.stdout.split('\n')[0]).toBe('limited to --target worker, old: other agents not shown');
+    expect(JSON.parse(run('diff', '-o', 'json').stdout).targets).toBeNull();
+    expect(run('diff').stdout).not.toContain('limited to');
+    const ap = run('apply', '--target', 'worker', '--target', 'old', '--wait-ready', '0');
+    expect(ap.status).toBe(0);
+    expect(ap.stdout.split('\n')[0]).toBe('limited to --target worker, old: other agents not shown');
+    // Nothing left to do for the target: apply still says the run was limited.
+    const noop = run('apply', '--target', 'worker', '-o', 'text', '--wait-ready', '0');
+    expect(noop.stdout).toContain('limited to --target worker: other agents not shown');
+    expect(
+      (JSON.parse(run('apply', '--target', 'worker', '-o', 'json').stdout) as { plan: { targets: unknown } })
+        .plan.targets,
+    ).toEqual(['worker']);
     expect(agents()).toEqual(['old', 'worker-1', 'worker-2', 'worker-3']);
 
     // `old` leaves the file and solo's memory changes; targeting solo creates solo and prunes nothing.

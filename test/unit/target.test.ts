@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { plan } from '../../src/reconcile/plan.js';
 import { resolveTargets, targetBuilds, targetPlan } from '../../src/reconcile/target.js';
+import { planToJson, renderPlan } from '../../src/render/plan-text.js';
 import type { EgressAction, Plan } from '../../src/types.js';
 import { container, desired, observed, spec } from '../helpers/specs.js';
 
@@ -81,6 +82,15 @@ describe('targetPlan', () => {
     const p = targetPlan(full, new Set(ids), d);
     expect(kinds(p)).toEqual(actions);
     expect(p.unchanged).toEqual(unchanged);
+  });
+
+  it('records the targets as given, once each, and the text and JSON say the plan is limited', () => {
+    const p = targetPlan(full, new Set(['worker-1', 'worker-2', 'worker-3']), d, ['worker', 'worker']);
+    expect(p.targets).toEqual(['worker']);
+    expect(renderPlan(p).split('\n')[0]).toBe('limited to --target worker: other agents not shown');
+    expect((planToJson(p) as { targets: unknown }).targets).toEqual(['worker']);
+    expect(renderPlan(full)).not.toContain('limited to');
+    expect((planToJson(full) as { targets: unknown }).targets).toBeNull();
   });
 
   const gatewaySteps: EgressAction[] = [

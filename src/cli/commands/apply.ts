@@ -7,7 +7,7 @@ import { buildProgress } from '../build-output.js';
 import { exitCodeForSignal, interruptible } from '../interrupt.js';
 import type { WatchFlags } from '../watch.js';
 import { useColor } from '../../render/color.js';
-import { hasChanges, planToJson, renderPlan } from '../../render/plan-text.js';
+import { hasChanges, planToJson, renderPlan, targetNote } from '../../render/plan-text.js';
 import { OverallProgress } from '../../render/overall-progress.js';
 import { egressProgressLine, progressLine, reportSummary, reportToJson } from '../../render/report.js';
 import { targetOption } from '../target-option.js';
@@ -119,6 +119,8 @@ export function registerApply(program: Command): void {
             onPlan: (p) => {
               if (text && hasChanges(p))
                 process.stdout.write(`${renderPlan(p, useColor(process.stdout))}\n\n`);
+              // Nothing to show, but "no changes" must not read as the whole project's state.
+              else if (text && targetNote(p)) process.stdout.write(`${targetNote(p)}\n`);
               overall?.begin(p.actions.length);
             },
             onProgress: (e) => {
