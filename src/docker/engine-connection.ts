@@ -40,10 +40,10 @@ export function openEngineConnection(a: EngineAddress, name?: string): EngineCon
   const label = name ? `engine ${name} (${address})` : `the Docker engine at ${address}`;
   if (a.ssh) return sshConnection(a, address, label);
   if (a.tls) return tlsConnection(a, a.tls, address, label);
-  return plainConnection(a, address, label);
+  return plainConnection(a, address, label, name !== undefined);
 }
 
-function plainConnection(a: EngineAddress, address: string, label: string): EngineConnection {
+function plainConnection(a: EngineAddress, address: string, label: string, named: boolean): EngineConnection {
   const where = a.socketPath ? { socketPath: a.socketPath } : { host: a.host, port: a.port };
   // `servername: ''` skips the agent's guess at a TLS server name for each new connection, whose first
   // use compiles Node's IPv6 regexp: ~6 ms of every CLI run, for a name plain HTTP never uses.
@@ -57,8 +57,9 @@ function plainConnection(a: EngineAddress, address: string, label: string): Engi
     label,
     request: http.request,
     options: (pooled) => ({ ...where, agent: pooled ? agent : false }),
-    // Local engines keep the messages the rest of agentctl gives for a socket that does not answer.
-    explain: (err) => err,
+    // The local engine keeps the messages the rest of agentctl gives for a socket that does not answer
+    // (they name DOCKER_HOST); another engine of the file is named, so the user knows which one.
+    explain: named ? (err) => explainSocket(err, label) : (err) => err,
     dockerodeOptions: () => ({ ...where }),
     close: () => agent.destroy(),
   };
@@ -163,7 +164,14 @@ function explainTls(err: unknown, files: TlsFiles, label: string): unknown {
 
 function explainSocket(err: unknown, label: string): unknown {
   const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'ECONNREFUSED' || e?.code === 'EHOSTUNREACH' || e?.code === 'ETIMEDOUT') {
+  if (
+    e?.code === 'ECONNREFUSED' ||
+    e?.code === 'EHOSTUNREACH' ||
+    e?.code === 'ETIMEDOUT' ||
+    // A unix socket that is not there, or not ours to open.
+    e?.code === 'ENOENT' ||
+    e?.code === 'EACCES'
+  ) {
     return new AgentctlError(
       'engine-unreachable',
       `${label}: cannot connect (${e.code}); is dockerd listening there?`,

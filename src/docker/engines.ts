@@ -11,6 +11,7 @@ import { AgentctlError } from '../errors.js';
 import { type EngineSpec, LOCAL_ENGINE } from '../types.js';
 import { DockerEngine } from './engine.js';
 import { type EngineAddress, localHostNames } from './engine-address.js';
+import { engineTimeoutMs } from './engine-timeout.js';
 import type { HostFs } from './host-fs.js';
 import { localHostFs } from './local-host-fs.js';
 import { openRemoteEngine } from './remote-engine.js';
@@ -55,7 +56,7 @@ export function openEngine(spec: EngineSpec, opts: OpenOptions): OpenEngine {
   if (local) {
     let port = pools.get(spec.host);
     if (!port) {
-      port = new DockerEngine(local);
+      port = new DockerEngine(local, engineTimeoutMs(), spec.name);
       pools.set(spec.host, port);
     }
     return { name: spec.name, spec, port, host: localHostFs, address: spec.host };
