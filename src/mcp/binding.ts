@@ -3,11 +3,14 @@
  * `--project`), fixed when the server starts. A model can only pick among them: every tool call
  * names its agent from this set (or gets the only one), and anything else is refused.
  */
+import { openEngine } from '../docker/engines.js';
 import type { DockerPort } from '../docker/port.js';
 import { AgentctlError } from '../errors.js';
+import { enginesOf, engineOf } from '../fleet/engines-of.js';
 import { LABEL } from '../labels.js';
 import { AgentManager } from '../ops/agent-manager.js';
-import { resolveAgent } from '../ops/resolve-agent.js';
+import { type AgentsFile, hasOtherEngines, locateAgent } from '../ops/locate-agent.js';
+import { LOCAL_ENGINE } from '../types.js';
 import type { Editor } from '../tools/editor.js';
 import type { Session } from '../session/session.js';
 
@@ -17,14 +20,16 @@ export interface BindingOptions {
   agents: string[];
   /** Without `agents`: every agent of this project, as it is at each call. */
   project?: string;
+  /** The agents file (`--file`): with `engines:`, each agent is served on its own engine. */
+  desired?: AgentsFile;
   /** Bytes of each stream a bash result keeps (head and tail). */
   maxOutputBytes: number;
 }
 
 export class AgentBinding {
   private readonly managers = new Map<string, AgentManager>();
-  /** Agent id -> its project, for the agents named with --agent. */
-  private readonly fixed = new Map<string, string>();
+  /** Agent id -> its project and engine, for the agents named with --agent. */
+  private readonly fixed = new Map<string, { project: string; engine: string; port: DockerPort }>();
 
   private constructor(private readonly opts: BindingOptions) {}
 
@@ -36,8 +41,8 @@ export class AgentBinding {
       );
     const b = new AgentBinding(opts);
     for (const id of opts.agents) {
-      const agent = await resolveAgent(opts.port, id, { project: opts.project });
-      b.fixed.set(agent.agentId, agent.project);
+      const agent = await locateAgent(id, { port: opts.port, project: opts.project, desired: opts.desired });
+      b.fixed.set(agent.agentId, { project: agent.project, engine: agent.engine, port: agent.port });
     }
     return b;
   }
@@ -50,8 +55,34 @@ export class AgentBinding {
   /** The bound agents' ids (for --project alone: the project's agents right now). */
   async ids(): Promise<string[]> {
     if (this.fixed.size > 0) return [...this.fixed.keys()].sort();
-    const rows = await this.opts.port.listContainers({ [LABEL.project]: this.opts.project! });
+    const { desired } = this.opts;
+    if (!hasOtherEngines(desired)) return this.agentsOn(this.opts.port);
+    // Each engine's agents of the project, but only those it is home to: a stray copy elsewhere is
+    // not what a call for that agent reaches (entry() goes to its engine).
+    const lists = await Promise.all(
+      enginesOf(desired).map(async (e) => {
+        const ids = await this.agentsOn(this.portOn(e.name));
+        return ids.filter((id) => this.homeOf(id) === e.name);
+      }),
+    );
+    return [...new Set(lists.flat())].sort();
+  }
+
+  private async agentsOn(port: DockerPort): Promise<string[]> {
+    const rows = await port.listContainers({ [LABEL.project]: this.opts.project! });
     return [...new Set(rows.map((r) => r.labels[LABEL.agent]).filter((a): a is string => !!a))].sort();
+  }
+
+  /** The engine the file pins an agent to (`local` for one it does not declare). */
+  private homeOf(id: string): string {
+    const spec = this.opts.desired?.agents.find((a) => a.id === id);
+    return spec ? engineOf(spec) : LOCAL_ENGINE;
+  }
+
+  private portOn(engine: string): DockerPort {
+    const spec = this.opts.desired && enginesOf(this.opts.desired).find((e) => e.name === engine);
+    if (!spec || engine === LOCAL_ENGINE) return this.opts.port;
+    return openEngine(spec, { localPort: this.opts.port }).port;
   }
 
   /** The bound agent a call means; refuses anything outside the set. */
@@ -97,11 +128,15 @@ export class AgentBinding {
   }
 
   private entry(id: string): { id: string; mgr: AgentManager } {
-    const project = this.fixed.get(id) ?? this.opts.project!;
-    let mgr = this.managers.get(project);
+    const fixed = this.fixed.get(id);
+    const project = fixed?.project ?? this.opts.project!;
+    const engine = fixed?.engine ?? this.homeOf(id);
+    // One manager (and its caches) per engine and project: the same id may mean another container elsewhere.
+    const key = `${engine}\n${project}`;
+    let mgr = this.managers.get(key);
     if (!mgr) {
-      mgr = new AgentManager({ port: this.opts.port, project });
-      this.managers.set(project, mgr);
+      mgr = new AgentManager({ port: fixed?.port ?? this.portOn(engine), project });
+      this.managers.set(key, mgr);
     }
     return { id, mgr };
   }

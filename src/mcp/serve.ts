@@ -10,6 +10,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { DockerPort } from '../docker/port.js';
+import type { AgentsFile } from '../ops/locate-agent.js';
 import { AgentctlError } from '../errors.js';
 import { AgentBinding } from './binding.js';
 import { createMcpServer } from './server.js';
@@ -18,6 +19,8 @@ export interface McpServeOptions {
   port: DockerPort;
   agents: string[];
   project?: string;
+  /** The agents file, when one was given: its `engines:` place the agents. */
+  desired?: AgentsFile;
   maxOutputBytes: number;
   /** Serve Streamable HTTP here instead of stdio. */
   http?: { host: string; port: number; token: string; allowHosts: string[] };

@@ -13,15 +13,15 @@ import { packTar } from '../docker/tar-writer.js';
 import { AgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { OwnerResolver } from '../reconcile/workdir.js';
-import { type OpContext, portOf } from './context.js';
+import { type LocateOptions, locateAgent } from './locate-agent.js';
 import { type ExtractTally, extractToHost } from './host-extract.js';
 import { hostEntries, type PackTally } from './host-pack.js';
-import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
+import type { ResolvedAgent } from './resolve-agent.js';
 import { parseJsonObject } from '../util/json.js';
 
 export type CopyEndpoint = { kind: 'host'; path: string } | { kind: 'agent'; agent: string; path: string };
 
-export interface CopyOptions extends OpContext {
+export interface CopyOptions extends LocateOptions {
   /** Resolve the agent id in this project only. */
   project?: string;
   /** Host paths are relative to this (default: the current directory). */
@@ -79,15 +79,22 @@ export async function copy(src: string, dest: string, opts: CopyOptions = {}): P
       'one side must be an agent path, written ID:/path (e.g. agent-001:/mnt/out)',
     );
   }
-  const port = portOf(opts);
   const cwd = opts.cwd ?? process.cwd();
+  // The host side is this machine's disk; the agent's side goes over its engine's archive API, so an
+  // agent on another engine (even on another machine) copies the same way.
   if (from.kind === 'agent' && to.kind === 'host') {
-    const agent = await resolveAgent(port, from.agent, { project: opts.project });
-    return copyFromAgent(port, agent, agentPath(from.path), to.path, cwd);
+    const agent = await locateAgent(from.agent, opts);
+    return copyFromAgent(agent.port, agent, agentPath(from.path), to.path, cwd);
   }
   if (from.kind === 'host' && to.kind === 'agent') {
-    const agent = await resolveAgent(port, to.agent, { project: opts.project });
-    return copyToAgent(port, agent, path.resolve(cwd, from.path), agentPath(to.path), dest.endsWith('/'));
+    const agent = await locateAgent(to.agent, opts);
+    return copyToAgent(
+      agent.port,
+      agent,
+      path.resolve(cwd, from.path),
+      agentPath(to.path),
+      dest.endsWith('/'),
+    );
   }
   throw new Error('unreachable');
 }

@@ -3,17 +3,17 @@ import { AgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import type { HealthStatus } from '../docker/port.js';
 import type { ContainerRunState, HealthProbe, LiveLimits } from '../types.js';
-import { diskUsage } from '../util/disk-usage.js';
 import { type DiskPressure, diskPressure } from '../reconcile/free-space.js';
 import { parseJsonObject } from '../util/json.js';
-import { type OpContext, portOf } from './context.js';
-import { resolveAgent } from './resolve-agent.js';
+import { type LocateOptions, locateAgent } from './locate-agent.js';
 
 export const IMAGE_VERSION_LABEL = 'org.opencontainers.image.version';
 
 export interface AgentRecord {
   agent: string;
   project: string;
+  /** The engine it runs on (its name in the file; `local` without `engines:`). */
+  engine: string;
   container: string;
   containerId: string;
   state: ContainerRunState;
@@ -39,24 +39,24 @@ export interface AgentRecord {
   health?: { status: HealthStatus; failingStreak: number; lastProbe?: HealthProbe };
 }
 
-export interface InspectOptions extends OpContext {
-  project?: string;
-}
+export type InspectOptions = LocateOptions;
 
 export async function inspectAgent(id: string, opts: InspectOptions = {}): Promise<AgentRecord> {
-  const port = portOf(opts);
-  const agent = await resolveAgent(port, id, { project: opts.project });
+  const agent = await locateAgent(id, opts);
+  const { port, host } = agent;
   const c = await port.inspectContainer(agent.id);
   if (!c) throw new AgentctlError('not-found', `agent ${agent.agentId} was removed`);
   const imageId = c.imageId ?? '';
   const [image, disk, filesystem] = await Promise.all([
     imageId ? port.inspectImage(imageId) : undefined,
-    c.workDir ? diskUsage(c.workDir) : undefined,
-    c.workDir ? diskPressure(c.workDir).catch(() => undefined) : undefined,
+    // On the engine's host: for an engine on another machine, through its helper.
+    c.workDir ? host.diskUsage(c.workDir) : undefined,
+    c.workDir ? diskPressure(c.workDir, undefined, host).catch(() => undefined) : undefined,
   ]);
   return {
     agent: agent.agentId,
     project: agent.project,
+    engine: agent.engine,
     container: c.name,
     containerId: c.id,
     state: c.state,

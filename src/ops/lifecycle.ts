@@ -9,14 +9,12 @@ import { AgentctlError, toAgentctlError, WatcherWouldUndoError } from '../errors
 import { assertNoSymlinks, WORKDIRS } from '../reconcile/workdir.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { HostFs } from '../docker/host-fs.js';
-import { localHostFs } from '../docker/local-host-fs.js';
-import { type OpContext, portOf } from './context.js';
+import { type LocatedAgent, type LocateOptions, locateAgent } from './locate-agent.js';
 import { lockProjects } from './project-locks.js';
-import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
 import { type LifecycleAction, undoneByWatchers } from './watcher-guard.js';
 import { inUseReason, workDirUsers } from './workdir-in-use.js';
 
-export interface LifecycleOptions extends OpContext {
+export interface LifecycleOptions extends LocateOptions {
   /** Resolve ids in this project only (otherwise: among every agent we manage). */
   project?: string;
   /** Grace period before a stopping container is killed (default 10). */
@@ -73,8 +71,7 @@ export function restartAgents(ids: string[], opts: LifecycleOptions = {}): Promi
 
 /** Removes the agents' containers; their working directories stay unless `removeData`. */
 export async function removeAgents(ids: string[], opts: RemoveOptions = {}): Promise<RemoveResult[]> {
-  const port = portOf(opts);
-  const agents = await resolveAll(port, ids, opts.project);
+  const agents = await resolveAll(ids, opts);
   // Like apply and down, removal holds each project's lock, so it never interleaves with an apply.
   const release = await lockProjects(
     agents.map((a) => a.project),
@@ -83,12 +80,14 @@ export async function removeAgents(ids: string[], opts: RemoveOptions = {}): Pro
   try {
     return await mapLimit(agents, PARALLEL, async (a): Promise<RemoveResult> => {
       const base = { agent: a.agentId, project: a.project, container: a.name };
+      const { port } = a;
       try {
         const workDir = opts.removeData ? (await port.inspectContainer(a.id))?.workDir : undefined;
         await port.stopContainer(a.id, opts.stopTimeoutSeconds ?? 10);
         await port.removeContainer(a.id);
         if (!opts.removeData) return { ...base, ok: true };
-        const freed = await removeWorkDir(port, localHostFs, a.agentId, workDir);
+        // On the agent's engine and its host: the in-use check asks that engine's containers.
+        const freed = await removeWorkDir(port, a.host, a.agentId, workDir);
         return { ...base, ok: true, ...freed };
       } catch (err) {
         return { ...base, ok: false, error: toAgentctlError(err).message };
@@ -145,10 +144,9 @@ async function forEachAgent(
   ids: string[],
   opts: LifecycleOptions,
   action: LifecycleAction,
-  act: (port: DockerPort, agent: ResolvedAgent) => Promise<void>,
+  act: (port: DockerPort, agent: LocatedAgent) => Promise<void>,
 ): Promise<LifecycleResult[]> {
-  const port = portOf(opts);
-  const agents = await resolveAll(port, ids, opts.project);
+  const agents = await resolveAll(ids, opts);
   // Checked before anything is done: a change a watcher undoes a second later is refused as a whole.
   const undone = await undoneByWatchers(agents, action, opts.lockDir);
   const first = undone[0];
@@ -175,7 +173,7 @@ async function forEachAgent(
     const base = { agent: a.agentId, project: a.project, container: a.name };
     const warning = warnings.get(`${a.project}/${a.agentId}`);
     try {
-      await act(port, a);
+      await act(a.port, a);
       return { ...base, ok: true, ...(warning ? { warning } : {}) };
     } catch (err) {
       return { ...base, ok: false, error: toAgentctlError(err).message };
@@ -183,14 +181,13 @@ async function forEachAgent(
   });
 }
 
-/** Every id resolved (in the order given, each container once), or the first failure thrown. */
-export async function resolveAll(
-  port: DockerPort,
-  ids: string[],
-  project: string | undefined,
-): Promise<ResolvedAgent[]> {
+/**
+ * Every id resolved on its engine (in the order given, each container once), or the first failure
+ * thrown.
+ */
+export async function resolveAll(ids: string[], opts: LocateOptions): Promise<LocatedAgent[]> {
   if (ids.length === 0) throw new AgentctlError('usage', 'name at least one agent');
-  const settled = await Promise.allSettled(ids.map((id) => resolveAgent(port, id, { project })));
+  const settled = await Promise.allSettled(ids.map((id) => locateAgent(id, opts)));
   const errors = settled.flatMap((s) => (s.status === 'rejected' ? [toAgentctlError(s.reason)] : []));
   const [first, ...more] = errors;
   if (first) {
@@ -202,5 +199,5 @@ export async function resolveAll(
   }
   const resolved = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const seen = new Set<string>();
-  return resolved.filter((a) => !seen.has(a.id) && seen.add(a.id));
+  return resolved.filter((a) => !seen.has(`${a.engine}/${a.id}`) && seen.add(`${a.engine}/${a.id}`));
 }

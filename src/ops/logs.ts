@@ -4,14 +4,15 @@
  * or collected and returned. Works for stopped agents too: the engine keeps their logs.
  */
 import { once } from 'node:events';
+import type { DockerPort } from '../docker/port.js';
 import { Demultiplexer, type StreamName } from '../docker/multiplex.js';
 import { AgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { parseSince } from '../util/duration.js';
-import { type OpContext, portOf } from './context.js';
-import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
+import { type LocateOptions, locateAgent } from './locate-agent.js';
+import type { ResolvedAgent } from './resolve-agent.js';
 
-export interface LogsOptions extends OpContext {
+export interface LogsOptions extends LocateOptions {
   /** Resolve the id in this project only. */
   project?: string;
   /** Keep streaming new output until the container stops or `signal` aborts. */
@@ -38,11 +39,11 @@ export interface LogsResult {
 }
 
 export async function getLogs(id: string, opts: LogsOptions = {}): Promise<LogsResult> {
-  const port = portOf(opts);
   if (opts.tail !== undefined && (!Number.isInteger(opts.tail) || opts.tail < 0)) {
     throw new AgentctlError('usage', `tail must be a whole number >= 0, got ${opts.tail}`);
   }
-  const agent = await resolveAgent(port, id, { project: opts.project });
+  const agent = await locateAgent(id, opts);
+  const { port } = agent;
   const details = await port.inspectContainer(agent.id);
   if (!details) throw new AgentctlError('not-found', `agent ${agent.agentId} was removed`);
 
@@ -103,7 +104,7 @@ export async function getLogs(id: string, opts: LogsOptions = {}): Promise<LogsR
  * on in a container this stream will never show. That must not look like a quiet agent: it is an error
  * naming the new container. A plain stop ends the output, as with docker.
  */
-async function explainEndOfFollow(port: ReturnType<typeof portOf>, agent: ResolvedAgent): Promise<void> {
+async function explainEndOfFollow(port: DockerPort, agent: ResolvedAgent): Promise<void> {
   const labels = { [LABEL.project]: agent.project, [LABEL.agent]: agent.agentId };
   const replacement = (await port.listContainers(labels)).find((c) => c.id !== agent.id);
   if (replacement) {

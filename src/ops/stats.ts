@@ -3,16 +3,25 @@
  * of each container, so CPU % is computed from its own one-shot samples; a container seen for the first
  * time is sampled twice, a second apart (all of them at once).
  */
-import type { StatsSample } from '../docker/port.js';
+import { openEngine } from '../docker/engines.js';
+import type { HostFs } from '../docker/host-fs.js';
+import { localHostFs } from '../docker/local-host-fs.js';
+import type { DockerPort, StatsSample } from '../docker/port.js';
+import { AgentctlError, toAgentctlError } from '../errors.js';
+import { enginesOf } from '../fleet/engines-of.js';
 import { LABEL } from '../labels.js';
+import { LOCAL_ENGINE } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
-import { type DiskUsage, diskUsage } from '../util/disk-usage.js';
-import { type OpContext, portOf } from './context.js';
+import type { DiskUsage } from '../util/disk-usage.js';
+import { portOf } from './context.js';
+import { hasOtherEngines, type LocateOptions } from './locate-agent.js';
 import { naturalCompare } from '../util/natural-sort.js';
 
 export interface StatsRow {
   agent: string;
   project: string;
+  /** The engine it runs on (`local` without a file declaring others). */
+  engine: string;
   container: string;
   /** Share of one CPU, as `docker stats` shows it (200 = two CPUs busy); undefined on a first one-shot. */
   cpuPercent?: number;
@@ -25,7 +34,7 @@ export interface StatsRow {
   diskComplete?: boolean;
 }
 
-export interface StatsOptions extends OpContext {
+export interface StatsOptions extends LocateOptions {
   /** Only this project's agents (otherwise: every agent we manage). */
   project?: string;
   /** How long a working directory's disk use is reused before it is walked again (default 10 s). */
@@ -40,11 +49,44 @@ const CPU_WINDOW_MS = 1000;
 export class StatsSampler {
   private readonly previous = new Map<string, StatsSample>();
   private readonly disk = new Map<string, { at: number; usage: DiskUsage | undefined }>();
+  /** The engines the last sample could not reach (their agents are missing from its rows). */
+  unreachable: AgentctlError[] = [];
 
   constructor(private readonly opts: StatsOptions = {}) {}
 
+  /** Every engine's running agents (one engine without a file declaring others). */
   async sample(): Promise<StatsRow[]> {
-    const port = portOf(this.opts);
+    const engines = hasOtherEngines(this.opts.desired)
+      ? enginesOf(this.opts.desired).map((spec) => {
+          try {
+            return openEngine(spec, { localPort: portOf(this.opts) });
+          } catch (err) {
+            return { name: spec.name, error: toAgentctlError(err) };
+          }
+        })
+      : [{ name: LOCAL_ENGINE, port: portOf(this.opts), host: localHostFs }];
+    const settled = await Promise.all(
+      engines.map((e) =>
+        'error' in e
+          ? e.error
+          : this.sampleEngine(e.name, e.port, e.host).catch((err: unknown) => toAgentctlError(err)),
+      ),
+    );
+    this.unreachable = settled.filter((r): r is AgentctlError => r instanceof AgentctlError);
+    // One engine alone failing is the command failing, as before.
+    if (engines.length === 1 && this.unreachable[0]) throw this.unreachable[0];
+    return settled
+      .flatMap((r) => (r instanceof AgentctlError ? [] : r))
+      .sort(
+        (a, b) =>
+          naturalCompare(a.project, b.project) ||
+          naturalCompare(a.agent, b.agent) ||
+          naturalCompare(a.engine, b.engine),
+      );
+  }
+
+  private async sampleEngine(engine: string, port: DockerPort, host: HostFs): Promise<StatsRow[]> {
+    const key = (id: string) => `${engine}/${id}`;
     const containers = (await port.listManaged(this.opts.project)).filter(
       // Leftovers of an interrupted recreate are not the agent.
       (c) => c.state === 'running' && (c.labels[LABEL.name] ?? c.name) === c.name,
@@ -52,26 +94,27 @@ export class StatsSampler {
     // A first look at a container: one quick one-shot sample of each now, the row's a second later, and
     // CPU % between the two. The engine's own two-sample call waits a second or two per call, which at
     // 1000 agents and PARALLEL calls at a time is over a minute; one-shots of all of them take a fraction.
-    const fresh = containers.filter((c) => !this.previous.has(c.id));
+    const fresh = containers.filter((c) => !this.previous.has(key(c.id)));
     if (fresh.length > 0) {
       const primed = Date.now();
       await mapLimit(fresh, PARALLEL, async (c) => {
         const s = await port.containerStats(c.id, { oneShot: true });
-        if (s) this.previous.set(c.id, s);
+        if (s) this.previous.set(key(c.id), s);
       });
       await new Promise((r) => setTimeout(r, Math.max(0, CPU_WINDOW_MS - (Date.now() - primed))));
     }
     const rows = await mapLimit(containers, PARALLEL, async (c) => {
-      const prev = this.previous.get(c.id);
+      const prev = this.previous.get(key(c.id));
       const [s, disk] = await Promise.all([
         port.containerStats(c.id, { oneShot: true }),
-        c.workDir ? this.diskUsage(c.workDir, Date.now()) : undefined,
+        c.workDir ? this.diskUsage(engine, host, c.workDir, Date.now()) : undefined,
       ]);
       if (!s) return undefined; // removed meanwhile
-      this.previous.set(c.id, s);
+      this.previous.set(key(c.id), s);
       const row: StatsRow = {
         agent: c.labels[LABEL.agent] ?? '',
         project: c.labels[LABEL.project] ?? '',
+        engine,
         container: c.name,
         cpuPercent: cpuPercent(s, prev),
         memoryBytes: s.memoryBytes,
@@ -82,18 +125,24 @@ export class StatsSampler {
       };
       return row;
     });
-    const live = new Set(containers.map((c) => c.id));
-    for (const id of this.previous.keys()) if (!live.has(id)) this.previous.delete(id);
-    return rows
-      .filter((r): r is StatsRow => r !== undefined)
-      .sort((a, b) => naturalCompare(a.project, b.project) || naturalCompare(a.agent, b.agent));
+    const live = new Set(containers.map((c) => key(c.id)));
+    for (const k of this.previous.keys())
+      if (k.startsWith(`${engine}/`) && !live.has(k)) this.previous.delete(k);
+    return rows.filter((r): r is StatsRow => r !== undefined);
   }
 
-  private async diskUsage(dir: string, now: number): Promise<DiskUsage | undefined> {
-    const cached = this.disk.get(dir);
+  /** On the engine's host (through its helper for another machine), reused for diskMaxAgeMs. */
+  private async diskUsage(
+    engine: string,
+    host: HostFs,
+    dir: string,
+    now: number,
+  ): Promise<DiskUsage | undefined> {
+    const k = `${engine}/${dir}`;
+    const cached = this.disk.get(k);
     if (cached && now - cached.at < (this.opts.diskMaxAgeMs ?? 10_000)) return cached.usage;
-    const usage = await diskUsage(dir);
-    this.disk.set(dir, { at: now, usage });
+    const usage = await host.diskUsage(dir);
+    this.disk.set(k, { at: now, usage });
     return usage;
   }
 }

@@ -123,6 +123,7 @@ export function agentRecordToJson(r: AgentRecord): unknown {
   return {
     agent: r.agent,
     project: r.project,
+    engine: r.engine,
     container: r.container,
     containerId: r.containerId,
     state: r.state,
@@ -160,6 +161,7 @@ export function statsRowToJson(r: StatsRow): unknown {
   return {
     project: r.project,
     agent: r.agent,
+    engine: r.engine,
     container: r.container,
     cpuPercent: r.cpuPercent ?? null,
     memoryBytes: r.memoryBytes,

@@ -15,8 +15,8 @@ export function registerCp(program: Command): void {
     .addOption(projectOption())
     .addOption(outputOption())
     .action(async (src: string, dest: string, flags: TargetFlags & { output: OutputFormat }) => {
-      const { project } = await resolveTarget(flags);
-      const r = await copy(src, dest, { project });
+      const { project, desired } = await resolveTarget(flags);
+      const r = await copy(src, dest, { project, desired });
       if (flags.output === 'json') printJson(r);
       else {
         const what = [

@@ -101,8 +101,7 @@ export async function execInAgent(
       'the input device is not a TTY (drop -t to pipe input into the command)',
     );
   }
-  const port = portOf({});
-  const agent = await resolveAgent(port, idOrName, { project: await projectOf(flags) });
+  const { port, agent } = await agentOf(idOrName, flags);
   if (agent.state !== 'running') throw notRunningError(agent);
   const cmd = prepare ? await prepare(port, agent) : command;
 
@@ -179,17 +178,27 @@ function timeoutReport(flags: ExecFlags, outcome: { killed?: boolean }): string 
 }
 
 /**
- * `--project`, or the project `--file` declares, or ./agents.yaml's when it exists (as ps does); only a
- * file loads the config layer.
+ * The agent and the engine it is on. `--project`, or the project `--file` declares, or ./agents.yaml's
+ * when it exists (as ps does); only a file loads the config layer, and only a file can place the agent on
+ * another engine (its `engines:`), so without one this is the local engine's lookup alone.
  */
-async function projectOf(flags: ExecFlags): Promise<string | undefined> {
+async function agentOf(
+  idOrName: string,
+  flags: ExecFlags,
+): Promise<{ port: DockerPort; agent: ResolvedAgent }> {
   if (flags.file !== undefined && flags.project !== undefined)
     throw new AgentctlError('usage', 'give --file or --project, not both');
   const file =
     flags.file ?? (flags.project === undefined && existsSync('agents.yaml') ? 'agents.yaml' : undefined);
-  if (file === undefined) return flags.project;
+  if (file === undefined) {
+    const port = portOf({});
+    return { port, agent: await resolveAgent(port, idOrName, { project: flags.project }) };
+  }
   const { loadDesired } = await import('../io.js');
-  return (await loadDesired(file, { quietWarnings: true })).project;
+  const desired = await loadDesired(file, { quietWarnings: true });
+  const { locateAgent } = await import('../../ops/locate-agent.js');
+  const agent = await locateAgent(idOrName, { project: desired.project, desired });
+  return { port: agent.port, agent };
 }
 
 function positiveSeconds(v: string): number {

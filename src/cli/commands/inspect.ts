@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { type AgentRecord, inspectAgent } from '../../ops/inspect.js';
+import { LOCAL_ENGINE } from '../../types.js';
 import { agentRecordToJson } from '../../render/json.js';
 import { formatBytes, formatCpus, humanBytes } from '../../render/units.js';
 import { outputOption, printJson, type OutputFormat } from '../io.js';
@@ -15,8 +16,8 @@ export function registerInspect(program: Command): void {
     .addOption(projectOption())
     .addOption(outputOption())
     .action(async (id: string, flags: TargetFlags & { output: OutputFormat }) => {
-      const { project } = await resolveTarget(flags);
-      const record = await inspectAgent(id, { project });
+      const { project, desired } = await resolveTarget(flags);
+      const record = await inspectAgent(id, { project, desired });
       if (flags.output === 'json') printJson(agentRecordToJson(record));
       else process.stdout.write(renderRecord(record));
     });
@@ -26,6 +27,8 @@ export function renderRecord(r: AgentRecord): string {
   const lines: [string, string | undefined][] = [
     ['agent', r.agent],
     ['project', r.project],
+    // Only where there is a choice: a one-engine setup reads as before.
+    ['engine', r.engine === LOCAL_ENGINE ? undefined : r.engine],
     ['container', `${r.container} (${r.containerId.slice(0, 12)})`],
     ['state', r.state + (r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : '')],
     ['created', r.createdAt],

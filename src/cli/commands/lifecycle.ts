@@ -49,9 +49,9 @@ export function registerLifecycle(program: Command): void {
     if (name !== 'start') timeoutOption(cmd);
     cmd.option('--force', `${name} even where a running apply --watch of the project will undo it`);
     cmd.action(async (ids: string[], flags: Flags) => {
-      const { project } = await resolveTarget(flags);
+      const { project, desired } = await resolveTarget(flags);
       report(
-        await op(ids, { project, stopTimeoutSeconds: flags.timeout, force: flags.force }),
+        await op(ids, { project, desired, stopTimeoutSeconds: flags.timeout, force: flags.force }),
         flags.output,
         done,
       );
@@ -72,9 +72,10 @@ export function registerLifecycle(program: Command): void {
       0,
     );
   timeoutOption(rm).action(async (ids: string[], flags: Flags) => {
-    const { project } = await resolveTarget(flags);
+    const { project, desired } = await resolveTarget(flags);
     const results = await removeAgents(ids, {
       project,
+      desired,
       stopTimeoutSeconds: flags.timeout,
       removeData: flags.data,
       lockWaitMs: (flags.wait ?? 0) * 1000,

@@ -22,13 +22,14 @@ export function registerLogs(program: Command): void {
     .addOption(targetFileOption(false))
     .addOption(projectOption())
     .action(async (id: string, flags: Flags) => {
-      const { project } = await resolveTarget(flags);
+      const { project, desired } = await resolveTarget(flags);
       exitQuietlyOnClosedPipe();
       const stop = new AbortController();
       // Ctrl-C ends a followed stream: that is the normal way out, exit 0 like docker logs -f.
       process.once('SIGINT', () => stop.abort());
       await getLogs(id, {
         project,
+        desired,
         follow: flags.follow,
         tail: flags.tail,
         since: flags.since,

@@ -50,7 +50,7 @@ export function registerMcp(program: Command): void {
       nonNegativeInt('--max-output-bytes'),
     )
     .action(async (flags: Flags) => {
-      const { project } = await resolveTarget(flags);
+      const { project, desired } = await resolveTarget(flags);
       const agents = flags.agent ?? [];
       if (agents.length === 0 && project === undefined)
         throw new AgentctlError(
@@ -63,6 +63,7 @@ export function registerMcp(program: Command): void {
         port: portOf({}),
         agents,
         project,
+        desired,
         maxOutputBytes: flags.maxOutputBytes ?? DEFAULT_TOOL_OUTPUT_BYTES,
         http,
         onListening: (url) => process.stderr.write(`agentctl mcp: serving ${url}\n`),

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { EXIT } from '../../errors.js';
+import { LOCAL_ENGINE } from '../../types.js';
 import { type StatsRow, StatsSampler } from '../../ops/stats.js';
 import { statsRowToJson } from '../../render/json.js';
 import { renderTable } from '../../render/table.js';
@@ -22,13 +24,16 @@ export function registerStats(program: Command): void {
     .addOption(outputOption())
     .option('--no-stream', 'print one sample and exit')
     .action(async (flags: Flags) => {
-      const { project } = await resolveTarget(flags);
-      const sampler = new StatsSampler({ project });
+      const { project, desired } = await resolveTarget(flags);
+      const sampler = new StatsSampler({ project, desired });
       const live = flags.stream && flags.output === 'text' && Boolean(process.stdout.isTTY);
       if (!live) {
         const rows = await sampler.sample();
         if (flags.output === 'json') printJson(rows.map(statsRowToJson));
         else process.stdout.write(`${renderStats(rows)}\n`);
+        // The other engines' rows are shown; the missing ones are said and make the exit code 1.
+        for (const e of sampler.unreachable) process.stderr.write(`agentctl: ${e.message}\n`);
+        if (sampler.unreachable.length > 0) process.exitCode = EXIT.failure;
         return;
       }
       // Ctrl-C is the way out of the live view; nothing is left to clean up.
@@ -36,16 +41,20 @@ export function registerStats(program: Command): void {
       for (;;) {
         const rows = await sampler.sample();
         // Home and clear, then the table: a full redraw, like `docker stats`.
-        process.stdout.write(`\x1b[H\x1b[2J${renderStats(rows)}\n`);
+        const missing = sampler.unreachable.map((e) => `agentctl: ${e.message}\n`).join('');
+        process.stdout.write(`\x1b[H\x1b[2J${renderStats(rows)}\n${missing}`);
         await new Promise((r) => setTimeout(r, REFRESH_MS));
       }
     });
 }
 
 export function renderStats(rows: StatsRow[]): string {
+  // An engine column only where agents run on more than the local engine.
+  const engines = rows.some((r) => r.engine !== LOCAL_ENGINE);
   const table = rows.map((r) => [
     r.project,
     r.agent,
+    ...(engines ? [r.engine] : []),
     r.cpuPercent === undefined ? '-' : `${r.cpuPercent.toFixed(1)}%`,
     `${humanBytes(r.memoryBytes)} / ${humanBytes(r.memoryLimitBytes)}`,
     r.memoryLimitBytes > 0 ? `${((100 * r.memoryBytes) / r.memoryLimitBytes).toFixed(1)}%` : '-',
@@ -53,7 +62,16 @@ export function renderStats(rows: StatsRow[]): string {
     r.diskBytes === undefined ? '-' : `${r.diskComplete ? '' : '>='}${humanBytes(r.diskBytes)}`,
   ]);
   return renderTable(
-    ['PROJECT', 'AGENT', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS', 'DISK (/mnt)'],
+    [
+      'PROJECT',
+      'AGENT',
+      ...(engines ? ['ENGINE'] : []),
+      'CPU %',
+      'MEM USAGE / LIMIT',
+      'MEM %',
+      'PIDS',
+      'DISK (/mnt)',
+    ],
     table,
   );
 }
