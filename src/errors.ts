@@ -33,7 +33,15 @@ export type ErrorKind =
  * An option of the library call that would let a refused operation go ahead. Library messages never
  * name a command-line flag: the CLI's top-level handler turns this into its own hint (src/cli/hints.ts).
  */
-export type OptIn = 'force' | 'allowMassPrune' | 'allowEmpty' | 'project' | 'engineTimeout' | 'adopt';
+export type OptIn =
+  | 'force'
+  | 'allowMassPrune'
+  | 'allowEmpty'
+  | 'allowForeignPrune'
+  | 'allowForeignChange'
+  | 'project'
+  | 'engineTimeout'
+  | 'adopt';
 
 export class AgentctlError extends Error {
   readonly kind: ErrorKind;

@@ -9,7 +9,9 @@ import { executeEgress } from '../egress/execute.js';
 import { ensureGatewayImage } from '../egress/gateway-image.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { acquireLock } from '../lock.js';
-import { imagesToBuild } from '../reconcile/builds.js';
+import { type BuildPolicy, type PlannedBuild, plannedBuilds } from '../reconcile/builds.js';
+import type { RunProblem } from '../reconcile/guards.js';
+import type { ApplyCheck } from '../ops/apply-check.js';
 import { execute } from '../reconcile/execute.js';
 import { describeMassRemoval, massRemoval } from '../reconcile/mass-prune.js';
 import { observe } from '../reconcile/observe.js';
@@ -48,6 +50,11 @@ export interface FleetDiffResult {
   engines: Map<string, OpenEngine>;
 }
 
+/** diffFleet's result: the plan, and apply's check of it (builds, problems; no host warnings here). */
+export interface FleetDiffReport extends FleetDiffResult {
+  check: ApplyCheck;
+}
+
 /** Every engine of the file, opened (an engine that cannot be driven at all refuses the run). */
 export function openFleet(desired: DesiredState, opts: DiffOptions): Map<string, OpenEngine> {
   const localPort = portOf(opts);
@@ -73,14 +80,35 @@ export async function observeFleet(
 export async function diffFleet(
   desired: DesiredState,
   opts: FleetDiffOptions = {},
-): Promise<FleetDiffResult> {
+): Promise<FleetDiffReport> {
   if (opts.targets)
     throw new AgentctlError(
       'usage',
       '--target does not work on a file with engines: yet; diff the whole file',
     );
   const { desired: resolved } = await resolveFor(desired, { create: false, env: opts.env });
-  return diffResolved(resolved, openFleet(resolved, opts), opts);
+  const d = await diffResolved(resolved, openFleet(resolved, opts), opts);
+  const builds = localBuilds(resolved, d, opts.build);
+  const mass = massPruneProblem(resolved, d);
+  const problems = await fleetPreflight(
+    resolved,
+    d,
+    new Set(builds.map((b) => b.image)),
+    opts.minFree,
+    false,
+  );
+  return { ...d, check: { builds, problems: [...(mass ? [mass] : []), ...problems], warnings: [] } };
+}
+
+/** Builds run on the local engine only (the config refuses build: elsewhere). */
+function localBuilds(
+  desired: DesiredState,
+  d: FleetDiffResult,
+  policy: BuildPolicy | undefined,
+): PlannedBuild[] {
+  const local = d.engines.get(LOCAL_ENGINE) as OpenEngine;
+  const o = d.observed[LOCAL_ENGINE];
+  return o?.ok ? plannedBuilds(desiredOn(desired, local.spec), o.observed, policy ?? 'missing') : [];
 }
 
 async function diffResolved(
@@ -122,13 +150,9 @@ export async function reconcileFleet(
     const secrets = await resolveFor(desired, { create: !opts.dryRun, env: opts.env });
     desired = secrets.desired;
     let d = await diffResolved(desired, engines, opts);
-    if (!opts.allowMassPrune) refuseMassPrune(desired, d);
-    // Builds run on the local engine only (the config refuses build: elsewhere).
-    const localObserved = d.observed[LOCAL_ENGINE];
-    const localDesired = desiredOn(desired, local.spec);
-    const builds = localObserved?.ok
-      ? imagesToBuild(localDesired, localObserved.observed, opts.build ?? 'missing')
-      : [];
+    const mass = opts.allowMassPrune ? undefined : massPruneProblem(desired, d);
+    if (mass) throw new AgentctlError('unsafe', mass.message, { optIn: mass.optIn });
+    const builds = localBuilds(desired, d, opts.build);
     if (builds.length > 0 && !opts.dryRun) {
       const failed = (await buildImages(builds, { ...opts.buildOptions, port: local.port })).filter(
         (b) => !b.ok,
@@ -248,6 +272,8 @@ async function fleetPreflight(
   d: FleetDiffResult,
   willBuild: ReadonlySet<string>,
   minFree: ApplyOptions['minFree'],
+  /** Whether name conflicts count (apply: yes; diff shows them in the plan already). */
+  conflicts = true,
 ): Promise<PreflightProblem[]> {
   const lists = await Promise.all(
     Object.entries(d.fleet.perEngine).map(async ([name, p]) => {
@@ -257,7 +283,11 @@ async function fleetPreflight(
       const incoming = (d.plan.migrations ?? [])
         .filter((m) => m.to === name)
         .map((m) => ({ kind: 'create' as const, agentId: m.agentId, spec: m.spec, cause: m.cause }));
-      const checked: Plan = { ...p, actions: [...p.actions, ...incoming] };
+      const checked: Plan = {
+        ...p,
+        actions: [...p.actions, ...incoming],
+        conflicts: conflicts ? p.conflicts : [],
+      };
       if (checked.actions.length === 0 && checked.conflicts.length === 0) return [];
       const problems = await preflightProblems(
         desiredOn(desired, e.spec),
@@ -279,7 +309,7 @@ async function fleetPreflight(
   return lists.flat();
 }
 
-function refuseMassPrune(desired: DesiredState, d: FleetDiffResult): void {
+function massPruneProblem(desired: DesiredState, d: FleetDiffResult): RunProblem | undefined {
   const existing = Object.values(d.observed).flatMap((o) =>
     o.ok ? o.observed.containers.filter((c) => !c.temporary).map((c) => c.agentId) : [],
   );
@@ -291,11 +321,12 @@ function refuseMassPrune(desired: DesiredState, d: FleetDiffResult): void {
     existing,
     existing.filter((id) => !pruned.has(id)),
   );
-  if (!m) return;
-  throw new AgentctlError(
-    'unsafe',
-    `${desired.file} would remove ${describeMassRemoval(m)}; a truncated or half-saved file looks like this, so nothing was changed (pass --allow-mass-prune if that is what you want)`,
-  );
+  if (!m) return undefined;
+  return {
+    message: `${desired.file} would remove ${describeMassRemoval(m)}; a truncated or half-saved file looks like this, so nothing was changed`,
+    agents: m.removed,
+    optIn: 'allowMassPrune',
+  };
 }
 
 function report(

@@ -6,16 +6,14 @@ import { refuseOtherEngines } from '../fleet/engines-of.js';
 import { acquireLock } from '../lock.js';
 import { execute, type ProgressEvent } from '../reconcile/execute.js';
 import { observe, type ObserveOptions } from '../reconcile/observe.js';
-import { describeMassRemoval, massRemoval } from '../reconcile/mass-prune.js';
-import { describeForeign, foreignActions } from '../reconcile/file-owner.js';
+import { foreignProblems, massPruneProblem } from '../reconcile/guards.js';
 import { plan } from '../reconcile/plan.js';
 import { resolveTargets, targetBuilds, targetPlan } from '../reconcile/target.js';
-import { type BuildPolicy, imagesToBuild } from '../reconcile/builds.js';
+import { type BuildPolicy, imagesToBuild, plannedBuilds } from '../reconcile/builds.js';
 import { type PreflightProblem, preflightError, preflightProblems } from '../reconcile/preflight.js';
 import { type BuildOptions, buildImages } from './build.js';
-import path from 'node:path';
-import { diskPressure, type FreeSpaceMinimum, freeSpaceMinimum, shortText } from '../reconcile/free-space.js';
-import { WORKDIRS } from '../reconcile/workdir.js';
+import type { FreeSpaceMinimum } from '../reconcile/free-space.js';
+import { type ApplyCheck, applyWarnings, checkApply } from './apply-check.js';
 import type {
   ActionResult,
   ApplyReport,
@@ -25,7 +23,6 @@ import type {
   Plan,
 } from '../types.js';
 import { shouldBeRunning, waitReady } from './wait-ready.js';
-import { hostLimits, hostLimitWarnings } from '../reconcile/host-limits.js';
 import { type OpContext, portOf } from './context.js';
 import { loadDigestKey } from '../secrets/digest-key.js';
 import { type ResolvedSecrets, resolveSecrets } from '../secrets/resolve.js';
@@ -46,6 +43,14 @@ export interface DiffOptions extends OpContext {
    * Agents outside the target are never changed, pruned or counted by the mass-prune guard.
    */
   targets?: readonly string[];
+  /** Which declared images to build before planning (default `missing`). */
+  build?: BuildPolicy;
+  /**
+   * Free space and inodes where the working directories live (default: the environment's). A run that
+   * creates or recreates containers is refused below them; any other run, a no-op too, calls
+   * onHostWarning instead: it needs no space itself, but its agents writing /mnt there may fail.
+   */
+  minFree?: FreeSpaceMinimum;
 }
 
 export interface ApplyOptions extends DiffOptions {
@@ -59,8 +64,6 @@ export interface ApplyOptions extends DiffOptions {
   /** Let the run change (recreate, update, start, stop) agents that another existing file created. */
   allowForeignChange?: boolean;
   dryRun?: boolean;
-  /** Which declared images to build before planning (default `missing`). */
-  build?: BuildPolicy;
   buildOptions?: Omit<BuildOptions, 'port'>;
   /** Agents worked on at once (default 4). */
   parallel?: number;
@@ -81,12 +84,6 @@ export interface ApplyOptions extends DiffOptions {
    * agents about to start would run into. Warnings: apply goes on.
    */
   onHostWarning?: (message: string) => void;
-  /**
-   * Free space and inodes where the working directories live (default: the environment's). A run that
-   * creates or recreates containers is refused below them; any other run, a no-op too, calls
-   * onHostWarning instead: it needs no space itself, but its agents writing /mnt there may fail.
-   */
-  minFree?: FreeSpaceMinimum;
   /** Called before the settle wait, with how many agents are waited for. */
   onSettleWait?: (agents: number, ms: number) => void;
   /** Progress of the egress gateway's steps. */
@@ -138,23 +135,37 @@ export class AgentExistsError extends AgentctlError {
   }
 }
 
-export interface DiffResult {
+interface Planned {
   plan: Plan;
   observed: ObservedState;
   /** With `targets`: the agent ids they name. */
   targeted?: ReadonlySet<string>;
 }
 
+export interface DiffResult extends Planned {
+  /** The images apply would build first, and what would make it refuse the run or warn. */
+  check: ApplyCheck;
+}
+
 /**
- * Compute the plan without changing anything. Secret references are read (an unresolvable one is an
- * error) so that a changed secret shows as `(secret changed)`; no value is kept.
+ * Compute the plan without changing anything, and check it as apply would (see ops/apply-check.ts).
+ * Secret references are read (an unresolvable one is an error) so that a changed secret shows as
+ * `(secret changed)`; no value is kept.
  */
 export async function diff(desired: DesiredState, opts: DiffOptions = {}): Promise<DiffResult> {
   const { desired: resolved } = await resolveFor(desired, { create: false, env: opts.env });
-  return diffResolved(resolved, opts);
+  const planned = await diffResolved(resolved, opts);
+  const { plan: p, observed, targeted } = planned;
+  const all = plannedBuilds(resolved, observed, opts.build ?? 'missing');
+  const check = await checkApply(resolved, observed, p, portOf(opts), {
+    builds: targeted ? targetBuilds(all, targeted) : all,
+    targeted,
+    minFree: opts.minFree,
+  });
+  return { ...planned, check };
 }
 
-async function diffResolved(desired: DesiredState, opts: DiffOptions): Promise<DiffResult> {
+async function diffResolved(desired: DesiredState, opts: DiffOptions): Promise<Planned> {
   refuseOtherEngines(desired, 'diff and apply');
   const observed = await observe(portOf(opts), desired, { inspect: opts.inspect });
   const full = plan(desired, observed, { prune: opts.prune });
@@ -200,9 +211,15 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     let { plan: p, observed } = first;
     if (opts.createOnly) refuseExisting(desired, p, observed);
     // Another file's agents: refused (one-shot) or withheld with the reason (watch), unless allowed.
-    const foreign = foreignGuard(desired, p, opts);
-    if (foreign && !opts.withholdFailing) throw new AgentctlError('unsafe', foreign.message);
-    if (!opts.allowMassPrune) refuseMassPrune(desired, p, observed, targeted);
+    const foreign = foreignProblems(desired, p, opts);
+    const [firstForeign, ...moreForeign] = foreign;
+    if (firstForeign && !opts.withholdFailing)
+      throw new AgentctlError('unsafe', firstForeign.message, {
+        details: moreForeign.map((x) => x.message),
+        optIn: firstForeign.optIn,
+      });
+    const mass = opts.allowMassPrune ? undefined : massPruneProblem(desired, p, observed, targeted);
+    if (mass) throw new AgentctlError('unsafe', mass.message, { optIn: mass.optIn });
     const allBuilds = imagesToBuild(desired, observed, opts.build ?? 'missing');
     const builds = targeted ? targetBuilds(allBuilds, targeted) : allBuilds;
     const failedBuilds = new Map<string, string>();
@@ -228,9 +245,9 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     if (opts.holdBack) p = opts.holdBack(p);
     let problems: PreflightProblem[] = [];
     let withheld: PreflightProblem[] = [];
-    if (foreign) {
-      withheld.push(foreign);
-      p = withoutAgents(p, new Set(foreign.agents));
+    if (foreign.length > 0) {
+      withheld.push(...foreign);
+      p = withoutAgents(p, new Set(foreign.flatMap((x) => x.agents)));
     }
     if (p.actions.length > 0 || p.conflicts.length > 0) {
       // In a dry run nothing is built: an image that would be is not "missing".
@@ -248,15 +265,9 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     }
     opts.onPlan?.(p);
     if (problems.length > 0) throw preflightError(problems);
-    if (opts.onHostWarning) await warnDiskShort(desired, p, opts.minFree, opts.onHostWarning);
-    if (opts.onHostWarning && !opts.dryRun) {
-      const starting = p.actions.flatMap((a) =>
-        (a.kind === 'create' || a.kind === 'recreate') && a.spec.state === 'running' ? [a.spec] : [],
-      );
-      if (starting.length > 0)
-        for (const w of hostLimitWarnings(await hostLimits(), starting, desired.agents))
-          opts.onHostWarning(w);
-    }
+    if (opts.onHostWarning)
+      for (const w of await applyWarnings(desired, p, opts.minFree, { hostLimits: !opts.dryRun }))
+        opts.onHostWarning(w);
     const egressSteps = p.egress ?? [];
     const isTeardown = (a: EgressAction) => a.kind === 'remove-gateway' || a.kind === 'remove-network';
     const egressOpts = {
@@ -315,85 +326,6 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     await sweep;
     await release();
   }
-}
-
-/**
- * A run that creates no container needs no space, so it is not refused (a full disk must not stop a
- * stop, a removal or a no-op); but agents on a full disk fail to write /mnt, the failure worth saying.
- * (A run that creates containers was refused by preflight for the same figures.)
- */
-async function warnDiskShort(
-  desired: DesiredState,
-  p: Plan,
-  minFree: FreeSpaceMinimum | undefined,
-  warn: (message: string) => void,
-): Promise<void> {
-  if (p.actions.some((a) => a.kind === 'create' || a.kind === 'recreate')) return;
-  const min = minFree ?? freeSpaceMinimum();
-  // An unreadable runtime directory is preflight's to report, when it matters: here it is only a warning.
-  const disk = await diskPressure(path.join(desired.runtimeDir, WORKDIRS), min).catch(() => undefined);
-  const short = disk && shortText(disk, min);
-  if (short)
-    warn(
-      `runtime directory: ${short}; this run creates nothing, but agents writing /mnt there may fail (free some, or lower the minimum)`,
-    );
-}
-
-/**
- * A file cut short (4 of 20 agents left) still parses: pruning would tear most of the fleet down. Agents
- * are counted as the engine has them; only prune removals count (leftovers and duplicates do not).
- */
-function refuseMassPrune(
-  desired: DesiredState,
-  p: Plan,
-  observed: ObservedState,
-  targeted: ReadonlySet<string> | undefined,
-): void {
-  // Another file's agents have a guard of their own (and a file that never declared them is not cut short).
-  const others = new Set(p.actions.filter((a) => a.createdBy !== undefined).map((a) => a.agentId));
-  // A targeted run is judged on its target alone: the rest of the fleet is not touched.
-  const existing = observed.containers
-    .filter((c) => !c.temporary && !others.has(c.agentId) && (!targeted || targeted.has(c.agentId)))
-    .map((c) => c.agentId);
-  const declared = new Set(desired.agents.map((a) => a.id));
-  const pruned = new Set(
-    p.actions
-      .filter((a) => a.kind === 'remove' && !declared.has(a.agentId) && a.createdBy === undefined)
-      .map((a) => a.agentId),
-  );
-  const m = massRemoval(
-    existing,
-    existing.filter((id) => !pruned.has(id)),
-  );
-  if (!m) return;
-  throw new AgentctlError(
-    'unsafe',
-    `${desired.file} would remove ${describeMassRemoval(m, targeted ? 'the targeted' : undefined)}; a truncated or half-saved file looks like this, so nothing was changed`,
-    { optIn: 'allowMassPrune' },
-  );
-}
-
-/**
- * Removals and changes of agents another file (naming the same project, still there) created, that the
- * caller has not allowed: one problem naming the other file(s), or undefined when there are none.
- */
-function foreignGuard(desired: DesiredState, p: Plan, opts: ApplyOptions): PreflightProblem | undefined {
-  const { prunes, changes } = foreignActions(p.actions);
-  const refused = [...(opts.allowForeignPrune ? [] : prunes), ...(opts.allowForeignChange ? [] : changes)];
-  if (refused.length === 0) return undefined;
-  const parts: string[] = [];
-  const removing = refused.filter((a) => a.kind === 'remove');
-  const changing = refused.filter((a) => a.kind !== 'remove');
-  if (removing.length > 0)
-    parts.push(`would remove ${describeForeign(removing)} (pass --allow-foreign-prune to remove them)`);
-  if (changing.length > 0)
-    parts.push(
-      `would change ${describeForeign(changing)} (pass --allow-foreign-change to let this file change them and become their owner)`,
-    );
-  return {
-    message: `${desired.file} ${parts.join(', and ')}; another file names project "${desired.project}" too, so nothing of theirs was changed (or give one file another project)`,
-    agents: [...new Set(refused.map((a) => a.agentId))].sort(),
-  };
 }
 
 /** createOnly: each declared agent's plan must be exactly one create (no container of it anywhere). */

@@ -16,16 +16,12 @@ import type { AgentSpec, DesiredState, EngineInfo, ObservedState, Plan } from '.
 import { formatBytes, formatCpus } from '../render/units.js';
 import { assertNoSymlinks, WORKDIRS } from './workdir.js';
 import { egressNetworkName } from '../egress/names.js';
+import type { RunProblem } from './guards.js';
 
 const BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none']);
 
-/** One thing found wrong. */
-export interface PreflightProblem {
-  /** `file:line:col: message` where a position is known. */
-  message: string;
-  /** The agents it stops, sorted; empty when it stops the whole run (the runtime directory...). */
-  agents: string[];
-}
+/** One thing found wrong (see RunProblem: preflight's problems never carry an optIn). */
+export type PreflightProblem = RunProblem;
 
 export interface PreflightOptions {
   /** Images a dry run would build first: not missing. */

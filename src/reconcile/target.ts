@@ -76,6 +76,6 @@ export function targetPlan(
 }
 
 /** Only the builds a targeted agent uses. */
-export function targetBuilds(builds: ImageBuild[], ids: ReadonlySet<string>): ImageBuild[] {
+export function targetBuilds<B extends ImageBuild>(builds: B[], ids: ReadonlySet<string>): B[] {
   return builds.filter((b) => b.agents.some((a) => ids.has(a)));
 }

@@ -8,6 +8,8 @@ const HINTS: Record<OptIn, string> = {
   force: 'pass --force to do it anyway',
   allowMassPrune: 'pass --allow-mass-prune (to apply or apply --watch) if that is what you want',
   allowEmpty: 'pass --allow-empty (to apply or apply --watch) if that is what you want',
+  allowForeignPrune: 'pass --allow-foreign-prune to remove them',
+  allowForeignChange: 'pass --allow-foreign-change to let this file change them and become their owner',
   project: 'pass --project (or --file) to choose one',
   engineTimeout: 'the deadline is set with --engine-timeout or AGENTCTL_ENGINE_TIMEOUT',
   adopt: 'pass --adopt to take it over',

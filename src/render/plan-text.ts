@@ -5,7 +5,6 @@ import { formatBytes, formatCpus } from './units.js';
 import { paint, type Painter } from './color.js';
 import { DURATION_PATHS, SECRET, SECRET_CHANGED } from '../reconcile/field-diff.js';
 import { formatDuration } from '../util/duration.js';
-import { foreignActions } from '../reconcile/file-owner.js';
 
 export const SYMBOL: Record<ActionKind, string> = {
   create: '+',
@@ -85,19 +84,6 @@ export function renderPlan(p: Plan, color = false): string {
     );
   for (const conflict of p.conflicts) lines.push(c.red(`  ! ${conflict.agentId}: ${conflict.message}`));
   for (const f of p.failing ?? []) lines.push(c.red(`  ! ${f.agentId} is ${f.message}`));
-  const { prunes, changes } = foreignActions(p.actions);
-  if (prunes.length > 0)
-    lines.push(
-      c.red(
-        `  ! ${prunes.length} removal(s) of agents another file created: apply refuses them without --allow-foreign-prune`,
-      ),
-    );
-  if (changes.length > 0)
-    lines.push(
-      c.red(
-        `  ! ${changes.length} change(s) of agents another file created: apply refuses them without --allow-foreign-change`,
-      ),
-    );
   for (const [file, n] of adoptedByFile(p))
     lines.push(
       `  note: ${n} agent(s) were created by ${file}, which no longer exists (moved or renamed?): this file adopts them`,

@@ -82,8 +82,11 @@ export function watchLines(e: WatchEvent, color = false): Line[] {
       const scope = e.agents
         ? `; withholding ${e.agents.join(', ')} (the other agents are applied), retried on every reconcile`
         : '; will retry';
+      const hint = cliHint(e.optIn);
       return [
-        err(`${c.red('error')} (${describeTrigger(e.trigger)}): ${e.messages[0] ?? ''}${scope}`),
+        err(
+          `${c.red('error')} (${describeTrigger(e.trigger)}): ${e.messages[0] ?? ''}${hint ? ` (${hint})` : ''}${scope}`,
+        ),
         ...e.messages.slice(1).map((m) => ({ text: `  ${m}`, stream: 'err' as const })),
       ];
     }

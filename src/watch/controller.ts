@@ -478,7 +478,14 @@ class Controller {
     }
     for (const w of withheld) {
       if (!this.withheldShown.has(w.message)) {
-        this.emit({ type: 'error', kind: 'preflight', trigger, messages: [w.message], agents: w.agents });
+        this.emit({
+          type: 'error',
+          kind: 'preflight',
+          trigger,
+          messages: [w.message],
+          agents: w.agents,
+          ...(w.optIn !== undefined && { optIn: w.optIn }),
+        });
       }
       shown.set(w.message, w.agents);
     }

@@ -85,7 +85,15 @@ export type WatchEventBody =
    * retried. With `agents`: a preflight problem of those agents only, which are withheld while the
    * others are applied; reported when it appears, not again on every reconcile it persists.
    */
-  | { type: 'error'; kind: ErrorKind; trigger: string[]; messages: string[]; agents?: string[] }
+  | {
+      type: 'error';
+      kind: ErrorKind;
+      trigger: string[];
+      messages: string[];
+      agents?: string[];
+      /** The option (the CLI: its flag) that would let the withheld agents' change go ahead. */
+      optIn?: OptIn;
+    }
   /**
    * An agent's repairs started being held by its back-off (it needed a repair again before its wait was
    * over: a crash loop, or something stopping it again and again), or that ended. Said once per change,

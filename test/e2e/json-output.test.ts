@@ -2,7 +2,7 @@
  * Every `-o json` output checked against its documented shape in schemas/output/, on real output of the
  * built binary: success and failure, with and without the engine.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -64,6 +64,24 @@ describe('-o json output matches schemas/output (real binary)', () => {
       });
       expect(bad.stderr).toMatch(/unknown field "memroy"/);
     }
+  });
+
+  it('diff with an image to build and a preflight problem: builds and preflight', () => {
+    p = testProject('json8b');
+    mkdirSync(path.join(p.dir, 'ctx'));
+    writeFileSync(path.join(p.dir, 'ctx', 'Dockerfile'), 'FROM scratch\n');
+    const net = `${p.project}-none`;
+    p.write(
+      `agents:\n  a:\n    image: ${p.project}-img:1\n    build: { context: ./ctx }\n    network: ${net}`,
+    );
+    const d = agentctl(['diff', '-o', 'json'], { cwd: p.dir });
+    expect(d.status, d.stderr).toBe(1);
+    const out = json(d.stdout);
+    shape('diff')(out);
+    expect(out).toMatchObject({
+      builds: [{ image: `${p.project}-img:1`, agents: ['a'], reason: 'missing' }],
+      preflight: { ok: false, problems: [{ agents: ['a'], optIn: null }] },
+    });
   });
 
   it('diff, apply, ps, inspect and stats of a running fleet', () => {

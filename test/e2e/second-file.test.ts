@@ -73,14 +73,23 @@ describe('a second file naming the same project (real engine, built CLI)', () =>
     // B declares only z: its prune of x and y is A's agents.
     const fileB = write(path.join(root, 'b'), ['z: {}']);
     const d = agentctl(['diff', '-f', fileB]);
-    expect(d.status).toBe(2);
+    // apply would refuse it: diff says so, and exits 1 as for any run apply would refuse.
+    expect(d.status).toBe(1);
     expect(d.stdout).toContain(
       `- x will be removed  (agent is no longer in agents.yaml)  [created by ${realA}]`,
     );
+    expect(d.stdout).toContain('apply would refuse this run (1 problem(s)), nothing would be changed:');
     expect(d.stdout).toContain(
-      '! 2 removal(s) of agents another file created: apply refuses them without --allow-foreign-prune',
+      `! ${fileB} would remove 2 agent(s) created by ${realA} (x, y); another file names project`,
     );
-    const dj = JSON.parse(agentctl(['diff', '-f', fileB, '-o', 'json']).stdout) as PlanJson;
+    expect(d.stdout).toContain('(pass --allow-foreign-prune to remove them)');
+    const dj = JSON.parse(agentctl(['diff', '-f', fileB, '-o', 'json']).stdout) as PlanJson & {
+      preflight: { ok: boolean; problems: { agents: string[]; optIn: string | null }[] };
+    };
+    expect(dj.preflight.ok).toBe(false);
+    expect(dj.preflight.problems.map((x) => [x.agents, x.optIn])).toEqual([
+      [['x', 'y'], 'allowForeignPrune'],
+    ]);
     expect(dj.actions.map((a) => [a.kind, a.agent, a.createdBy])).toEqual([
       ['remove', 'x', realA],
       ['remove', 'y', realA],

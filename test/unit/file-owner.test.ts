@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { LABEL } from '../../src/labels.js';
 import { describeForeign, foreignActions } from '../../src/reconcile/file-owner.js';
+import { foreignProblems } from '../../src/reconcile/guards.js';
+import { renderProblems } from '../../src/render/apply-check.js';
 import { plan } from '../../src/reconcile/plan.js';
 import { planToJson, renderPlan } from '../../src/render/plan-text.js';
 import type { DesiredState, ObservedContainer, ObservedState } from '../../src/types.js';
@@ -119,12 +121,23 @@ describe('plan: which file created each agent', () => {
     const text = renderPlan(p);
     expect(text).toContain(`- b will be removed  (agent is no longer in agents.yaml)  [created by ${B}]`);
     expect(text).toContain(`[created by ${B}]`);
-    expect(text).toContain(
-      '! 1 removal(s) of agents another file created: apply refuses them without --allow-foreign-prune',
+    // The guard is one of the problems apply would refuse the run for, each with its opt-in; the CLI
+    // names the flag (the library's message does not).
+    const problems = foreignProblems(mine(desired([])), p, {});
+    expect(problems.map((x) => [x.agents, x.optIn])).toEqual([
+      [['b'], 'allowForeignPrune'],
+      [['a'], 'allowForeignChange'],
+    ]);
+    expect(problems[0]?.message).toContain(`would remove 1 agent(s) created by ${B} (b); another file names`);
+    expect(problems.map((x) => x.message).join('\n')).not.toMatch(/--allow/);
+    const shown = renderProblems({ builds: [], problems, warnings: [] }).join('\n');
+    expect(shown).toContain(`(pass --allow-foreign-prune to remove them)`);
+    expect(shown).toContain(
+      '(pass --allow-foreign-change to let this file change them and become their owner)',
     );
-    expect(text).toContain(
-      '! 1 change(s) of agents another file created: apply refuses them without --allow-foreign-change',
-    );
+    expect(
+      foreignProblems(mine(desired([])), p, { allowForeignPrune: true, allowForeignChange: true }),
+    ).toEqual([]);
     expect(text).toContain(
       `note: 1 agent(s) were created by ${MOVED}, which no longer exists (moved or renamed?): this file adopts them`,
     );
