@@ -20,4 +20,10 @@ export const LABEL = {
    * Not part of the spec hash: moving the file must not recreate the fleet.
    */
   file: 'agentctl.file',
+  /**
+   * On agentctl's own helper containers of a remote engine's HostFs (remote-host-fs.ts), value the
+   * engine's name. They bind-mount the whole runtimeDir to act on it for agentctl, so they are not users
+   * of the data in it (the in-use check skips them).
+   */
+  hostFsHelper: 'agentctl.host-fs-helper',
 } as const;

@@ -13,6 +13,7 @@
  */
 import path from 'node:path';
 import { AgentctlError, type ErrorKind } from '../errors.js';
+import { LABEL } from '../labels.js';
 import type { DiskUsage } from '../util/disk-usage.js';
 import { ensureHelperImage, HELPER_NODE, HELPER_SCRIPT } from './host-fs-helper-image.js';
 import type { HostFs, HostSpace, HostStat } from './host-fs.js';
@@ -150,7 +151,7 @@ export class RemoteHostFs implements HostFs {
       Env: [],
       User: '0:0',
       WorkingDir: '/',
-      Labels: { 'agentctl.host-fs-helper': this.engine },
+      Labels: { [LABEL.hostFsHelper]: this.engine },
       HostConfig: {
         // Binds (not Mounts) create a missing runtimeDir on that host, as ensureWorkDir would.
         Binds: [`${this.runtimeDir}:${this.runtimeDir}`],

@@ -2,10 +2,13 @@
  * Whether a working directory is still in use: the one check every operation that deletes agent data
  * (rm --data, down --data, cleanup) makes first. A directory is in use while any container on the
  * engine (ours or not, running or not) has a mount whose host source is the directory, lies inside it,
- * or contains it (a container mounting the whole runtime directory uses every agent's data).
+ * or contains it (a container mounting the whole runtime directory uses every agent's data). Only
+ * agentctl's own HostFs helpers are left out: they mount the runtime directory to carry out these very
+ * operations, and with them every remote directory would be in use for a minute after each command.
  */
 import path from 'node:path';
 import type { DockerPort } from '../docker/port.js';
+import { LABEL } from '../labels.js';
 import type { HostFs } from '../docker/host-fs.js';
 import { localHostFs } from '../docker/local-host-fs.js';
 
@@ -18,7 +21,9 @@ export interface MountSnapshot {
 
 /** Mount sources are paths on the engine's host: `host` is that host's filesystem. */
 export async function mountSnapshot(port: DockerPort, host: HostFs = localHostFs): Promise<MountSnapshot> {
-  const containers = await port.listContainers({});
+  const containers = (await port.listContainers({})).filter(
+    (c) => c.labels[LABEL.hostFsHelper] === undefined,
+  );
   const mounts = await Promise.all(
     containers.map(async (c) => {
       // A port that reports only the /mnt mount still gives that one.
