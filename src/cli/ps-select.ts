@@ -9,7 +9,10 @@ import { psRowToJson } from '../render/json.js';
 import { compileFormat, type FormatField } from '../render/row-format.js';
 import { formatBytes, formatCpus, formatDuration } from '../render/units.js';
 
-/** The engine's container states, plus `missing` for a declared agent without a container. */
+/**
+ * The engine's container states, plus `missing` for a declared agent without a container and `unknown`
+ * for one whose engine could not be reached.
+ */
 export const PS_STATES = [
   'running',
   'created',
@@ -19,6 +22,7 @@ export const PS_STATES = [
   'dead',
   'removing',
   'missing',
+  'unknown',
 ];
 
 export function stateOption(): Option {
@@ -45,6 +49,7 @@ export const PS_FORMAT_FIELDS: Record<string, FormatField<PsFormatRow>> = {
   ID: { header: 'AGENT', value: (r) => r.agent },
   Agent: { header: 'AGENT', value: (r) => r.agent },
   Project: { header: 'PROJECT', value: (r) => r.project ?? '' },
+  Engine: { header: 'ENGINE', value: (r) => r.engine ?? 'local' },
   Container: { header: 'CONTAINER', value: (r) => r.container },
   ContainerID: { header: 'CONTAINER ID', value: (r) => r.containerId?.slice(0, 12) ?? '' },
   State: { header: 'STATE', value: (r) => r.state },

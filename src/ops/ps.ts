@@ -1,8 +1,12 @@
 /** ps: one row per agent of the project, declared or running. */
-import { refuseOtherEngines } from '../fleet/engines-of.js';
+import type { OpenEngine } from '../docker/engines.js';
+import { engineOf } from '../fleet/engines-of.js';
+import { hasOtherEngines, openEngines, unreachableEngine } from '../fleet/open-engines.js';
+import { desiredOn } from '../fleet/plan.js';
+import { toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { observe } from '../reconcile/observe.js';
-import type { DesiredState } from '../types.js';
+import { type DesiredState, LOCAL_ENGINE, type ObservedState, type UnreachableEngine } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
 import { gatewayContainerName } from '../egress/names.js';
 import { type OpContext, portOf } from './context.js';
@@ -23,6 +27,15 @@ export interface AgentRow {
   uptimeMs?: number;
   /** Whether the agent is still declared in the file. */
   declared: boolean;
+  /** The engine the row was observed on (`local` for a file without engines:). */
+  engine?: string;
+  /**
+   * A copy of a declared agent on an engine other than the file's (its home, named here): apply
+   * removes it (when the agent also runs at home) or moves the agent with --migrate.
+   */
+  strayFrom?: string;
+  /** State `unknown`: the engine could not be reached (its message). */
+  unreachable?: string;
   containerId?: string;
   /** Restarts by the engine's restart policy (a crash loop shows here), the last exit code, health. */
   restartCount?: number;
@@ -39,14 +52,16 @@ export interface AgentRow {
  * One statfs per distinct directory, whatever the number of agents. A filesystem that cannot be read
  * leaves the figures out rather than failing ps.
  */
-function pressureOf(): (dir: string | undefined) => Promise<DiskPressure | undefined> {
+function pressureOf(
+  host?: OpenEngine['host'],
+): (dir: string | undefined) => Promise<DiskPressure | undefined> {
   const min = freeSpaceMinimum();
   const seen = new Map<string, Promise<DiskPressure | undefined>>();
   return (dir) => {
     if (dir === undefined) return Promise.resolve(undefined);
     let p = seen.get(dir);
     if (!p) {
-      p = diskPressure(dir, min).catch(() => undefined);
+      p = diskPressure(dir, min, host).catch(() => undefined);
       seen.set(dir, p);
     }
     return p;
@@ -88,12 +103,100 @@ export function stateText(r: Pick<AgentRow, 'state' | 'restartCount' | 'exitCode
 /** The row of the project's egress gateway in `ps`. */
 export const EGRESS_GATEWAY_ROW = '(egress gateway)';
 
+/** ps of a file: its rows, and the engines that could not be looked at (each named, with its agents). */
+export interface PsResult {
+  rows: AgentRow[];
+  unreachable: UnreachableEngine[];
+}
+
+/** ps's rows; see psReport for the engines that could not be reached (their agents are `unknown`). */
 export async function ps(desired: DesiredState, ctx: OpContext = {}, now = Date.now()): Promise<AgentRow[]> {
-  refuseOtherEngines(desired, 'ps');
-  const [observed, filesystem] = await Promise.all([
-    observe(portOf(ctx), desired, { inspectAll: true }),
-    pressureOf()(path.join(desired.runtimeDir, WORKDIRS)),
-  ]);
+  return (await psReport(desired, ctx, now)).rows;
+}
+
+/**
+ * A file without `engines:` is looked at on its one engine, as always. With engines, every engine in
+ * parallel: each row says its engine, a copy of an agent away from its file's engine is a stray, and an
+ * engine that does not answer gives its agents as `unknown` and is reported, the others still listed.
+ */
+export async function psReport(
+  desired: DesiredState,
+  ctx: OpContext = {},
+  now = Date.now(),
+): Promise<PsResult> {
+  if (!hasOtherEngines(desired)) {
+    const [observed, filesystem] = await Promise.all([
+      observe(portOf(ctx), desired, { inspectAll: true }),
+      pressureOf()(path.join(desired.runtimeDir, WORKDIRS)),
+    ]);
+    return { rows: sortRows(rowsOf(desired, observed, now, filesystem)), unreachable: [] };
+  }
+  const { open, failed } = openEngines(desired, portOf(ctx));
+  const unreachable = failed.map((f) => unreachableEngine(desired, f.spec.name, f.message));
+  const seen = await Promise.all(
+    open.map(async (e) => {
+      try {
+        const [observed, filesystem] = await Promise.all([
+          observe(e.port, desiredOn(desired, e.spec), { inspectAll: true }),
+          pressureOf(e.host)(path.join(e.spec.runtimeDir, WORKDIRS)),
+        ]);
+        return { engine: e.name, spec: e.spec, observed, filesystem };
+      } catch (err) {
+        unreachable.push(unreachableEngine(desired, e.name, toAgentctlError(err).message));
+        return undefined;
+      }
+    }),
+  );
+  const home = new Map(desired.agents.map((a) => [a.id, engineOf(a)]));
+  const rows: AgentRow[] = [];
+  for (const s of seen) {
+    if (!s) continue;
+    // Each engine's own missing rows; every container it holds, a stray named as such.
+    for (const r of rowsOf(desiredOn(desired, s.spec), s.observed, now, s.filesystem)) {
+      const h = home.get(r.agent);
+      rows.push({
+        ...r,
+        engine: s.engine,
+        declared: r.declared || h !== undefined,
+        ...(h !== undefined && h !== s.engine ? { strayFrom: h } : {}),
+      });
+    }
+  }
+  unreachable.sort((a, b) => naturalCompare(a.engine, b.engine));
+  for (const u of unreachable) {
+    for (const id of u.agents) {
+      const a = desired.agents.find((x) => x.id === id);
+      if (!a) continue;
+      rows.push({
+        agent: a.id,
+        container: a.name,
+        state: 'unknown',
+        image: a.image,
+        declared: true,
+        engine: u.engine,
+        unreachable: u.message,
+      });
+    }
+  }
+  return { rows: sortRows(rows), unreachable };
+}
+
+function sortRows(rows: AgentRow[]): AgentRow[] {
+  return rows.sort(
+    (a, b) =>
+      naturalCompare(a.agent, b.agent) ||
+      naturalCompare(a.engine ?? LOCAL_ENGINE, b.engine ?? LOCAL_ENGINE) ||
+      naturalCompare(a.container, b.container),
+  );
+}
+
+/** One engine's rows: its containers, its gateway, and the missing rows of `desired`'s agents. */
+function rowsOf(
+  desired: DesiredState,
+  observed: ObservedState,
+  now: number,
+  filesystem: DiskPressure | undefined,
+): AgentRow[] {
   const declared = new Set(desired.agents.map((a) => a.id));
   const rows: AgentRow[] = observed.containers.map((c) => ({
     agent: c.agentId || c.labels[LABEL.agent] || '?',
@@ -128,7 +231,7 @@ export async function ps(desired: DesiredState, ctx: OpContext = {}, now = Date.
       declared: true,
     });
   }
-  const seen = new Set(rows.map((r) => r.agent));
+  const seen = new Set(rows.filter((r) => declared.has(r.agent)).map((r) => r.agent));
   for (const a of desired.agents) {
     if (seen.has(a.id)) continue;
     rows.push({
@@ -140,7 +243,7 @@ export async function ps(desired: DesiredState, ctx: OpContext = {}, now = Date.
       ...(filesystem ? { filesystem } : {}),
     });
   }
-  return rows.sort((a, b) => naturalCompare(a.agent, b.agent) || naturalCompare(a.container, b.container));
+  return rows;
 }
 
 /** A row of `ps` without a file: an agent of any project we manage. */

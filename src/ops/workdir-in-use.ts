@@ -77,3 +77,27 @@ function within(inner: string, outer: string): boolean {
   const rel = path.relative(outer, inner);
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
+
+/** An engine as the in-use check sees it: its port, and the filesystem of its host. */
+export interface MountingEngine {
+  name: string;
+  port: DockerPort;
+  host: HostFs;
+}
+
+/**
+ * Every container's mounts on several engines of ONE machine (fleet/same-host.ts says which), each
+ * named `NAME on engine E` so that a message says where the user finds it. Throws when an engine does
+ * not answer: its containers are unknown, so nothing on that disk may be taken as unused.
+ */
+export async function enginesMountSnapshot(engines: readonly MountingEngine[]): Promise<MountSnapshot> {
+  const snapshots = await Promise.all(
+    engines.map(async (e) => {
+      const s = await mountSnapshot(e.port, e.host);
+      return s.mounts.map((m) => ({ ...m, container: `${m.container} on engine ${e.name}` }));
+    }),
+  );
+  // The same disk whichever engine resolves a path; this host's own side when one of them has it.
+  const host = engines.find((e) => e.host === localHostFs)?.host ?? engines[0]?.host ?? localHostFs;
+  return { mounts: snapshots.flat(), host };
+}

@@ -9,7 +9,7 @@ import { exitCodeFor } from '../errors.js';
 import type { AgentRecord } from '../ops/inspect.js';
 import type { StatsRow } from '../ops/stats.js';
 import type { DiskPressure } from '../reconcile/free-space.js';
-import type { ConfigWarning, HealthProbe, LiveLimits } from '../types.js';
+import { type ConfigWarning, type HealthProbe, LOCAL_ENGINE, type LiveLimits } from '../types.js';
 
 /** JSON text in which an undefined value is `null` rather than a dropped key. */
 export function jsonText(value: unknown): string {
@@ -82,12 +82,21 @@ export function psRowToJson(
     exitCode?: number;
     health?: string;
     filesystem?: DiskPressure;
+    engine?: string;
+    strayFrom?: string;
+    unreachable?: string;
   },
   project?: string,
 ): unknown {
+  const declared = r.declared ?? null;
   return {
     project: r.project ?? project ?? null,
     agent: r.agent,
+    engine: r.engine ?? LOCAL_ENGINE,
+    // Where the file puts the agent; a copy anywhere else is a stray.
+    homeEngine: r.strayFrom ?? (declared ? (r.engine ?? LOCAL_ENGINE) : null),
+    stray: declared === null ? null : r.strayFrom !== undefined,
+    unreachable: r.unreachable ?? null,
     container: r.container,
     containerId: r.containerId ?? null,
     state: r.state,
@@ -96,7 +105,7 @@ export function psRowToJson(
     cpus: cpusOf(r.nanoCpus),
     uptimeMs: r.uptimeMs ?? null,
     // Without a file there is nothing to be declared in.
-    declared: r.declared ?? null,
+    declared,
     restartCount: r.restartCount ?? null,
     exitCode: r.exitCode ?? null,
     health: r.health ?? null,

@@ -1,6 +1,7 @@
 /**
- * Commands that look at one engine only refuse a file placing agents on other engines, instead of
- * acting on `local` alone while the user believes every engine was looked at.
+ * A file with several engines through the built binary, with one engine (lab) that does not exist:
+ * commands that look at every engine say which one they could not reach and exit 1; those that look at
+ * one engine only refuse the file instead of acting on `local` alone.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -29,7 +30,18 @@ describe('a file with several engines (built binary)', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.each([['cleanup'], ['ps'], ['down']])('%s refuses it, naming the other engine, exit 1', (cmd) => {
+  it('ps lists local, and lab as one line naming it and its agent; exit 1', () => {
+    const r = agentctl(['ps', '-f', 'agents.yaml'], { cwd: dir });
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^agentctl: engine lab \(unix:\/\/.*no-such\.sock\): .*; agent b not looked at$/),
+    ]);
+    expect(r.stdout).toMatch(/^AGENT +ENGINE +CONTAINER +STATE/);
+    expect(r.stdout).toMatch(/^a +local +claude-agent-a +missing/m);
+    expect(r.stdout).toMatch(/^b +lab +claude-agent-b +unknown \(engine unreachable\)/m);
+  });
+
+  it.each([['cleanup'], ['down']])('%s refuses it, naming the other engine, exit 1', (cmd) => {
     const r = agentctl([cmd, '-f', 'agents.yaml'], { cwd: dir });
     expect(r.status, r.stdout + r.stderr).toBe(1);
     expect(r.stderr).toMatch(/engines other than local \(lab\) is not supported yet; nothing was changed/);

@@ -106,12 +106,15 @@ describe('-o json output matches schemas/output (real binary)', () => {
     expect(ps.status, ps.stderr).toBe(0);
     shape('ps')(json(ps.stdout));
     expect(json(ps.stdout)).toMatchObject([
-      { project: p.project, agent: 'w-1', cpus: 0.5, declared: true },
-      { project: p.project, agent: 'w-2', cpus: 0.5, declared: true },
+      { project: p.project, agent: 'w-1', cpus: 0.5, declared: true, engine: 'local', stray: false },
+      { project: p.project, agent: 'w-2', cpus: 0.5, declared: true, homeEngine: 'local', unreachable: null },
     ]);
     const psAll = agentctl(['ps', '--project', p.project, '-o', 'json'], { cwd: '/' });
     shape('ps')(json(psAll.stdout));
-    expect(json(psAll.stdout)).toMatchObject([{ declared: null }, { declared: null }]);
+    expect(json(psAll.stdout)).toMatchObject([
+      { declared: null, engine: 'local', homeEngine: null, stray: null },
+      { declared: null },
+    ]);
 
     const inspect = agentctl(['inspect', 'w-1', '-o', 'json'], { cwd });
     expect(inspect.status, inspect.stderr).toBe(0);

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { AgentctlError } from '../../errors.js';
-import { type AgentRow, pressedFilesystems, ps, psAll, stateText } from '../../ops/ps.js';
+import { AgentctlError, EXIT } from '../../errors.js';
+import { hasOtherEngines, unreachableText } from '../../fleet/open-engines.js';
+import { type AgentRow, pressedFilesystems, psAll, psReport, stateText } from '../../ops/ps.js';
 import { pressureFlag, pressureText } from '../../reconcile/free-space.js';
 import { psRowToJson } from '../../render/json.js';
 import { renderTable } from '../../render/table.js';
@@ -47,24 +48,38 @@ export function registerPs(program: Command): void {
         return;
       }
       const desired = await loadDesired(opts.file, { quietWarnings: true });
-      const rows = selectRows(await ps(desired), opts.state);
+      const report = await psReport(desired);
+      // An engine not looked at is a failure whatever is printed: its agents' state is unknown.
+      if (report.unreachable.length > 0) process.exitCode = EXIT.failure;
+      const hosts = new Map((desired.engines ?? []).map((e) => [e.name, e.host]));
+      for (const u of report.unreachable)
+        process.stderr.write(`agentctl: ${unreachableText(u, hosts.get(u.engine))}\n`);
+      const rows = selectRows(report.rows, opts.state);
       if (printFormatted(rows, opts, desired.project)) return;
       if (printQuiet(rows, opts.quiet)) return;
       if (opts.output === 'json') {
         printJson(rows.map((r) => psRowToJson(r, desired.project)));
         return;
       }
+      // The ENGINE column only for a file with engines: (a one-engine table stays as it was).
+      const engines = hasOtherEngines(desired);
       const table = rows.map((r) => [
-        r.agent + (r.declared ? '' : ' (not in file)'),
+        r.agent + agentNote(r),
+        ...(engines ? [r.engine ?? ''] : []),
         r.container,
-        stateText(r),
+        r.unreachable !== undefined ? `${r.state} (engine unreachable)` : stateText(r),
         ...liveCells(r),
       ]);
-      process.stdout.write(
-        `${renderTable(['AGENT', 'CONTAINER', 'STATE', 'IMAGE', 'MEMORY', 'CPUS', 'UPTIME'], table)}\n`,
-      );
+      const head = ['AGENT', ...(engines ? ['ENGINE'] : []), 'CONTAINER', 'STATE'];
+      process.stdout.write(`${renderTable([...head, 'IMAGE', 'MEMORY', 'CPUS', 'UPTIME'], table)}\n`);
       warnDiskPressure(rows);
     });
+}
+
+/** Why a row is not simply the file's agent: not in the file, or a copy away from its engine. */
+function agentNote(r: Pick<AgentRow, 'declared' | 'strayFrom'>): string {
+  if (r.strayFrom !== undefined) return ` (stray: the file puts it on engine ${r.strayFrom})`;
+  return r.declared ? '' : ' (not in file)';
 }
 
 async function printAll(opts: PsFlags): Promise<void> {
