@@ -155,7 +155,10 @@ export function testDockerd(tag: string, opts: TestDockerdOptions = {}): TestDoc
       self.signal('SIGCONT');
       if (running() && ok('info')) {
         const ids = spawnSync('docker', ['-H', host, 'ps', '-aq'], { encoding: 'utf8' }).stdout.trim();
-        if (ids) spawnSync('docker', ['-H', host, 'rm', '-f', ...ids.split('\n')], { stdio: 'ignore' });
+        // Asynchronously: removing hundreds of containers can take minutes on a loaded machine, and a
+        // synchronous child would block the worker long enough for vitest's own calls to time out.
+        if (ids)
+          await exitOf(spawn('docker', ['-H', host, 'rm', '-f', ...ids.split('\n')], { stdio: 'ignore' }));
       }
       await self.stop();
       killStrays(root);
@@ -164,6 +167,13 @@ export function testDockerd(tag: string, opts: TestDockerdOptions = {}): TestDoc
     },
   };
   return self;
+}
+
+function exitOf(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
 }
 
 function pidIn(file: string): number | undefined {
