@@ -48,8 +48,19 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
+/**
+ * Each spec's hash, once: apply plans a spec, may plan it again (after a build), then labels the
+ * container with it. Specs are never changed after the config is loaded (a change is a new spec).
+ */
+const hashes = new WeakMap<AgentSpec, string>();
+
 export function specHash(spec: AgentSpec): string {
-  return createHash('sha256')
-    .update(canonicalJson(hashedPart(spec)))
-    .digest('hex');
+  let hash = hashes.get(spec);
+  if (hash === undefined) {
+    hash = createHash('sha256')
+      .update(canonicalJson(hashedPart(spec)))
+      .digest('hex');
+    hashes.set(spec, hash);
+  }
+  return hash;
 }

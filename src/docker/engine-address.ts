@@ -68,7 +68,7 @@ export function localHostNames(): Set<string> {
 }
 
 /** Whether the engine runs on another machine (its working directories are on that machine's disk). */
-export function isRemoteAddress(a: EngineAddress, local: ReadonlySet<string> = localHostNames()): boolean {
+export function isRemoteAddress(a: EngineAddress, local?: ReadonlySet<string>): boolean {
   if (a.socketPath) return false;
   if (a.ssh) return true;
   return !isLocal(a.host ?? '', local);
@@ -129,7 +129,7 @@ function isResult(p: Parsed | EngineAddressResult): p is EngineAddressResult {
  */
 export function parseDockerHost(
   env: NodeJS.ProcessEnv = process.env,
-  local: ReadonlySet<string> = localHostNames(),
+  local?: ReadonlySet<string>,
 ): EngineAddressResult {
   const raw = env.DOCKER_HOST;
   if (raw === undefined || raw === '') return { ok: true, address: { socketPath: DEFAULT_SOCKET } };
@@ -182,7 +182,7 @@ export function parseEngineHost(
   raw: string,
   extra: { tls?: TlsFiles; identityFile?: string } = {},
   what = 'host',
-  local: ReadonlySet<string> = localHostNames(),
+  local?: ReadonlySet<string>,
 ): EngineAddressResult {
   const shown = `${what}: ${raw}`;
   const p = parseUrl(raw, shown, EXPECTED_ENGINE);
@@ -212,10 +212,14 @@ function sshAddress(p: { host: string; port: number; user?: string }, identityFi
   return { host: p.host, port: p.port, ssh };
 }
 
-function isLocal(host: string, local: ReadonlySet<string>): boolean {
+/**
+ * `local` defaults to this host's names, read only here: listing the interfaces costs about 0.1 s on a
+ * busy host, and a unix socket (every run's usual engine) or a loopback address never needs it.
+ */
+function isLocal(host: string, local?: ReadonlySet<string>): boolean {
   // The whole loopback range, as the kernel routes it; ::ffff:127.x is the same in IPv6 clothing.
   if (/^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(host) || host === '::1') return true;
-  return local.has(host);
+  return (local ?? localHostNames()).has(host);
 }
 
 function usage(message: string): EngineAddressResult {
