@@ -279,6 +279,8 @@ export interface EngineInfo {
   kernelVersion: string;
   /** The engine host's CPU architecture as the engine says it (`x86_64`, `aarch64`). */
   architecture?: string;
+  /** The runtime of containers that name none (runc unless the engine is configured otherwise). */
+  defaultRuntime?: string;
 }
 
 /** How a runtime the engine has registered behaves, as far as agentctl must adapt to it. */

@@ -6,11 +6,13 @@
  * logs, stats and the archive endpoints (EngineHttp.open); build uses dockerode, loaded lazily from this
  * module only.
  */
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { AgentctlError, BaseImageUnavailableError, toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import type { ContainerRunState, EngineInfo, HealthProbe, LiveLimits, RestartPolicy } from '../types.js';
 import { buildContextTar } from './build-context.js';
+import { type CgroupLayout, cgroupSample, layoutFrom } from './cgroup-stats.js';
 import { BuildStepTracker } from './build-steps.js';
 import { AGENT_MOUNT } from './container-config.js';
 import { type EngineAddress, parseDockerHost } from './engine-address.js';
@@ -120,6 +122,8 @@ export class DockerEngine implements DockerPort {
   private dockerode?: Promise<import('dockerode')>;
   private infoOnce?: Promise<EngineInfo>;
   private kindOnce?: Promise<EngineInfo['kind']>;
+  private cgroupLayoutOnce?: Promise<CgroupLayout | undefined>;
+  private cgroupTries = 0;
 
   /**
    * `address` defaults to DOCKER_HOST's (or the default socket); an address we cannot drive throws.
@@ -148,6 +152,7 @@ export class DockerEngine implements DockerPort {
       KernelVersion?: string;
       Architecture?: string;
       Runtimes?: Record<string, ApiRuntime>;
+      DefaultRuntime?: string;
     }>('docker info', 'GET', '/info');
     const runtimes = Object.keys(info.Runtimes ?? {}).sort();
     return {
@@ -159,6 +164,7 @@ export class DockerEngine implements DockerPort {
       runtimeTraits: Object.fromEntries(runtimes.map((r) => [r, runtimeTraitsOf(info.Runtimes?.[r] ?? {})])),
       kernelVersion: String(info.KernelVersion ?? ''),
       ...(info.Architecture ? { architecture: info.Architecture } : {}),
+      ...(info.DefaultRuntime ? { defaultRuntime: info.DefaultRuntime } : {}),
     };
   }
 
@@ -490,7 +496,16 @@ export class DockerEngine implements DockerPort {
     });
   }
 
-  async containerStats(id: string, opts: { oneShot: boolean }): Promise<StatsSample | undefined> {
+  async containerStats(
+    id: string,
+    opts: { oneShot: boolean; runtime?: string },
+  ): Promise<StatsSample | undefined> {
+    // A one-shot of a runc container of an engine on this host: its cgroup files (see cgroup-stats.ts).
+    if (opts.oneShot && opts.runtime !== undefined && this.address.socketPath) {
+      const layout = await this.cgroupLayout(id, opts.runtime);
+      const sample = layout && cgroupSample(layout, id);
+      if (sample) return sample;
+    }
     // Without one-shot the engine takes two samples about a second apart, so CPU % can be computed.
     const raw = await this.callOr404<ApiStats>(
       `stats of ${short(id)}`,
@@ -498,6 +513,38 @@ export class DockerEngine implements DockerPort {
       `/containers/${q(id)}/stats?stream=false${opts.oneShot ? '&one-shot=true' : ''}`,
     );
     return raw ? toStatsSample(raw) : undefined;
+  }
+
+  /**
+   * Where this engine keeps its containers' cgroups, learnt from the first runc container asked about
+   * (its process's /proc/<pid>/cgroup). gVisor and other runtimes are left to the engine: their cgroup
+   * holds the sandbox, whose numbers are not the agent's (see RuntimeTraits.gvisor).
+   */
+  private async cgroupLayout(id: string, runtime: string): Promise<CgroupLayout | undefined> {
+    const effective = runtime || (await this.cachedInfo().catch(() => undefined))?.defaultRuntime;
+    if (effective === undefined || effective === '' || !DEFAULT_RUNTIMES.has(effective)) return undefined;
+    if (this.cgroupLayoutOnce === undefined) {
+      const learning = this.learnCgroupLayout(id);
+      this.cgroupLayoutOnce = learning;
+      // Not learnt from this one (it stopped meanwhile...): the next container may tell.
+      if ((await learning) === undefined && (this.cgroupTries += 1) < 3) this.cgroupLayoutOnce = undefined;
+    }
+    return this.cgroupLayoutOnce;
+  }
+
+  private async learnCgroupLayout(id: string): Promise<CgroupLayout | undefined> {
+    const c = await this.callOr404<{ Id: string; State?: { Pid?: number } }>(
+      'inspect container',
+      'GET',
+      `/containers/${q(id)}/json`,
+    ).catch(() => undefined);
+    const pid = c?.State?.Pid;
+    if (!c || !pid) return undefined;
+    try {
+      return layoutFrom(await readFile(`/proc/${pid}/cgroup`, 'utf8'), c.Id);
+    } catch {
+      return undefined;
+    }
   }
 
   async statContainerPath(id: string, path: string): Promise<ContainerPathStat | undefined> {

@@ -146,6 +146,8 @@ export interface StatsSample {
   memoryBytes: number;
   memoryLimitBytes: number;
   pids: number;
+  /** Asked of the engine, or read from the container's cgroup on this host (src/docker/cgroup-stats.ts). */
+  from: 'engine' | 'cgroup';
 }
 
 /** A path inside a container, as the archive endpoints describe it. */
@@ -270,8 +272,12 @@ export interface DockerPort {
   waitContainer(id: string): Promise<number>;
   /** The log stream: multiplexed (src/docker/multiplex.ts) unless the container has a TTY. */
   containerLogs(id: string, opts: LogStreamOptions): Promise<NodeJS.ReadableStream>;
-  /** One sample (`oneShot`: without the engine's second sample for CPU %); undefined if it is gone. */
-  containerStats(id: string, opts: { oneShot: boolean }): Promise<StatsSample | undefined>;
+  /**
+   * One sample (`oneShot`: without the engine's second sample for CPU %); undefined if it is gone.
+   * `runtime`: the container's runtime as created ('' for the engine's default), when known: a one-shot
+   * of a runc container of an engine on this host is then read from its cgroup, not asked of the engine.
+   */
+  containerStats(id: string, opts: { oneShot: boolean; runtime?: string }): Promise<StatsSample | undefined>;
   /** undefined when the path does not exist in the container. */
   statContainerPath(id: string, path: string): Promise<ContainerPathStat | undefined>;
   /** A tar of `path` (entries named from its base name); undefined when the path does not exist. */

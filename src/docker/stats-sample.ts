@@ -32,6 +32,7 @@ export function toStatsSample(s: ApiStats): StatsSample {
     memoryBytes: memoryInUse(s.memory_stats ?? {}),
     memoryLimitBytes: s.memory_stats?.limit ?? 0,
     pids: s.pids_stats?.current ?? 0,
+    from: 'engine',
   };
 }
 

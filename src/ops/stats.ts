@@ -6,9 +6,10 @@
 import { openEngine } from '../docker/engines.js';
 import type { HostFs } from '../docker/host-fs.js';
 import { localHostFs } from '../docker/local-host-fs.js';
-import type { DockerPort, StatsSample } from '../docker/port.js';
+import type { ContainerSummary, DockerPort, StatsSample } from '../docker/port.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { enginesOf } from '../fleet/engines-of.js';
+import { parseJsonObject } from '../util/json.js';
 import { LABEL } from '../labels.js';
 import { LOCAL_ENGINE } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
@@ -41,7 +42,7 @@ export interface StatsOptions extends LocateOptions {
   diskMaxAgeMs?: number;
 }
 
-/** Stats calls in flight at once (one-shot calls: each is a read of the container's cgroup). */
+/** Stats calls in flight at once (those the engine answers: each waits for its collector's tick). */
 const PARALLEL = 32;
 /** The shortest time between a container's two samples that CPU % is computed over. */
 const CPU_WINDOW_MS = 1000;
@@ -98,7 +99,7 @@ export class StatsSampler {
     if (fresh.length > 0) {
       const primed = Date.now();
       await mapLimit(fresh, PARALLEL, async (c) => {
-        const s = await port.containerStats(c.id, { oneShot: true });
+        const s = await port.containerStats(c.id, sampleOptions(c));
         if (s) this.previous.set(key(c.id), s);
       });
       await new Promise((r) => setTimeout(r, Math.max(0, CPU_WINDOW_MS - (Date.now() - primed))));
@@ -106,7 +107,7 @@ export class StatsSampler {
     const rows = await mapLimit(containers, PARALLEL, async (c) => {
       const prev = this.previous.get(key(c.id));
       const [s, disk] = await Promise.all([
-        port.containerStats(c.id, { oneShot: true }),
+        port.containerStats(c.id, sampleOptions(c)),
         c.workDir ? this.diskUsage(engine, host, c.workDir, Date.now()) : undefined,
       ]);
       if (!s) return undefined; // removed meanwhile
@@ -145,6 +146,17 @@ export class StatsSampler {
     this.disk.set(k, { at: now, usage });
     return usage;
   }
+}
+
+/**
+ * One-shot samples; with the runtime the agent was created with (its spec label: '' for the engine's
+ * default), which lets the engine read a runc container's cgroup on this host instead of asking its
+ * slow stats endpoint. An agent without that label (an older agentctl) is asked of the engine.
+ */
+function sampleOptions(c: ContainerSummary): { oneShot: true; runtime?: string } {
+  const spec = parseJsonObject(c.labels[LABEL.spec]);
+  if (!spec) return { oneShot: true };
+  return { oneShot: true, runtime: typeof spec.runtime === 'string' ? spec.runtime : '' };
 }
 
 /** One sample of every running agent. */
