@@ -35,7 +35,12 @@ export const EXAMPLES: Record<string, string[]> = {
   rm: ['agentctl rm worker-1', 'agentctl rm --data worker-1   # also delete its working directory'],
   inspect: ['agentctl inspect worker-1', 'agentctl inspect worker-1 -o json | jq .limits'],
   stats: ['agentctl stats', 'agentctl stats --no-stream -o json'],
-  cp: ['agentctl cp ./data worker-1:/mnt/', 'agentctl cp worker-1:/mnt/out.txt .'],
+  cp: [
+    'agentctl cp ./data worker-1:/mnt/',
+    'agentctl cp worker-1:/mnt/out.txt .',
+    'agentctl cp worker-1:/mnt/out - | tar -t   # a tar stream on stdout',
+    'tar -c -C src . | agentctl cp - worker-1:/mnt/in   # a tar stream from stdin',
+  ],
   cleanup: ['agentctl cleanup --older-than 7d --dry-run'],
   mcp: ['agentctl mcp --agent worker-1   # stdio, for Claude Code: claude mcp add agents -- agentctl mcp'],
 };

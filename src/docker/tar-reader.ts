@@ -34,10 +34,24 @@ export interface TarItem {
  * or a consumer that stops early by throwing or breaking), the source is closed (its iterator's
  * `return()`: a stream is destroyed), so nothing is left holding a connection open.
  */
-export async function* readTar(source: AsyncIterable<Buffer | string>): AsyncGenerator<TarItem> {
-  const bytes = new ByteSource(source);
+export interface ReadTarOptions {
+  /** What the archive is, for the message when it is not a valid tar (default: the engine's archive). */
+  origin?: string;
+  /** The kind of that error: a bad archive from the engine is the engine's fault, one on stdin the user's. */
+  kind?: 'engine' | 'usage';
+}
+
+export async function* readTar(
+  source: AsyncIterable<Buffer | string>,
+  opts: ReadTarOptions = {},
+): AsyncGenerator<TarItem> {
+  const bytes = new ByteSource(source, opts);
   try {
     yield* entries(bytes);
+  } catch (err) {
+    // Raised by the header parsers, which do not know where the archive came from.
+    if (err instanceof TarFormatError) throw bytes.corrupt(err.why);
+    throw err;
   } finally {
     await bytes.close();
   }
@@ -152,8 +166,15 @@ function padding(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK;
 }
 
-function corrupt(why: string): AgentctlError {
-  return new AgentctlError('engine', `the archive from the engine is not a valid tar (${why})`);
+function corrupt(why: string): TarFormatError {
+  return new TarFormatError(why);
+}
+
+/** A malformed archive, before readTar names where it came from (see ByteSource.corrupt). */
+class TarFormatError extends AgentctlError {
+  constructor(readonly why: string) {
+    super('engine', `the archive is not a valid tar (${why})`);
+  }
 }
 
 /** Pull-style reading over an async iterable of chunks. */
@@ -162,8 +183,19 @@ class ByteSource {
   private readonly it: AsyncIterator<Buffer | string>;
   private done = false;
 
-  constructor(source: AsyncIterable<Buffer | string>) {
+  constructor(
+    source: AsyncIterable<Buffer | string>,
+    private readonly opts: ReadTarOptions = {},
+  ) {
     this.it = source[Symbol.asyncIterator]();
+  }
+
+  /** The error for a malformed archive, naming where it came from. */
+  corrupt(why: string): AgentctlError {
+    return new AgentctlError(
+      this.opts.kind ?? 'engine',
+      `${this.opts.origin ?? 'the archive from the engine'} is not a valid tar (${why})`,
+    );
   }
 
   /** Exactly `n` bytes; at a clean end of stream with `eofOk`, undefined. */
@@ -173,7 +205,7 @@ class ByteSource {
     while (this.pending.length < n && !this.done) await this.pull();
     if (this.pending.length < n) {
       if (eofOk && this.pending.length === 0) return undefined;
-      throw corrupt('unexpected end of archive');
+      throw this.corrupt('unexpected end of archive');
     }
     const out = this.pending.subarray(0, n);
     this.pending = this.pending.subarray(n);
@@ -192,7 +224,7 @@ class ByteSource {
     const next = async (): Promise<Buffer | undefined> => {
       if (left === 0) return undefined;
       if (this.pending.length === 0) {
-        if (this.done) throw corrupt('unexpected end of archive');
+        if (this.done) throw this.corrupt('unexpected end of archive');
         await this.pull();
         if (this.pending.length === 0) return next();
       }

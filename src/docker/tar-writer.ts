@@ -9,7 +9,8 @@ const MAX_OCTAL_SIZE = 8 ** 11 - 1;
 export interface TarWriteEntry {
   /** Path inside the archive (`/`-separated, relative). */
   name: string;
-  type: 'file' | 'directory' | 'symlink';
+  /** A hard link names an earlier entry of the same archive by its name there (`linkname`). */
+  type: 'file' | 'directory' | 'symlink' | 'hardlink';
   mode: number;
   /** Seconds since the epoch. */
   mtime: number;
@@ -20,6 +21,13 @@ export interface TarWriteEntry {
   linkname?: string;
   body?: AsyncIterable<Buffer>;
 }
+
+const TYPEFLAG: Record<TarWriteEntry['type'], string> = {
+  file: '0',
+  hardlink: '1',
+  symlink: '2',
+  directory: '5',
+};
 
 export async function* packTar(entries: AsyncIterable<TarWriteEntry>): AsyncGenerator<Buffer> {
   for await (const entry of entries) {
@@ -54,7 +62,7 @@ export function tarHeader(entry: TarWriteEntry): Buffer {
     name: pax.path ? name.replace(/[^\x20-\x7e]/g, '_').slice(-99) : name,
     linkname: pax.linkpath ? '' : linkname,
     size: pax.size ? 0 : size,
-    typeflag: entry.type === 'file' ? '0' : entry.type === 'directory' ? '5' : '2',
+    typeflag: TYPEFLAG[entry.type],
     mode: entry.mode & 0o7777,
     mtime: entry.mtime,
     uid: entry.uid,

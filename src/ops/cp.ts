@@ -16,23 +16,32 @@ import { OwnerResolver } from '../reconcile/workdir.js';
 import { type LocateOptions, locateAgent } from './locate-agent.js';
 import { type ExtractTally, extractToHost } from './host-extract.js';
 import { hostEntries, type PackTally } from './host-pack.js';
+import { streamFromAgent, streamIntoAgent } from './cp-stream.js';
 import type { ResolvedAgent } from './resolve-agent.js';
 import { parseJsonObject } from '../util/json.js';
 
-export type CopyEndpoint = { kind: 'host'; path: string } | { kind: 'agent'; agent: string; path: string };
+export type CopyEndpoint =
+  | { kind: 'host'; path: string }
+  | { kind: 'agent'; agent: string; path: string }
+  /** `-`: a tar stream, read from `stdin` as a source, written to `stdout` as a destination. */
+  | { kind: 'stream' };
 
 export interface CopyOptions extends LocateOptions {
   /** Resolve the agent id in this project only. */
   project?: string;
   /** Host paths are relative to this (default: the current directory). */
   cwd?: string;
+  /** Where a `-` source is read from (a tar stream). */
+  stdin?: AsyncIterable<Buffer>;
+  /** Where a `-` destination is written to (the tar stream; nothing else is written there). */
+  stdout?: NodeJS.WritableStream;
 }
 
 export interface CopyResult {
   direction: 'from-agent' | 'to-agent';
   agent: string;
   project: string;
-  /** As resolved: an absolute host path, and `agent:/absolute/path`. */
+  /** As resolved: an absolute host path, `agent:/absolute/path`, or `-` for a tar stream. */
   source: string;
   destination: string;
   files: number;
@@ -43,8 +52,12 @@ export interface CopyResult {
   skipped: string[];
 }
 
-/** `ID:/path` names a path in an agent (an id has no `/`); anything else is a host path (`./a:b` too). */
+/**
+ * `ID:/path` names a path in an agent (an id has no `/`); `-` a tar stream; anything else is a host path
+ * (`./a:b` and `./-` too).
+ */
 export function parseCopyArg(arg: string): CopyEndpoint {
+  if (arg === '-') return { kind: 'stream' };
   const colon = arg.indexOf(':');
   if (colon === -1) return { kind: 'host', path: arg };
   const agent = arg.slice(0, colon);
@@ -73,15 +86,25 @@ export async function copy(src: string, dest: string, opts: CopyOptions = {}): P
   if (from.kind === 'agent' && to.kind === 'agent') {
     throw new AgentctlError('usage', 'copy between two agents is not supported: copy to the host first');
   }
-  if (from.kind === 'host' && to.kind === 'host') {
+  if (from.kind !== 'agent' && to.kind !== 'agent') {
     throw new AgentctlError(
       'usage',
-      'one side must be an agent path, written ID:/path (e.g. agent-001:/mnt/out)',
+      'one side must be an agent path, written ID:/path (e.g. agent-001:/mnt/out); `-` is a tar stream to or from an agent',
     );
   }
   const cwd = opts.cwd ?? process.cwd();
   // The host side is this machine's disk; the agent's side goes over its engine's archive API, so an
   // agent on another engine (even on another machine) copies the same way.
+  if (from.kind === 'agent' && to.kind === 'stream') {
+    if (!opts.stdout) throw new AgentctlError('usage', 'cp to `-` needs a stream to write the tar to');
+    const agent = await locateAgent(from.agent, opts);
+    return copyAgentToStream(agent.port, agent, agentPath(from.path), opts.stdout);
+  }
+  if (from.kind === 'stream' && to.kind === 'agent') {
+    if (!opts.stdin) throw new AgentctlError('usage', 'cp from `-` needs a stream to read the tar from');
+    const agent = await locateAgent(to.agent, opts);
+    return copyStreamToAgent(agent.port, agent, opts.stdin, agentPath(to.path));
+  }
   if (from.kind === 'agent' && to.kind === 'host') {
     const agent = await locateAgent(from.agent, opts);
     return copyFromAgent(agent.port, agent, agentPath(from.path), to.path, cwd);
@@ -198,6 +221,54 @@ async function copyToAgent(
     links: tally.links,
     bytes: tally.bytes,
     skipped: tally.skipped,
+  };
+}
+
+async function copyAgentToStream(
+  port: DockerPort,
+  agent: ResolvedAgent,
+  srcPath: string,
+  out: NodeJS.WritableStream,
+): Promise<CopyResult> {
+  const archive = await port.getArchive(agent.id, srcPath);
+  if (!archive) throw await missingInAgent(port, agent, srcPath);
+  const tally = await streamFromAgent(archive.tar, out);
+  return {
+    direction: 'from-agent',
+    agent: agent.agentId,
+    project: agent.project,
+    source: `${agent.agentId}:${srcPath}`,
+    destination: '-',
+    ...tally,
+  };
+}
+
+/** As docker cp: the tar's entries land in `destPath`, which must be an existing directory. */
+async function copyStreamToAgent(
+  port: DockerPort,
+  agent: ResolvedAgent,
+  input: AsyncIterable<Buffer>,
+  destPath: string,
+): Promise<CopyResult> {
+  const destSt = await port.statContainerPath(agent.id, destPath);
+  if (!destSt) {
+    throw new AgentctlError('not-found', `directory ${destPath} does not exist in agent ${agent.agentId}`);
+  }
+  // A link to a directory is followed by the engine, within the container's root (as docker does).
+  if (!destSt.isDir && !destSt.isSymlink) {
+    throw new AgentctlError(
+      'usage',
+      `${destPath} in agent ${agent.agentId} is not a directory: a tar stream is extracted into a directory`,
+    );
+  }
+  const tally = await streamIntoAgent(port, agent, input, destPath, await agentOwner(port, agent));
+  return {
+    direction: 'to-agent',
+    agent: agent.agentId,
+    project: agent.project,
+    source: '-',
+    destination: `${agent.agentId}:${destPath}`,
+    ...tally,
   };
 }
 
