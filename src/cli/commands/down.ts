@@ -6,6 +6,7 @@ import {
   loadDesired,
   nonNegativeInt,
   outputOption,
+  positiveInt,
   printJson,
   type OutputFormat,
 } from '../io.js';
@@ -26,6 +27,7 @@ export function registerDown(program: Command): void {
       nonNegativeInt('--timeout'),
       10,
     )
+    .option('-p, --parallel <n>', 'containers stopped and removed at once', positiveInt('--parallel'), 4)
     .option('--dry-run', 'say what would be removed and deleted, and change nothing')
     .option(
       '--wait <seconds>',
@@ -40,6 +42,7 @@ export function registerDown(program: Command): void {
         data?: boolean;
         timeout: number;
         wait: number;
+        parallel: number;
         dryRun?: boolean;
       }) => {
         const desired = await loadDesired(opts.file, { quietWarnings: true });
@@ -48,6 +51,7 @@ export function registerDown(program: Command): void {
           stopTimeoutSeconds: opts.timeout,
           lockWaitMs: opts.wait * 1000,
           dryRun: opts.dryRun,
+          parallel: opts.parallel,
         });
         // Data asked to go but kept (another container uses it) is a failure: exit 1, and say why.
         if (result.keptData.length > 0) process.exitCode = EXIT.failure;
