@@ -237,15 +237,17 @@ export function planToJson(p: Plan): unknown {
       lastProbe: f.lastProbe ? probeToJson(f.lastProbe) : null,
     })),
     adopted: (p.adopted ?? []).map((a) => ({ agent: a.agentId, file: a.file })),
-    ...(p.egress && {
-      egress: p.egress.map((e) => ({
-        kind: e.kind,
-        subject: egressSubject(e),
-        cause: e.cause,
-        ...(e.kind === 'write-policy' && { changes: e.changes }),
-        ...('containerId' in e && { containerId: e.containerId }),
-      })),
-    }),
+    // [] without an egress policy; every key present, null where it does not apply to the kind.
+    egress: (p.egress ?? []).map((e) => ({
+      kind: e.kind,
+      subject: egressSubject(e),
+      cause: e.cause,
+      changes:
+        e.kind === 'write-policy'
+          ? e.changes.map((c) => ({ path: c.path, before: c.before ?? null, after: c.after ?? null }))
+          : null,
+      containerId: 'containerId' in e ? e.containerId : null,
+    })),
     migrations: (p.migrations ?? []).map((m) => ({
       agent: m.agentId,
       from: m.from.engine,

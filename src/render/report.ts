@@ -98,28 +98,29 @@ export function reportToJson(report: ApplyReport): unknown {
       durationMs: Math.round(r.durationMs),
     })),
     unchanged: report.unchanged,
-    ...(report.migrations && {
-      migrations: report.migrations.map((m) => ({
-        agent: m.migration.agentId,
-        from: m.migration.from.engine,
-        to: m.migration.to,
-        ok: m.ok,
-        error: m.error ?? null,
-        steps: m.steps,
-        containerId: m.containerId ?? null,
-        durationMs: Math.round(m.durationMs),
-      })),
-    }),
-    ...(report.unreachable && { unreachable: report.unreachable }),
-    ...(report.egress && {
-      egress: report.egress.map((r) => ({
-        kind: r.action.kind,
-        subject: egressSubject(r.action),
-        cause: r.action.cause,
-        ok: r.ok,
-        ...(r.error ? { error: r.error } : {}),
-        durationMs: Math.round(r.durationMs),
-      })),
-    }),
+    // [] when there is none (never a missing key).
+    migrations: (report.migrations ?? []).map((m) => ({
+      agent: m.migration.agentId,
+      from: m.migration.from.engine,
+      to: m.migration.to,
+      ok: m.ok,
+      error: m.error ?? null,
+      steps: m.steps,
+      containerId: m.containerId ?? null,
+      durationMs: Math.round(m.durationMs),
+    })),
+    unreachable: (report.unreachable ?? []).map((u) => ({
+      engine: u.engine,
+      message: u.message,
+      agents: u.agents,
+    })),
+    egress: (report.egress ?? []).map((r) => ({
+      kind: r.action.kind,
+      subject: egressSubject(r.action),
+      cause: r.action.cause,
+      ok: r.ok,
+      error: r.error ?? null,
+      durationMs: Math.round(r.durationMs),
+    })),
   };
 }
