@@ -66,7 +66,12 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Commander has already printed help, the version or the usage error.
+      // Commander has already printed help, the version or the usage error (on stderr). A script that
+      // asked for JSON gets the usage error as error.json too: it was never told what went wrong otherwise.
+      if (err.exitCode !== 0 && asksForJson(program, argv)) {
+        const usage = new AgentctlError('usage', err.message.replace(/^error: /, ''));
+        process.stdout.write(`${jsonText(errorToJson(usage))}\n`);
+      }
       process.exitCode = err.exitCode;
       return;
     }
@@ -80,8 +85,32 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     const first = hint ? `${e.message} (${hint})` : e.message;
     for (const line of [first, ...e.details]) process.stderr.write(`${prefix}${line}\n`);
     // A script that asked for JSON gets the failure as JSON too (schemas/output/error.json), on stdout.
-    if (running?.opts().output === 'json') process.stdout.write(`${jsonText(errorToJson(e, first))}\n`);
+    // A flag's value refused while parsing comes before the command runs: the command line says.
+    if (running ? running.opts().output === 'json' : asksForJson(program, argv))
+      process.stdout.write(`${jsonText(errorToJson(e, first))}\n`);
     if (isBug && process.env.AGENTCTL_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
     process.exitCode = exitCodeFor(e);
   }
+}
+
+/**
+ * Whether the command line asks for `-o json`, read from argv itself for failures found while parsing it
+ * (before the command's options exist): the command named (`egress log` too) must have `--output`, and
+ * only words before `--` count (after it they belong to a command to run, `exec x -- kubectl -o json`).
+ */
+export function asksForJson(program: Command, argv: readonly string[]): boolean {
+  const words = argv.slice(2);
+  let cmd = program;
+  for (const w of words) {
+    const sub = cmd.commands.find((c) => c.name() === w || c.aliases().includes(w));
+    if (!sub) break;
+    cmd = sub;
+  }
+  if (!cmd.options.some((o) => o.long === '--output')) return false;
+  const end = words.indexOf('--');
+  const ours = end === -1 ? words : words.slice(0, end);
+  return ours.some(
+    (w, i) =>
+      w === '-ojson' || w === '--output=json' || ((w === '-o' || w === '--output') && ours[i + 1] === 'json'),
+  );
 }

@@ -5,6 +5,7 @@
  */
 import { AgentctlError, exitCodeForSignal } from '../errors.js';
 import { useColor } from '../render/color.js';
+import { watchEventToJson } from '../render/json-results.js';
 import { FleetStatus, watchLines } from '../render/watch.js';
 import { watch } from '../watch/controller.js';
 import type { WatchEvent } from '../watch/events.js';
@@ -76,7 +77,7 @@ class WatchOutput {
 
   write(e: WatchEvent): void {
     if (this.format === 'json') {
-      process.stdout.write(`${JSON.stringify(e)}\n`);
+      process.stdout.write(`${JSON.stringify(watchEventToJson(e))}\n`);
       return;
     }
     this.status.update(e);

@@ -606,7 +606,12 @@ class Controller {
 
   private emit(body: WatchEventBody): void {
     try {
-      this.opts.onEvent?.({ time: new Date().toISOString(), ...body } as WatchEvent);
+      const project = this.desired?.project;
+      this.opts.onEvent?.({
+        time: new Date().toISOString(),
+        ...(project && { project }),
+        ...body,
+      } as WatchEvent);
     } catch {
       // A failing log callback must not take the controller down.
     }

@@ -122,4 +122,5 @@ export type WatchEventBody =
   | { type: 'stopping'; reason: string }
   | { type: 'stopped' };
 
-export type WatchEvent = WatchEventBody & { time: string };
+/** `project`: the watched file's, once it has been read (a failure before that has none). */
+export type WatchEvent = WatchEventBody & { time: string; project?: string };

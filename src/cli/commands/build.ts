@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { AgentctlError, EXIT } from '../../errors.js';
 import { buildImages } from '../../ops/build.js';
+import { buildToJson } from '../../render/json-results.js';
 import { buildProgress } from '../build-output.js';
 import { fileOption, loadDesired, outputOption, printJson, type OutputFormat } from '../io.js';
 
@@ -25,7 +26,7 @@ export function registerBuild(program: Command): void {
         pull: opts.pull,
         ...buildProgress(),
       });
-      if (opts.output === 'json') printJson(results);
+      if (opts.output === 'json') printJson(buildToJson(desired.project, results));
       else {
         for (const r of results) {
           const secs = (r.durationMs / 1000).toFixed(1);

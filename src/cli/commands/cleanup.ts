@@ -5,6 +5,7 @@ import { DEFAULT_RUNTIME_DIR } from '../../config/defaults.js';
 import { EXIT } from '../../errors.js';
 import { cleanup } from '../../ops/cleanup.js';
 import { refuseOtherEngines } from '../../fleet/engines-of.js';
+import { cleanupToJson } from '../../render/json-results.js';
 import { formatDuration, humanBytes } from '../../render/units.js';
 import { parseDuration } from '../../util/duration.js';
 import { loadDesired, nonNegativeInt, outputOption, printJson, type OutputFormat } from '../io.js';
@@ -66,7 +67,7 @@ export function registerCleanup(program: Command): void {
         lockWaitMs: flags.wait * 1000,
       });
       const failed = [...result.containers, ...result.directories].filter((x) => !x.ok);
-      if (flags.output === 'json') printJson(result);
+      if (flags.output === 'json') printJson(cleanupToJson(project, result));
       else {
         const verb = result.dryRun ? 'would remove' : 'removed';
         const now = Date.now();

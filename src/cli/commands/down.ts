@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { EXIT } from '../../errors.js';
 import { down, type DownResult } from '../../ops/down.js';
+import { downToJson } from '../../render/json-results.js';
 import {
   fileOption,
   loadDesired,
@@ -56,7 +57,7 @@ export function registerDown(program: Command): void {
         // Data asked to go but kept (another container uses it) is a failure: exit 1, and say why.
         if (result.keptData.length > 0) process.exitCode = EXIT.failure;
         if (opts.output === 'json') {
-          printJson(opts.dryRun ? { dryRun: true, ...result } : result);
+          printJson(downToJson(desired.project, opts.dryRun === true, result));
           return;
         }
         if (opts.dryRun) {

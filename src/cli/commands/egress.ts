@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { AgentctlError } from '../../errors.js';
 import { type EgressDecision, egressLog } from '../../ops/egress-log.js';
+import { egressDecisionToJson } from '../../render/json-results.js';
 import { outputOption, type OutputFormat } from '../io.js';
 import { exitQuietlyOnClosedPipe } from '../stdio.js';
 import { resolveTarget } from '../target.js';
@@ -36,7 +37,11 @@ export function registerEgress(program: Command): void {
         agent: flags.agent,
         signal: stop.signal,
         onDecision: (d) => {
-          process.stdout.write(flags.output === 'json' ? `${JSON.stringify(d)}\n` : `${decisionLine(d)}\n`);
+          process.stdout.write(
+            flags.output === 'json'
+              ? `${JSON.stringify(egressDecisionToJson(project, d))}\n`
+              : `${decisionLine(d)}\n`,
+          );
         },
       });
     });

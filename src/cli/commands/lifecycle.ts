@@ -8,6 +8,7 @@ import {
   startAgents,
   stopAgents,
 } from '../../ops/lifecycle.js';
+import { lifecycleToJson } from '../../render/json-results.js';
 import { humanBytes } from '../../render/units.js';
 import { nonNegativeInt, outputOption, printJson, type OutputFormat } from '../io.js';
 import { projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
@@ -96,7 +97,7 @@ function report<R extends LifecycleResult>(
   done: string,
   more: (r: R) => string = () => '',
 ): void {
-  if (output === 'json') printJson(results);
+  if (output === 'json') printJson(lifecycleToJson(results, done === 'removed'));
   for (const r of results) {
     if (!r.ok) process.stderr.write(`agentctl: ${r.agent} (${r.project}): ${r.error}\n`);
     if (r.warning) process.stderr.write(`agentctl: warning: ${r.agent} (${r.project}): ${r.warning}\n`);

@@ -48,7 +48,8 @@ export function registerRender(program: Command): void {
           project: desired.project,
           objects: r.agents.flatMap((a) => a.objects),
           warnings: r.warnings,
-          ...(opts.outDir !== undefined ? { files: await writeRendered(opts.outDir, r.files) } : {}),
+          // The files written with --out-dir; null when the objects went to stdout only.
+          files: opts.outDir !== undefined ? await writeRendered(opts.outDir, r.files) : null,
         });
         return;
       }

@@ -4,6 +4,7 @@ import { AGENT_FLAGS, agentFieldsOf, agentFlagOption } from '../agent-flags.js';
 import { AgentctlError } from '../../errors.js';
 import { portOf } from '../../ops/context.js';
 import { ADHOC_PROJECT, followUntilExit, runAgent, type RunResult } from '../../ops/run.js';
+import { runToJson } from '../../render/json-results.js';
 import { outputOption, printJson, type OutputFormat } from '../io.js';
 import { exitQuietlyOnClosedPipe } from '../stdio.js';
 import { execInAgent } from './exec.js';
@@ -62,7 +63,7 @@ export function registerRun(program: Command): void {
         restart: foreground ? 'no' : undefined,
       });
       if (!foreground) {
-        if (flags.output === 'json') printJson(run);
+        if (flags.output === 'json') printJson(runToJson(run));
         else process.stdout.write(`${describe(run)}\n`);
         return;
       }
@@ -96,7 +97,7 @@ export function registerRun(program: Command): void {
             remove: flags.rm,
             signal: interrupt.signal,
           });
-          printJson({ ...run, exitCode, stdout: out.text(), stderr: err.text() });
+          printJson(runToJson(run, { exitCode, stdout: out.text(), stderr: err.text() }));
           process.exitCode = exitCode;
           return;
         }

@@ -1,0 +1,137 @@
+/**
+ * The `-o json` shapes of the commands that act on agents (down, cleanup, build, cp, run, start/stop/
+ * restart/rm, egress log, render, init) and of `apply --watch`'s event lines, each documented in
+ * schemas/output/. They follow the conventions of json.ts: every key present (`null` when a value is not
+ * known or does not apply), `project` on every row that names an agent, `agent` for its id.
+ */
+import type { BuildResult } from '../ops/build.js';
+import type { CleanupResult } from '../ops/cleanup.js';
+import type { DownResult } from '../ops/down.js';
+import type { EgressDecision } from '../ops/egress-log.js';
+import type { LifecycleResult, RemoveResult } from '../ops/lifecycle.js';
+import type { RunResult } from '../ops/run.js';
+import type { WatchEvent } from '../watch/events.js';
+
+/** `down` (schemas/output/down.json); with --dry-run the same lists say what would happen. */
+export function downToJson(project: string, dryRun: boolean, r: DownResult): unknown {
+  return {
+    project,
+    dryRun,
+    ...r,
+    // The egress gateway is the project's, not an agent's: it has no agent id.
+    removed: r.removed.map((row) => ({ ...row, agent: row.agent === '' ? null : row.agent })),
+  };
+}
+
+/** `cleanup` (schemas/output/cleanup.json); `project` is the one looked at, null for every project. */
+export function cleanupToJson(project: string | undefined, r: CleanupResult): unknown {
+  return {
+    project: project ?? null,
+    dryRun: r.dryRun,
+    containers: r.containers.map((c) => ({
+      project: c.project,
+      agent: c.agent,
+      container: c.container,
+      state: c.state,
+      since: c.since,
+      ok: c.ok,
+      error: c.error ?? null,
+    })),
+    directories: r.directories.map((d) => ({
+      agent: d.agent,
+      path: d.path,
+      bytes: d.bytes,
+      modifiedAt: d.modifiedAt,
+      ok: d.ok,
+      error: d.error ?? null,
+    })),
+    freedBytes: r.freedBytes,
+    skipped: r.skipped,
+  };
+}
+
+/** `build` (schemas/output/build.json): one row per image, in the file's order. */
+export function buildToJson(project: string, results: BuildResult[]): unknown {
+  return results.map((r) => ({
+    project,
+    image: r.image,
+    ok: r.ok,
+    imageId: r.imageId ?? null,
+    error: r.error ?? null,
+    durationMs: Math.round(r.durationMs),
+  }));
+}
+
+/** `start`, `stop`, `restart` (schemas/output/lifecycle.json) and `rm` (schemas/output/rm.json). */
+export function lifecycleToJson(results: (LifecycleResult | RemoveResult)[], rm: boolean): unknown {
+  return results.map((r) => ({
+    project: r.project,
+    agent: r.agent,
+    container: r.container,
+    ok: r.ok,
+    error: r.error ?? null,
+    warning: r.warning ?? null,
+    ...(rm && {
+      removedData: (r as RemoveResult).removedData ?? null,
+      freedBytes: (r as RemoveResult).freedBytes ?? null,
+    }),
+  }));
+}
+
+/**
+ * `run` (schemas/output/run.json). A detached agent has no exit code or output yet (null); with a
+ * command, `exitCode`, `stdout` and `stderr` are the command's (output decoded as UTF-8).
+ */
+export function runToJson(r: RunResult, ran?: { exitCode: number; stdout: string; stderr: string }): unknown {
+  return {
+    project: r.project,
+    agent: r.agent,
+    container: r.container,
+    containerId: r.containerId,
+    workDir: r.workDir,
+    exitCode: ran?.exitCode ?? null,
+    stdout: ran?.stdout ?? null,
+    stderr: ran?.stderr ?? null,
+  };
+}
+
+/** One line of `egress log -o json` (schemas/output/egress-log.json). */
+export function egressDecisionToJson(project: string, d: EgressDecision): unknown {
+  return {
+    time: d.time,
+    project,
+    agent: d.agent,
+    source: d.source,
+    method: d.method,
+    host: d.host,
+    port: d.port,
+    decision: d.decision,
+    rule: d.rule,
+    address: d.address ?? null,
+    reason: d.reason ?? null,
+  };
+}
+
+/**
+ * One line of `apply --watch -o json` (schemas/output/watch.json): the event with every key of its
+ * type present, and `project` on every line (null only before the file was first read).
+ */
+export function watchEventToJson(e: WatchEvent): unknown {
+  const base = { time: e.time, project: e.project ?? null };
+  switch (e.type) {
+    case 'reconcile':
+      return {
+        ...base,
+        ...e,
+        actions: e.actions.map((a) => ({ ...a, error: a.error ?? null, attempt: a.attempt ?? null })),
+      };
+    case 'config-error':
+      return { ...base, ...e, optIn: e.optIn ?? null };
+    case 'error':
+      return { ...base, ...e, agents: e.agents ?? null };
+    case 'engine':
+      return { ...base, ...e, message: e.message ?? null, retryInMs: e.retryInMs ?? null };
+    default:
+      return { ...base, ...e };
+  }
+}
