@@ -4,22 +4,11 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Ajv } from 'ajv';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentctl } from '../helpers/cli.js';
+import { shape } from '../helpers/output-schema.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 
-const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, strict: false });
-const compiled = new Map<string, ReturnType<typeof ajv.compile>>();
-function shape(name: string): (data: unknown) => void {
-  const file = path.resolve(`schemas/output/${name}.json`);
-  const check = compiled.get(name) ?? ajv.compile(JSON.parse(readFileSync(file, 'utf8')) as object);
-  compiled.set(name, check);
-  return (data) => {
-    const ok = check(data);
-    expect(ok, `${name}: ${ajv.errorsText(check.errors)}\n${JSON.stringify(data, null, 2)}`).toBe(true);
-  };
-}
 const json = (stdout: string): unknown => JSON.parse(stdout);
 
 describe('-o json output matches schemas/output (real binary)', () => {

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { WatchEvent } from '../../src/watch/events.js';
 import { CLI } from './cli.js';
+import { shapeProblem } from './output-schema.js';
 import { eventually } from './eventually.js';
 
 export interface WatchProcess {
@@ -13,6 +14,8 @@ export interface WatchProcess {
   events: WatchEvent[];
   /** Lines of stdout that were not JSON (there should be none). */
   notJson: string[];
+  /** Events that do not match schemas/output/watch.json (there should be none: waitFor fails on one). */
+  badShapes: string[];
   stderr(): string;
   /** Resolves with how the process ended. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -35,17 +38,23 @@ export function spawnWatch(
   });
   const events: WatchEvent[] = [];
   const notJson: string[] = [];
+  const badShapes: string[] = [];
   let pending = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => {
     const lines = (pending + chunk.toString()).split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines) {
+      let event: WatchEvent;
       try {
-        events.push(JSON.parse(line) as WatchEvent);
+        event = JSON.parse(line) as WatchEvent;
       } catch {
         notJson.push(line);
+        continue;
       }
+      events.push(event);
+      const problem = shapeProblem('watch', event);
+      if (problem) badShapes.push(problem);
     }
   });
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -56,6 +65,8 @@ export function spawnWatch(
     eventually(
       `${what} (stderr: ${stderr.slice(-500)})`,
       () => {
+        // Every event line a test waits through is checked against its documented shape.
+        if (badShapes.length > 0) throw new Error(`not as documented: ${badShapes.join('\n')}`);
         if (child.exitCode !== null) throw new Error(`agentctl exited ${child.exitCode}: ${stderr}`);
         return events.find(match);
       },
@@ -66,6 +77,7 @@ export function spawnWatch(
     pid: child.pid ?? -1,
     events,
     notJson,
+    badShapes,
     stderr: () => stderr,
     exited,
     waitFor: waitFor as WatchProcess['waitFor'],

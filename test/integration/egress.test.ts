@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentctl } from '../helpers/cli.js';
 import { docker, dockerTry, inspect, TEST_IMAGE } from '../helpers/docker.js';
 import { eventually } from '../helpers/eventually.js';
+import { shape } from '../helpers/output-schema.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 import { spawnWatch } from '../helpers/watch-process.js';
 
@@ -197,7 +198,9 @@ describe('egress policy (real engine)', () => {
         }),
       ]),
     );
-    for (const l of lines) expect(typeof l.time).toBe('string');
+    // Each line as documented (schemas/output/egress-log.json), naming the project.
+    for (const l of lines) shape('egress-log')(l);
+    expect(new Set(lines.map((l) => l.project))).toEqual(new Set([p.project]));
     expect(agentctl(['egress', 'log'], { cwd: p.dir }).stdout).toMatch(
       /DENIED +coder +GET other\.test:8080 +\(default deny\)/,
     );
