@@ -189,8 +189,13 @@ function actionSpecs(p: Plan): AgentSpec[] {
 }
 
 /** Symlinks under runtimeDir and an unwritable runtimeDir, checked without creating anything. */
-export async function runtimeDirProblems(desired: DesiredState, specs: AgentSpec[]): Promise<string[]> {
-  return (await workDirProblems(desired, specs)).map((x) => x.message);
+/** `runtimeDir`: the engine's the specs run on (default the file's top-level one), on this host's disk. */
+export async function runtimeDirProblems(
+  desired: DesiredState,
+  specs: AgentSpec[],
+  runtimeDir = desired.runtimeDir,
+): Promise<string[]> {
+  return (await workDirProblems(desired, specs, localHostFs, runtimeDir)).map((x) => x.message);
 }
 
 /**

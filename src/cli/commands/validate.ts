@@ -3,7 +3,10 @@ import { runtimeDirProblems } from '../../reconcile/preflight.js';
 import { AgentctlError } from '../../errors.js';
 import { positioned } from '../../render/json.js';
 import { type SecretProblem, unresolvedSecrets } from '../../secrets/resolve.js';
-import type { DesiredState } from '../../types.js';
+import { localHostNames } from '../../docker/engine-address.js';
+import { localAddress } from '../../docker/engines.js';
+import { engineOf, enginesOf } from '../../fleet/engines-of.js';
+import { type DesiredState, LOCAL_ENGINE } from '../../types.js';
 import { fileOption, loadDesired, outputOption, printJson, type OutputFormat } from '../io.js';
 
 interface SecretRow {
@@ -35,6 +38,23 @@ function secretSummary(desired: DesiredState, unresolved: readonly SecretProblem
   return `, ${refs.size} secret reference(s)${unresolved.length > 0 ? `, ${new Set(unresolved.map((u) => u.source.ref)).size} unresolved` : ''}`;
 }
 
+/**
+ * The working directories validate can check without an engine: those on this machine's disk, each
+ * engine's agents under that engine's runtimeDir. An engine on another machine has its directories
+ * checked by apply's preflight, through that engine (they are paths on its host, not here).
+ */
+async function workDirsOnThisHost(desired: DesiredState): Promise<string[]> {
+  const names = localHostNames();
+  const problems = await Promise.all(
+    enginesOf(desired).map((e) => {
+      const here = e.name === LOCAL_ENGINE || (e.host !== undefined && !e.tls && localAddress(e.host, names));
+      const specs = desired.agents.filter((a) => engineOf(a) === e.name);
+      return here && specs.length > 0 ? runtimeDirProblems(desired, specs, e.runtimeDir) : [];
+    }),
+  );
+  return problems.flat();
+}
+
 export function registerValidate(program: Command): void {
   program
     .command('validate')
@@ -43,7 +63,7 @@ export function registerValidate(program: Command): void {
     .addOption(outputOption())
     .action(async (opts: { file: string; output: OutputFormat }) => {
       const desired = await loadDesired(opts.file, { quietWarnings: opts.output === 'json' });
-      const problems = await runtimeDirProblems(desired, desired.agents);
+      const problems = await workDirsOnThisHost(desired);
       if (problems.length > 0) {
         throw new AgentctlError('config', problems[0] ?? '', { details: problems.slice(1) });
       }
