@@ -22,7 +22,7 @@ export function registerDiff(program: Command): void {
   program
     .command('diff')
     .description(
-      'show what apply would build and change, and what would stop it (exit 0: in sync, 2: changes pending, 1: apply would be refused, or an error)',
+      'show what apply would build and change, and what would stop it (exit 0: in sync, 2: changes pending, 1: apply would be refused, an engine is unreachable, or an error)',
     )
     .addOption(fileOption())
     .addOption(outputOption())
@@ -50,7 +50,9 @@ export function registerDiff(program: Command): void {
         const text = [...builds, ...(builds.length > 0 ? [''] : []), renderPlan(plan, color), ...after];
         process.stdout.write(`${text.join('\n')}\n`);
       }
-      if (wouldRefuse(plan.conflicts.length, check)) process.exitCode = EXIT.failure;
+      // An engine that could not be asked leaves its agents unknown: neither "in sync" nor "changes only".
+      if (wouldRefuse(plan.conflicts.length, check) || (plan.unreachable?.length ?? 0) > 0)
+        process.exitCode = EXIT.failure;
       else if (hasChanges(plan) || check.builds.length > 0) process.exitCode = EXIT.changes;
     });
 }
