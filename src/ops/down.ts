@@ -7,9 +7,10 @@ import { AgentctlError, toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { removeEgressNetworks } from '../egress/execute.js';
 import { acquireLock } from '../lock.js';
-import { refuseOtherEngines } from '../fleet/engines-of.js';
+import { hasOtherEngines } from '../fleet/open-engines.js';
+import { downFleet } from './down-fleet.js';
 import { assertNoSymlinks, workDirOf } from '../reconcile/workdir.js';
-import type { DesiredState } from '../types.js';
+import type { DesiredState, UnreachableEngine } from '../types.js';
 import type { HostFs } from '../docker/host-fs.js';
 import { localHostFs } from '../docker/local-host-fs.js';
 import { mapLimit } from '../util/concurrency.js';
@@ -31,14 +32,19 @@ export interface DownOptions extends OpContext {
 const DATA_PARALLEL = 16;
 
 export interface DownResult {
-  removed: { agent: string; container: string }[];
+  /** `engine`: for a file with engines:, the engine it was removed from. */
+  removed: { agent: string; container: string; engine?: string }[];
   removedData: string[];
+  /** With engines: each deleted directory with the engine whose host it was on. */
+  removedDataOn?: { engine: string; path: string }[];
   /** Working directories `removeData` left alone because another container still uses them. */
-  keptData: { path: string; reason: string }[];
+  keptData: { path: string; reason: string; engine?: string }[];
+  /** With engines: those that could not be reached (nothing was done there). */
+  unreachable?: UnreachableEngine[];
 }
 
 export async function down(desired: DesiredState, opts: DownOptions = {}): Promise<DownResult> {
-  refuseOtherEngines(desired, 'down');
+  if (hasOtherEngines(desired)) return downFleet(desired, opts);
   if (opts.dryRun) return downPlan(desired, opts);
   const port = portOf(opts);
   const host = localHostFs;

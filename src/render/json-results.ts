@@ -17,9 +17,20 @@ export function downToJson(project: string, dryRun: boolean, r: DownResult): unk
   return {
     project,
     dryRun,
-    ...r,
     // The egress gateway is the project's, not an agent's: it has no agent id.
-    removed: r.removed.map((row) => ({ ...row, agent: row.agent === '' ? null : row.agent })),
+    removed: r.removed.map((row) => ({
+      agent: row.agent === '' ? null : row.agent,
+      container: row.container,
+      engine: row.engine ?? 'local',
+    })),
+    removedData: r.removedData,
+    removedDataOn: r.removedDataOn ?? r.removedData.map((path) => ({ engine: 'local', path })),
+    keptData: r.keptData.map((k) => ({ path: k.path, reason: k.reason, engine: k.engine ?? 'local' })),
+    unreachable: (r.unreachable ?? []).map((u) => ({
+      engine: u.engine,
+      message: u.message,
+      agents: u.agents,
+    })),
   };
 }
 

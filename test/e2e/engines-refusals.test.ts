@@ -41,7 +41,19 @@ describe('a file with several engines (built binary)', () => {
     expect(r.stdout).toMatch(/^b +lab +claude-agent-b +unknown \(engine unreachable\)/m);
   });
 
-  it.each([['cleanup'], ['down']])('%s refuses it, naming the other engine, exit 1', (cmd) => {
+  it("down takes local down and names lab, whose agent it could not look at; --data keeps b's data; exit 1", () => {
+    const r = agentctl(['down', '--data', '-f', 'agents.yaml'], { cwd: dir });
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toMatch(
+      /^agentctl: engine lab \(unix:\/\/.*no-such\.sock\): .*; agent b not looked at$/m,
+    );
+    expect(r.stderr).toMatch(
+      /kept .*lab-rt\/agent-working-directory\/b on engine lab: engine lab could not be reached/,
+    );
+    expect(r.stdout).toMatch(/^0 container\(s\) removed from project "engref-\d+"/m);
+  });
+
+  it.each([['cleanup']])('%s refuses it, naming the other engine, exit 1', (cmd) => {
     const r = agentctl([cmd, '-f', 'agents.yaml'], { cwd: dir });
     expect(r.status, r.stdout + r.stderr).toBe(1);
     expect(r.stderr).toMatch(/engines other than local \(lab\) is not supported yet; nothing was changed/);

@@ -139,11 +139,16 @@ describe('-o json of the commands that act on agents (real binary, real engine)'
         project: p.project,
         dryRun: true,
         removed: [
-          { agent: 'a', container: `${p.prefix}a` },
-          { agent: 'b', container: `${p.prefix}b` },
+          { agent: 'a', container: `${p.prefix}a`, engine: 'local' },
+          { agent: 'b', container: `${p.prefix}b`, engine: 'local' },
         ],
         removedData: [p.workDir('a'), p.workDir('b')],
+        removedDataOn: [
+          { engine: 'local', path: p.workDir('a') },
+          { engine: 'local', path: p.workDir('b') },
+        ],
         keptData: [],
+        unreachable: [],
       });
       const stop = await agentctl(['stop', 'a', '-t', '0', '-o', 'json'], { cwd });
       expect(stop.status, stop.stderr).toBe(0);

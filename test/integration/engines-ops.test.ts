@@ -3,8 +3,9 @@
  * dockerds (test/helpers/two-engines.ts): DOCKER_HOST is dockerd A (`local`), engine `b` is dockerd B.
  * Asserts what each engine holds (docker ps / inspect there) and the directories on disk.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { reconcileFleet } from '../../src/fleet/reconcile.js';
@@ -19,7 +20,7 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
   const t = twoEngines('i13o');
   beforeAll(t.start, 180_000);
   afterAll(t.cleanup, 120_000);
-  const { rtA } = t;
+  const { rtA, rtB, workDir } = t;
   const gone = () => `  gone: { host: "unix://${t.dir}/nowhere.sock", runtimeDir: ${t.dir}/rt-gone }`;
 
   /** Writes the file (agents lines, extra engines) and runs the binary on it with DOCKER_HOST = A. */
@@ -81,5 +82,91 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
     ]);
     const gonetext = run(['ps', '--state', 'unknown'], [...agents, '  w: { engine: gone }'], [gone()]);
     expect(gonetext.stdout).toMatch(/^w\s+gone\s+claude-agent-w\s+unknown \(engine unreachable\)/m);
+  }, 180_000);
+
+  it("down --data removes every engine's containers and data on each host, keeping what any engine of that host mounts", async () => {
+    const agents = ['  x: {}', '  y: { engine: b }', '  w: { engine: b }'];
+    expect((await reconcileFleet(t.file(PROJECT, agents), { port: t.localPort })).report.ok).toBe(true);
+    for (const [rt, id] of [
+      [rtA(), 'x'],
+      [rtB(), 'y'],
+      [rtB(), 'w'],
+    ] as const)
+      writeFileSync(path.join(workDir(rt, id), 'data.txt'), id);
+    // A container of ANOTHER engine on this host (A) mounts b's directory of w: w's data must stay.
+    const foreign = `i13o-foreign-${process.pid}`;
+    t.a.docker(
+      'run',
+      '-d',
+      '--name',
+      foreign,
+      '--network',
+      'none',
+      '-v',
+      `${workDir(rtB(), 'w')}:/data`,
+      TEST_IMAGE,
+      'sleep',
+      '3600',
+    );
+
+    const dry = run(['down', '--data', '--dry-run'], agents);
+    expect(dry.status, dry.stderr).toBe(1); // w's data would be kept
+    expect(dry.stdout.split('\n').slice(0, 8)).toEqual([
+      'engine b:',
+      '  would remove claude-agent-w',
+      '  would remove claude-agent-y',
+      `  would delete ${workDir(rtB(), 'y')}`,
+      `  would keep ${workDir(rtB(), 'w')}: still mounted by container ${foreign} on engine local`,
+      'engine local:',
+      '  would remove claude-agent-x',
+      `  would delete ${workDir(rtA(), 'x')}`,
+    ]);
+    expect(t.names(t.b, PROJECT)).toEqual(['claude-agent-w running', 'claude-agent-y running']);
+
+    // An engine of this host that cannot be asked: containers go everywhere else, no data goes here.
+    const blind = run(['down', '--data', '-o', 'json'], [...agents, '  z: { engine: gone }'], [gone()]);
+    expect(blind.status).toBe(1);
+    expect(blind.stderr).toMatch(
+      /^agentctl: engine gone \(unix:\/\/.*nowhere\.sock\): .*; agent z not looked at$/m,
+    );
+    const check = new Ajv({ allowUnionTypes: true, strict: false }).compile(
+      JSON.parse(readFileSync('schemas/output/down.json', 'utf8')) as object,
+    );
+    expect(check(JSON.parse(blind.stdout)), JSON.stringify(check.errors)).toBe(true);
+    const out = json<{
+      removed: { engine: string; container: string }[];
+      removedData: string[];
+      keptData: { path: string; engine: string; reason: string }[];
+      unreachable: { engine: string; agents: string[] }[];
+    }>(blind.stdout);
+    expect(out.removed.map((r) => `${r.engine}:${r.container}`)).toEqual([
+      'b:claude-agent-w',
+      'b:claude-agent-y',
+      'local:claude-agent-x',
+    ]);
+    expect(out.removedData).toEqual([]);
+    expect(out.unreachable.map((u) => [u.engine, u.agents])).toEqual([['gone', ['z']]]);
+    expect(out.keptData.map((k) => [k.engine, k.path])).toEqual([
+      ['gone', workDir(`${t.dir}/rt-gone`, 'z')],
+      ['b', workDir(rtB(), 'w')],
+      ['b', workDir(rtB(), 'y')],
+      ['local', workDir(rtA(), 'x')],
+    ]);
+    expect(out.keptData[1]?.reason).toMatch(/^engine gone on the same host could not be asked/);
+    expect(t.names(t.a, PROJECT)).toEqual([]);
+    expect(t.names(t.b, PROJECT)).toEqual([]);
+    expect(existsSync(workDir(rtA(), 'x')) && existsSync(workDir(rtB(), 'y'))).toBe(true);
+
+    const done = run(['down', '--data'], agents);
+    expect(done.status).toBe(1); // w kept
+    expect(done.stdout).toContain(`deleted ${workDir(rtB(), 'y')} on engine b\n`);
+    expect(done.stdout).toContain(`deleted ${workDir(rtA(), 'x')} on engine local\n`);
+    expect(done.stderr).toContain(
+      `agentctl: kept ${workDir(rtB(), 'w')} on engine b: still mounted by container ${foreign} on engine local`,
+    );
+    expect(existsSync(workDir(rtA(), 'x'))).toBe(false);
+    expect(existsSync(workDir(rtB(), 'y'))).toBe(false);
+    expect(readFileSync(path.join(workDir(rtB(), 'w'), 'data.txt'), 'utf8')).toBe('w');
+    t.a.docker('rm', '-f', foreign);
   }, 180_000);
 });
