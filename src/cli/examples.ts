@@ -28,7 +28,12 @@ export const EXAMPLES: Record<string, string[]> = {
     'agentctl run scratch --memory 1g   # keeps running; agentctl rm scratch',
     'agentctl run --rm -e MODE=test -e ANTHROPIC_API_KEY -u 1000 --pids 256 -- python3 job.py',
   ],
-  logs: ['agentctl logs worker-1 -n 50', 'agentctl logs -f --since 10m worker-1'],
+  logs: [
+    'agentctl logs worker-1 -n 50',
+    'agentctl logs -f --since 10m worker-1',
+    'agentctl logs -f   # every agent of ./agents.yaml, each line prefixed with its agent',
+    'agentctl logs worker-1 worker-2 --since 1h --until 30m',
+  ],
   start: ['agentctl start worker-1 worker-2'],
   stop: ['agentctl stop -t 30 worker-1'],
   restart: ['agentctl restart worker-1'],

@@ -490,6 +490,7 @@ export class DockerEngine implements DockerPort {
       tail: opts.tail === undefined ? 'all' : String(opts.tail),
     });
     if (opts.since !== undefined) params.set('since', String(opts.since));
+    if (opts.until !== undefined) params.set('until', String(opts.until));
     return this.openStream(`logs of ${short(id)}`, 'GET', `/containers/${q(id)}/logs?${params}`, {
       signal: opts.signal,
       ownConnection: opts.follow,

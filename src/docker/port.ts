@@ -128,6 +128,8 @@ export interface LogStreamOptions {
   tail?: number;
   /** Only entries since this time (unix seconds). */
   since?: number;
+  /** Only entries before this time (unix seconds). */
+  until?: number;
   timestamps: boolean;
   signal?: AbortSignal;
 }

@@ -4,8 +4,8 @@
  * or collected and returned. Works for stopped agents too: the engine keeps their logs.
  */
 import { once } from 'node:events';
-import type { DockerPort } from '../docker/port.js';
 import { Demultiplexer, type StreamName } from '../docker/multiplex.js';
+import type { ContainerSummary, DockerPort } from '../docker/port.js';
 import { AgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { parseSince } from '../util/duration.js';
@@ -21,6 +21,8 @@ export interface LogsOptions extends LocateOptions {
   tail?: number;
   /** Only output since then: a Date, unix seconds, or text as `--since` takes it (`10m`, RFC 3339). */
   since?: Date | number | string;
+  /** Only output before then, in the same forms as `since` (`10m` means ten minutes ago). */
+  until?: Date | number | string;
   /** Prefix each line with the engine's RFC 3339 timestamp. */
   timestamps?: boolean;
   /** Where to write output as it arrives; without them, output is collected and returned. */
@@ -65,6 +67,7 @@ export async function getLogs(id: string, opts: LogsOptions = {}): Promise<LogsR
   const demux = new Demultiplexer(write);
 
   const since = sinceSeconds(opts.since);
+  const until = sinceSeconds(opts.until, '--until');
   const result = {
     agent: agent.agentId,
     project: agent.project,
@@ -75,6 +78,7 @@ export async function getLogs(id: string, opts: LogsOptions = {}): Promise<LogsR
       follow: opts.follow ?? false,
       tail: opts.tail,
       since,
+      until,
       timestamps: opts.timestamps ?? false,
       signal: opts.signal,
     });
@@ -105,8 +109,7 @@ export async function getLogs(id: string, opts: LogsOptions = {}): Promise<LogsR
  * naming the new container. A plain stop ends the output, as with docker.
  */
 async function explainEndOfFollow(port: DockerPort, agent: ResolvedAgent): Promise<void> {
-  const labels = { [LABEL.project]: agent.project, [LABEL.agent]: agent.agentId };
-  const replacement = (await port.listContainers(labels)).find((c) => c.id !== agent.id);
+  const replacement = await replacementOf(port, agent);
   if (replacement) {
     throw new AgentctlError(
       'not-found',
@@ -118,9 +121,22 @@ async function explainEndOfFollow(port: DockerPort, agent: ResolvedAgent): Promi
   }
 }
 
-function sinceSeconds(since: LogsOptions['since']): number | undefined {
+/** A `since` or `until` value as the engine takes it: unix seconds. */
+export function sinceSeconds(since: LogsOptions['since'], flag = '--since'): number | undefined {
   if (since === undefined) return undefined;
   if (since instanceof Date) return since.getTime() / 1000;
   if (typeof since === 'number') return since;
-  return parseSince(since);
+  return parseSince(since, Date.now(), flag);
+}
+
+/**
+ * The container that replaced `agent`'s when apply recreated it (made before the old one is removed,
+ * under a temporary name at first), if there is one.
+ */
+export async function replacementOf(
+  port: DockerPort,
+  agent: Pick<ResolvedAgent, 'id' | 'project' | 'agentId'>,
+): Promise<ContainerSummary | undefined> {
+  const labels = { [LABEL.project]: agent.project, [LABEL.agent]: agent.agentId };
+  return (await port.listContainers(labels)).find((c) => c.id !== agent.id);
 }

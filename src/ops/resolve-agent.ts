@@ -66,7 +66,8 @@ export async function resolveAgent(
   );
 }
 
-function ours(rows: ContainerSummary[], project: string | undefined): ResolvedAgent[] {
+/** The rows that are our agents (of `project`, when given), leftovers of an interrupted recreate left out. */
+export function ours(rows: ContainerSummary[], project: string | undefined): ResolvedAgent[] {
   return rows
     .filter((c) => {
       const p = c.labels[LABEL.project];

@@ -1,0 +1,237 @@
+/**
+ * The logs of several agents at once, as lines that say whose they are (`agentctl logs a b`, or every
+ * agent of a project). Each line keeps its stream (stdout or stderr) and the engine's timestamp.
+ *
+ * Without `follow`, the agents' lines are merged in time order (the engine stamps every line; ties go in
+ * the order the agents were given), so the output is the same on every run. With `follow`, lines are
+ * handed on as they arrive, and an agent that apply recreates is followed into its new container: the
+ * stream of one agent never ends silently while the agent lives on.
+ */
+import { Demultiplexer, type StreamName } from '../docker/multiplex.js';
+import type { DockerPort } from '../docker/port.js';
+import { AgentctlError } from '../errors.js';
+import { naturalCompare } from '../util/natural-sort.js';
+import { type OpContext, portOf } from './context.js';
+import { replacementOf, sinceSeconds } from './logs.js';
+import { ours, type ResolvedAgent, resolveAgent } from './resolve-agent.js';
+
+export interface LogLine {
+  agent: string;
+  stream: StreamName;
+  /** The engine's RFC 3339 timestamp (nanoseconds, trailing zeros dropped, UTC). */
+  time: string;
+  /** The line without its newline. */
+  text: string;
+}
+
+export interface ManyLogsOptions extends OpContext {
+  /** Resolve ids in this project; with no ids, every agent of it. */
+  project?: string;
+  follow?: boolean;
+  /** The last N lines of each agent. */
+  tail?: number;
+  since?: Date | number | string;
+  until?: Date | number | string;
+  signal?: AbortSignal;
+  /** The agents found, in order, before their first line. */
+  onAgents?(agents: string[]): void;
+  /** Each line, in order; awaited, so a slow reader slows the streams down. */
+  onLine(line: LogLine): void | Promise<void>;
+  /** What happened to an agent meanwhile (recreated, removed), as a sentence. */
+  onNotice?(message: string): void;
+}
+
+export interface ManyLogsResult {
+  /** The agents whose logs were read, in the order their lines were ranked. */
+  agents: string[];
+}
+
+/** How long a recreated agent's new container is waited for to start before it is given up. */
+const START_WAIT_MS = 30_000;
+const POLL_MS = 250;
+
+export async function getManyLogs(ids: readonly string[], opts: ManyLogsOptions): Promise<ManyLogsResult> {
+  const port = portOf(opts);
+  if (opts.tail !== undefined && (!Number.isInteger(opts.tail) || opts.tail < 0)) {
+    throw new AgentctlError('usage', `tail must be a whole number >= 0, got ${opts.tail}`);
+  }
+  const agents = await agentsFor(port, ids, opts.project);
+  opts.onAgents?.(agents.map((a) => a.agentId));
+  const range = { since: sinceSeconds(opts.since), until: sinceSeconds(opts.until, '--until') };
+  const sources = agents.map((a) => agentLines(port, a, { ...opts, ...range }));
+  if (opts.follow) await Promise.all(sources.map((s) => drain(s, opts.onLine)));
+  else for await (const line of mergeByTime(sources)) await opts.onLine(line);
+  return { agents: agents.map((a) => a.agentId) };
+}
+
+/** The named agents (each once, in the order given), or every agent of the project by id. */
+async function agentsFor(
+  port: DockerPort,
+  ids: readonly string[],
+  project: string | undefined,
+): Promise<ResolvedAgent[]> {
+  if (ids.length > 0) {
+    const found: ResolvedAgent[] = [];
+    for (const id of ids) {
+      const a = await resolveAgent(port, id, { project });
+      if (!found.some((f) => f.id === a.id)) found.push(a);
+    }
+    return found;
+  }
+  if (project === undefined) {
+    throw new AgentctlError(
+      'usage',
+      'no agent named, and no project to take every agent of: name agents, or give a file or a project',
+    );
+  }
+  const all = ours(await port.listManaged(project), project).sort((a, b) =>
+    naturalCompare(a.agentId, b.agentId),
+  );
+  if (all.length === 0)
+    throw new AgentctlError('not-found', `project "${project}" has no agents on the engine`);
+  return all;
+}
+
+async function drain(source: AsyncIterable<LogLine>, onLine: ManyLogsOptions['onLine']): Promise<void> {
+  for await (const line of source) await onLine(line);
+}
+
+/** One agent's lines; when followed, across the containers apply replaces it with. */
+async function* agentLines(
+  port: DockerPort,
+  agent: ResolvedAgent,
+  opts: Omit<ManyLogsOptions, 'since' | 'until'> & { since?: number; until?: number },
+): AsyncGenerator<LogLine> {
+  let current: Pick<ResolvedAgent, 'id' | 'project' | 'agentId'> = agent;
+  let tail = opts.tail;
+  for (;;) {
+    const details = await port.inspectContainer(current.id);
+    if (!details) {
+      opts.onNotice?.(`agent ${agent.agentId} was removed`);
+      return;
+    }
+    try {
+      const body = await port.containerLogs(current.id, {
+        follow: opts.follow ?? false,
+        tail,
+        since: opts.since,
+        until: opts.until,
+        timestamps: true,
+        signal: opts.signal,
+      });
+      yield* linesOf(body as AsyncIterable<Buffer>, details.tty ?? false, agent.agentId);
+    } catch (err) {
+      // Aborting is how a caller ends `follow`: not an error.
+      if (opts.signal?.aborted) return;
+      throw err;
+    }
+    if (!opts.follow || opts.signal?.aborted) return;
+    const next = await replacementOf(port, current);
+    if (!next) {
+      if (!(await port.inspectContainer(current.id))) opts.onNotice?.(`agent ${agent.agentId} was removed`);
+      return; // it stopped: its stream is over, as with docker
+    }
+    opts.onNotice?.(
+      `agent ${agent.agentId} was recreated: following its new container ${next.id.slice(0, 12)}`,
+    );
+    current = { id: next.id, project: agent.project, agentId: agent.agentId };
+    // Everything the new container says is new to the reader.
+    tail = undefined;
+    if (!(await startedWithin(port, next.id, START_WAIT_MS, opts.signal))) {
+      opts.onNotice?.(`agent ${agent.agentId}: its new container did not start; no longer followed`);
+      return;
+    }
+  }
+}
+
+/** Whether the container leaves `created` (apply starts a replacement once the old one is gone). */
+async function startedWithin(
+  port: DockerPort,
+  id: string,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const d = await port.inspectContainer(id);
+    if (!d) return false;
+    if (d.state !== 'created') return true;
+    if (Date.now() >= deadline || signal?.aborted) return false;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** The lines of one log stream (multiplexed unless the container has a TTY), each with its timestamp. */
+export async function* linesOf(
+  body: AsyncIterable<Buffer>,
+  tty: boolean,
+  agent: string,
+): AsyncGenerator<LogLine> {
+  const partial: Record<StreamName, Buffer[]> = { stdout: [], stderr: [] };
+  let ready: LogLine[] = [];
+  const take = (stream: StreamName, chunk: Buffer) => {
+    let from = 0;
+    for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, from)) {
+      const piece = chunk.subarray(from, nl);
+      const whole = partial[stream].length > 0 ? Buffer.concat([...partial[stream], piece]) : piece;
+      partial[stream] = [];
+      ready.push(stamped(agent, stream, whole.toString('utf8')));
+      from = nl + 1;
+    }
+    // subarray()s of the socket's buffer: copy before keeping them.
+    if (from < chunk.length) partial[stream].push(Buffer.from(chunk.subarray(from)));
+  };
+  const demux = new Demultiplexer(take);
+  for await (const chunk of body) {
+    if (tty) take('stdout', chunk);
+    else demux.push(chunk);
+    const out = ready;
+    ready = [];
+    yield* out;
+  }
+  // A last line without its newline is still a line.
+  for (const stream of ['stdout', 'stderr'] as const) {
+    if (partial[stream].length > 0)
+      yield stamped(agent, stream, Buffer.concat(partial[stream]).toString('utf8'));
+  }
+}
+
+/** `2024-05-01T10:00:00.123456789Z text` as the engine writes it with timestamps on. */
+function stamped(agent: string, stream: StreamName, raw: string): LogLine {
+  const space = raw.indexOf(' ');
+  const text = space === -1 ? '' : raw.slice(space + 1);
+  return { agent, stream, time: space === -1 ? raw : raw.slice(0, space), text: text.replace(/\r$/, '') };
+}
+
+/** Earlier first; the engine's timestamps are UTC with a fraction of up to nine digits. */
+export function compareTimes(a: string, b: string): number {
+  const [sa = '', fa = ''] = a.replace(/Z$/, '').split('.');
+  const [sb = '', fb = ''] = b.replace(/Z$/, '').split('.');
+  if (sa !== sb) return sa < sb ? -1 : 1;
+  const [x, y] = [fa.padEnd(9, '0'), fb.padEnd(9, '0')];
+  return x === y ? 0 : x < y ? -1 : 1;
+}
+
+/** A k-way merge of time-ordered streams; equal times keep the order of the sources. */
+export async function* mergeByTime(sources: AsyncIterable<LogLine>[]): AsyncGenerator<LogLine> {
+  const its = sources.map((s) => s[Symbol.asyncIterator]());
+  const heads = await Promise.all(its.map((it) => it.next()));
+  try {
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const h = heads[i] as IteratorResult<LogLine>;
+        if (h.done) continue;
+        const b = best === -1 ? undefined : (heads[best] as IteratorResult<LogLine>);
+        if (!b || b.done || compareTimes(h.value.time, b.value.time) < 0) best = i;
+      }
+      if (best === -1) return;
+      const h = heads[best] as IteratorYieldResult<LogLine>;
+      yield h.value;
+      heads[best] = await (its[best] as AsyncIterator<LogLine>).next();
+    }
+  } finally {
+    // A reader that stops early: close every stream still open.
+    await Promise.all(its.map((it, i) => (heads[i]?.done ? undefined : it.return?.())));
+  }
+}
