@@ -21,6 +21,8 @@ import { AgentctlError, toAgentctlError } from '../errors.js';
 import { ensureWorkDir, giveToAgent, ownershipProblem, OwnerResolver } from '../reconcile/workdir.js';
 import type { SecretValues } from '../secrets/values.js';
 import type { Migration, MigrationResult } from '../types.js';
+import { enginesMountSnapshot, inUseReason, usersOf } from '../ops/workdir-in-use.js';
+import { sameHostAs } from './same-host.js';
 
 export interface MigrateOptions {
   project: string;
@@ -57,6 +59,15 @@ export async function migrate(
       throw new AgentctlError(
         'unsafe',
         `its working directory on engine ${dst.name}, ${m.spec.workDir}, already holds data; nothing was moved: move that directory away (or delete it), then apply --migrate again`,
+      );
+    // Nor into one a container of any engine of that host mounts (the source's own copy aside).
+    const users = (
+      await usersOf(await enginesMountSnapshot(sameHostAs(dst, [...engines.values()])), m.spec.workDir)
+    ).filter((u) => u !== `${m.from.name} on engine ${src.name}`);
+    if (users.length > 0)
+      throw new AgentctlError(
+        'unsafe',
+        `its working directory on engine ${dst.name}, ${m.spec.workDir}, is ${inUseReason(users)}; nothing was moved`,
       );
     const before = await src.port.inspectContainer(m.from.containerId);
     if (!before) throw new AgentctlError('not-found', `its container on engine ${src.name} is gone`);

@@ -3,7 +3,7 @@
  * dockerds (test/helpers/two-engines.ts): DOCKER_HOST is dockerd A (`local`), engine `b` is dockerd B.
  * Asserts what each engine holds (docker ps / inspect there) and the directories on disk.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -169,4 +169,34 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
     expect(readFileSync(path.join(workDir(rtB(), 'w'), 'data.txt'), 'utf8')).toBe('w');
     t.a.docker('rm', '-f', foreign);
   }, 180_000);
+
+  it('--migrate refuses a target directory that a container of another engine of that host mounts', async () => {
+    const P = `${PROJECT}-m`;
+    expect((await reconcileFleet(t.file(P, ['  v: { engine: b }']), { port: t.localPort })).report.ok).toBe(
+      true,
+    );
+    const target = workDir(rtA(), 'v');
+    mkdirSync(target, { recursive: true });
+    const foreign = `i13o-mnt-${process.pid}`;
+    t.b.docker(
+      'run',
+      '-d',
+      '--name',
+      foreign,
+      '--network',
+      'none',
+      '-v',
+      `${target}:/data`,
+      TEST_IMAGE,
+      'sleep',
+      '3600',
+    );
+    const { report } = await reconcileFleet(t.file(P, ['  v: {}']), { port: t.localPort, migrate: true });
+    expect(report.migrations?.[0]?.error).toBe(
+      `its working directory on engine local, ${target}, is still mounted by container ${foreign} on engine b; nothing was moved`,
+    );
+    expect(t.names(t.b, P)).toEqual(['claude-agent-v running']);
+    expect(t.names(t.a, P)).toEqual([]);
+    t.b.docker('rm', '-f', foreign);
+  }, 120_000);
 });
