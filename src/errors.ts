@@ -134,6 +134,49 @@ export class WatcherWouldUndoError extends AgentctlError {
   }
 }
 
+/**
+ * Code (createAgent, run) asked to create an agent that exists already (some container of it, in any
+ * state) where only a new one may be made: nothing was changed.
+ */
+export class AgentExistsError extends AgentctlError {
+  constructor(
+    readonly agent: string,
+    readonly project: string,
+    readonly containers: readonly { id: string; name: string; state: string }[],
+  ) {
+    const first = containers[0];
+    super(
+      'usage',
+      `agent ${agent} already exists in project "${project}"${first ? ` (container ${first.name}, ${first.state})` : ''}; refusing to replace it, nothing was changed`,
+    );
+    this.name = 'AgentExistsError';
+  }
+}
+
+/**
+ * Code (createAgent, run) asked to create or change an agent that a file manages: its container records
+ * the agents.yaml whose apply made it (the `agentctl.file` label), and that file still exists. Changing
+ * it from code would be undone, or fought over, by the file's next apply: refused, nothing changed.
+ * `optIn` is `adopt` where the call can take the agent over (createAgent), absent where it cannot (run
+ * never replaces an agent).
+ */
+export class FileManagedAgentError extends AgentctlError {
+  constructor(
+    readonly agent: string,
+    readonly project: string,
+    readonly file: string,
+    readonly container: string,
+    adoptable: boolean,
+  ) {
+    super(
+      'unsafe',
+      `agent ${agent} of project "${project}" is managed by ${file} (its container ${container} was made by that file's apply); refusing to change it from code, nothing was changed: change the agent in that file and apply it${adoptable ? ', or take the agent over' : ''}`,
+      adoptable ? { optIn: 'adopt' } : {},
+    );
+    this.name = 'FileManagedAgentError';
+  }
+}
+
 /** `file:line:col: message`, or just the message when there is no position. */
 export function formatAt(pos: SourcePos | undefined, message: string): string {
   if (!pos) return message;
@@ -144,6 +187,13 @@ export function formatAt(pos: SourcePos | undefined, message: string): string {
 export interface ConfigProblem {
   pos?: SourcePos;
   message: string;
+  /**
+   * The field the problem is about (`['agents', 'x', 'memory']`) and what is wrong with it, without the
+   * path (`expected a size like 512m`): for callers whose config is not a file (createAgent, run), whose
+   * positions mean nothing, to say it in their own terms (run: the flag).
+   */
+  path?: readonly (string | number)[];
+  reason?: string;
 }
 
 export function configError(problems: ConfigProblem[]): AgentctlError {

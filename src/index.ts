@@ -2,6 +2,7 @@
  * agentctl's library API. The CLI is a thin layer over these functions.
  */
 export { loadConfig, parseConfig } from './config/load.js';
+export { FileManagedAgentError } from './errors.js';
 export { plan, type PlanOptions } from './reconcile/plan.js';
 export { observe } from './reconcile/observe.js';
 export { execute, type ExecuteOptions, type ProgressEvent } from './reconcile/execute.js';

@@ -5,7 +5,8 @@
  */
 import { Option } from 'commander';
 import type { RawAgent } from '../config/raw.js';
-import { AgentctlError } from '../errors.js';
+import { formatPath } from '../config/field-path.js';
+import { AgentctlError, type ConfigProblem } from '../errors.js';
 import { parseEnv } from './env-flags.js';
 
 type Field = keyof RawAgent;
@@ -173,4 +174,24 @@ export function agentFieldsOf(
 export function flagOfField(field: string): string | undefined {
   const f = AGENT_FLAGS.find((x) => x.field === field);
   return f ? `--${/--(?:no-)?([a-z-]+)/.exec(f.flags)?.[1] ?? field}` : undefined;
+}
+
+/** run's own flags for the top-level fields it sets. */
+const TOP_LEVEL_FLAGS: Record<string, string> = { project: '--project', runtimeDir: '--runtime-dir' };
+
+/**
+ * A problem of the config run made from its (one agent's) flags, said of the flag that set the field
+ * (`['agents', 'x', 'memory']` -> `--memory: expected a size like 512m`); undefined for a field no flag
+ * sets. The library reports the field path (ConfigProblem.path), never a position in text nobody wrote.
+ */
+export function flagProblem(p: ConfigProblem): string | undefined {
+  if (p.path === undefined || p.reason === undefined) return undefined;
+  // run declares one agent: any agents.<id> path is its.
+  const [top, , field, ...sub] = p.path;
+  if (top === 'agents' && typeof field === 'string') {
+    const flag = field === 'command' ? 'the command' : flagOfField(field);
+    return flag && `${flag}${sub.length > 0 ? ` ${formatPath(sub)}` : ''}: ${p.reason}`;
+  }
+  const flag = p.path.length === 1 && typeof top === 'string' ? TOP_LEVEL_FLAGS[top] : undefined;
+  return flag && `${flag}: ${p.reason}`;
 }

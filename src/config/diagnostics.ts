@@ -29,9 +29,12 @@ export class Diagnostics {
    */
   problem(path: FieldPath, message: string, anchor: Anchor = 'value'): void {
     const pos = anchor === 'key' ? this.locator.keyPos(path) : this.locator.valuePos(path);
+    const about = anchor === 'key' ? path.slice(0, -1) : path;
     addOnce(this.problems, this.seenProblems, {
       pos,
-      message: prefixed(anchor === 'key' ? path.slice(0, -1) : path, message),
+      message: prefixed(about, message),
+      path: about,
+      reason: message,
     });
   }
 
@@ -84,7 +87,7 @@ export class Diagnostics {
 }
 
 /** The same message at the same place is said once (e.g. a bad default shared by many agents). */
-function addOnce(list: ConfigProblem[], seen: Set<string>, item: { pos: SourcePos; message: string }): void {
+function addOnce(list: ConfigProblem[], seen: Set<string>, item: ConfigProblem & { pos: SourcePos }): void {
   const key = `${item.pos.line}:${item.pos.col}:${item.message}`;
   if (seen.has(key)) return;
   seen.add(key);

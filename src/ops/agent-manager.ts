@@ -60,13 +60,15 @@ export class AgentManager {
    * Creates (and starts) the agent with agents.yaml's hardened defaults under the given fields.
    * Idempotent: an agent that already has these settings is left alone; different settings recreate
    * its container (its working directory is kept). A missing image is an error (kind `preflight`).
+   * An agent that a file manages (applied from an agents.yaml that still exists) is refused with a
+   * FileManagedAgentError naming the file, and left as it is, unless `adopt` takes it over.
    */
-  async createAgent(agent: CreateAgentOptions): Promise<ResolvedAgent> {
+  async createAgent(agent: CreateAgentOptions, opts: { adopt?: boolean } = {}): Promise<ResolvedAgent> {
     this.agents.delete(agent.id);
     await createAgent(
       agent,
       { project: this.project, runtimeDir: this.runtimeDir, namePrefix: this.namePrefix },
-      { port: this.port, lockWaitMs: LOCK_WAIT_MS },
+      { port: this.port, lockWaitMs: LOCK_WAIT_MS, adopt: opts.adopt },
     );
     return this.resolve(agent.id);
   }

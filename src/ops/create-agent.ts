@@ -5,7 +5,9 @@
  */
 import { parseConfig } from '../config/load.js';
 import type { RawAgent } from '../config/raw.js';
-import { AgentctlError } from '../errors.js';
+import { prefixed } from '../config/field-path.js';
+import { AgentctlError, type ConfigProblem } from '../errors.js';
+import type { DesiredState } from '../types.js';
 import type { OpContext } from './context.js';
 import { reconcile } from './reconcile.js';
 
@@ -28,11 +30,19 @@ export interface CreateOptions extends OpContext {
    * project's lock, so of two racing calls exactly one creates it.
    */
   createOnly?: boolean;
+  /**
+   * Take over an agent that a file manages (its container records the agents.yaml that applied it, and
+   * that file still exists): without it such an agent is refused with a FileManagedAgentError and left
+   * as it is. Its new container records no file; that file's next apply will change it back. Not with
+   * createOnly (which never replaces an agent).
+   */
+  adopt?: boolean;
 }
 
 /**
  * Resolves once the agent's container exists (and runs, unless `state: stopped`). An existing agent with
- * other settings is converged to these (recreated if need be), unless `createOnly`.
+ * other settings is converged to these (recreated if need be), unless `createOnly`; one a file manages
+ * is refused unless `adopt`.
  */
 export async function createAgent(
   agent: CreateAgentOptions,
@@ -47,20 +57,53 @@ export async function createAgent(
     ...(fleet.namePrefix !== undefined ? { namePrefix: fleet.namePrefix } : {}),
     agents: { [id]: fields },
   };
-  // JSON is YAML: config errors then point at a line of this text, named after the call.
-  const desired = parseConfig(JSON.stringify(raw, null, 2), {
-    file: `createAgent(${JSON.stringify(id)})`,
-    baseDir: fleet.runtimeDir,
-    defaultProject: fleet.project,
-  });
+  let desired: DesiredState;
+  try {
+    desired = parseConfig(JSON.stringify(raw, null, 2), {
+      file: `createAgent(${JSON.stringify(id)})`,
+      baseDir: fleet.runtimeDir,
+      defaultProject: fleet.project,
+    });
+  } catch (err) {
+    throw err instanceof AgentctlError && err.kind === 'config' ? withoutPositions(err, id) : err;
+  }
+  // Nobody wrote the text parsed: a line:col in it means nothing to the caller (preflight uses these).
+  desired = { ...desired, positions: {} };
   const { report } = await reconcile(desired, {
     port: opts.port,
     prune: false,
     lockWaitMs: opts.lockWaitMs,
     createOnly: opts.createOnly,
+    fromCode: { adopt: opts.adopt === true && !opts.createOnly, adoptable: !opts.createOnly },
+    // Taking a file's agent over is exactly changing it behind that file's back.
+    allowForeignChange: opts.adopt === true && !opts.createOnly,
   });
   const failed = report.results.find((r) => !r.ok);
   if (failed) {
     throw new AgentctlError('engine', `create agent ${id}: ${failed.action.kind} failed: ${failed.error}`);
   }
+}
+
+/**
+ * A config error of the text made from the call: without its positions (they point into text nobody
+ * wrote), each problem said of the agent's field (`agent x: memory: expected a size like 512m`). The
+ * problems keep their field path, for a caller to say it in its own terms (run's CLI: the flag).
+ */
+function withoutPositions(err: AgentctlError, id: string): AgentctlError {
+  const problems = err.problems.map(({ pos: _pos, ...p }): ConfigProblem => ({
+    ...p,
+    message: ofAgent(p, id),
+  }));
+  const lines = problems.map((p) => p.message);
+  return new AgentctlError('config', lines[0] ?? err.message, {
+    details: lines.slice(1),
+    problems,
+    cause: err,
+  });
+}
+
+function ofAgent(p: ConfigProblem, id: string): string {
+  if (p.path === undefined || p.reason === undefined) return p.message;
+  const [top, agent, ...field] = p.path;
+  return top === 'agents' && agent === id ? `agent ${id}: ${prefixed(field, p.reason)}` : p.message;
 }

@@ -1,7 +1,8 @@
 /**
  * apply and diff: observe -> plan -> (preflight -> execute). The library entry points behind the CLI.
  */
-import { AgentctlError } from '../errors.js';
+import { AgentctlError, AgentExistsError, FileManagedAgentError } from '../errors.js';
+import { LABEL } from '../labels.js';
 import { refuseOtherEngines } from '../fleet/engines-of.js';
 import { acquireLock } from '../lock.js';
 import { execute, type ProgressEvent } from '../reconcile/execute.js';
@@ -14,14 +15,7 @@ import { type PreflightProblem, preflightError, preflightProblems } from '../rec
 import { type BuildOptions, buildImages } from './build.js';
 import type { FreeSpaceMinimum } from '../reconcile/free-space.js';
 import { type ApplyCheck, applyWarnings, checkApply } from './apply-check.js';
-import type {
-  ActionResult,
-  ApplyReport,
-  DesiredState,
-  ObservedContainer,
-  ObservedState,
-  Plan,
-} from '../types.js';
+import type { ActionResult, ApplyReport, DesiredState, ObservedState, Plan } from '../types.js';
 import { shouldBeRunning, waitReady } from './wait-ready.js';
 import { type OpContext, portOf } from './context.js';
 import { loadDigestKey } from '../secrets/digest-key.js';
@@ -108,6 +102,13 @@ export interface ApplyOptions extends DiffOptions {
    * agent cannot both pass it (`run` never replaces an existing agent).
    */
   createOnly?: boolean;
+  /**
+   * The desired state comes from code (createAgent, run), not from a file: a declared agent whose
+   * container a file's apply made (LABEL.file, that file still there) is refused with a
+   * FileManagedAgentError, unless `adopt` (the caller takes it over; its next container records no file).
+   * Checked under the lock, before createOnly.
+   */
+  fromCode?: { adopt: boolean; adoptable: boolean };
   /** Aborted (SIGINT/SIGTERM): no new action is started; see ExecuteOptions.signal and report.interrupted. */
   signal?: AbortSignal;
 }
@@ -119,21 +120,8 @@ export interface ReconcileResult {
   withheld: PreflightProblem[];
 }
 
-/** `createOnly` found the agent there already (some container of it, in any state). */
-export class AgentExistsError extends AgentctlError {
-  constructor(
-    readonly agent: string,
-    readonly project: string,
-    readonly containers: readonly Pick<ObservedContainer, 'id' | 'name' | 'state'>[],
-  ) {
-    const first = containers[0];
-    super(
-      'usage',
-      `agent ${agent} already exists in project "${project}"${first ? ` (container ${first.name}, ${first.state})` : ''}; refusing to replace it, nothing was changed`,
-    );
-    this.name = 'AgentExistsError';
-  }
-}
+// Where it always was, for callers that import it from here.
+export { AgentExistsError } from '../errors.js';
 
 interface Planned {
   plan: Plan;
@@ -209,6 +197,7 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     const first = await diffResolved(desired, opts);
     const { targeted } = first;
     let { plan: p, observed } = first;
+    if (opts.fromCode && !opts.fromCode.adopt) refuseFileManaged(desired, observed, opts.fromCode.adoptable);
     if (opts.createOnly) refuseExisting(desired, p, observed);
     // Another file's agents: refused (one-shot) or withheld with the reason (watch), unless allowed.
     const foreign = foreignProblems(desired, p, opts);
@@ -325,6 +314,18 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
   } finally {
     await sweep;
     await release();
+  }
+}
+
+/** fromCode: no declared agent may be one a file (still there) manages. */
+function refuseFileManaged(desired: DesiredState, observed: ObservedState, adoptable: boolean): void {
+  const declared = new Set(desired.agents.map((a) => a.id));
+  for (const c of observed.containers) {
+    const file = c.labels[LABEL.file];
+    if (c.temporary || !declared.has(c.agentId) || file === undefined) continue;
+    // A file that no longer exists (moved, renamed) manages nothing: its agents are adoptable.
+    if (observed.otherFiles?.[file] !== true) continue;
+    throw new FileManagedAgentError(c.agentId, desired.project, file, c.name, adoptable);
   }
 }
 

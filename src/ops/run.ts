@@ -13,10 +13,8 @@ import { workDirOf } from '../reconcile/workdir.js';
 import type { RestartPolicy } from '../types.js';
 import { type OpContext, portOf } from './context.js';
 import { createAgent } from './create-agent.js';
-import { AgentExistsError } from './reconcile.js';
 import { getLogs } from './logs.js';
 import { resolveAgent } from './resolve-agent.js';
-import { escapeRegExp } from '../util/regexp.js';
 
 export const ADHOC_PROJECT = 'adhoc';
 
@@ -52,8 +50,9 @@ export interface RunResult {
 }
 
 /**
- * Creates and starts the agent. An agent with this id already in the project is an error, not replaced,
- * even when two runs race to make it (the check is made under the project's lock).
+ * Creates and starts the agent. An agent with this id already in the project is an error
+ * (AgentExistsError; FileManagedAgentError when a file manages it), not replaced, even when two runs race
+ * to make it (the check is made under the project's lock).
  */
 export async function runAgent(opts: RunOptions = {}): Promise<RunResult> {
   const port = portOf(opts);
@@ -70,34 +69,15 @@ export async function runAgent(opts: RunOptions = {}): Promise<RunResult> {
     ...(opts.command !== undefined && { command: opts.command }),
     ...(opts.restart !== undefined && { restart: opts.restart }),
   };
-  try {
-    // createOnly: the check that the agent is new is made under the project's lock, so two runs of the
-    // same id cannot both pass it; the second would otherwise replace the first's container.
-    await createAgent(
-      { id, ...fields },
-      { project, runtimeDir, namePrefix: opts.namePrefix },
-      { port, lockWaitMs: opts.lockWaitMs ?? 60_000, createOnly: true },
-    );
-  } catch (err) {
-    if (!(err instanceof AgentctlError)) throw err;
-    if (err instanceof AgentExistsError) {
-      const c = err.containers[0];
-      throw new AgentctlError(
-        'usage',
-        `agent ${id} already exists in project "${project}"${c ? ` (container ${c.name}, ${c.state})` : ''}; start it with agentctl start ${id}, or remove it with agentctl rm ${id}`,
-      );
-    }
-    // Positions in a file nobody wrote mean nothing: say which flag instead.
-    if (err.kind === 'config') {
-      const [first = '', ...rest] = [err.message, ...err.details].map((m) => asFlagMessage(m, id));
-      throw new AgentctlError('usage', first, { details: rest });
-    }
-    if (err.kind === 'preflight') {
-      const strip = (m: string) => m.replace(/createAgent\("[^"]*"\):\d+:\d+: /g, '');
-      throw new AgentctlError('preflight', strip(err.message), { details: err.details.map(strip) });
-    }
-    throw err;
-  }
+  // createOnly: the check that the agent is new is made under the project's lock, so two runs of the
+  // same id cannot both pass it; the second would otherwise replace the first's container. Errors pass
+  // as they are: an AgentExistsError or FileManagedAgentError names the agent, a config error its field
+  // (ConfigProblem.path); the CLI says what to type (cli/commands/run.ts).
+  await createAgent(
+    { id, ...fields },
+    { project, runtimeDir, namePrefix: opts.namePrefix },
+    { port, lockWaitMs: opts.lockWaitMs ?? 60_000, createOnly: true },
+  );
   const agent = await resolveAgent(port, id, { project });
   return {
     agent: id,
@@ -106,38 +86,6 @@ export async function runAgent(opts: RunOptions = {}): Promise<RunResult> {
     containerId: agent.id,
     workDir: workDirOf(runtimeDir, id),
   };
-}
-
-const FLAG_OF: Record<string, string> = {
-  image: '--image',
-  memory: '--memory',
-  cpus: '--cpus',
-  network: '--network',
-  pids: '--pids',
-  user: '--user',
-  ulimits: '--ulimit',
-  tmpfs: '--tmpfs',
-  env: '--env',
-  labels: '--label',
-  capabilities: '--cap-add',
-  restart: '--restart',
-  runtime: '--runtime',
-  egress: '--egress',
-  command: 'the command',
-  project: '--project',
-  runtimeDir: '--runtime-dir',
-};
-
-/** `createAgent("x"):5:17: agents.x.memory: expected ...` -> `--memory: expected ...`. */
-export function asFlagMessage(message: string, id: string): string {
-  const text = message.replace(/^.*?:\d+:\d+: /, '');
-  const agentPath = new RegExp(
-    `^agents(?:\\.${escapeRegExp(id)}|\\[${escapeRegExp(JSON.stringify(id))}\\])\\.?`,
-  );
-  const rest = text.replace(agentPath, '');
-  const field = /^(\w+)/.exec(rest)?.[1] ?? '';
-  const flag = FLAG_OF[field];
-  return flag ? rest.replace(field, flag) : rest;
 }
 
 export interface AttachOptions extends OpContext {

@@ -83,11 +83,13 @@ describe('run and cleanup (real engine)', () => {
     const won = results.filter((r) => r.status === 'fulfilled');
     const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect([won.length, lost.length]).toEqual([1, 1]);
+    // The library names no command (the CLI adds `start it with agentctl start race`: e2e run tests).
+    expect(lost[0]?.reason).toBeInstanceOf(AgentExistsError);
     expect(lost[0]?.reason).toMatchObject({
       kind: 'usage',
       message: expect.stringMatching(
         new RegExp(
-          `^agent race already exists in project "${s.project}" \\(container ${s.project}-race, running\\); start it`,
+          `^agent race already exists in project "${s.project}" \\(container ${s.project}-race, running\\); refusing to replace it, nothing was changed$`,
         ),
       ),
     });
@@ -131,11 +133,13 @@ describe('run and cleanup (real engine)', () => {
     });
   });
 
-  it('reports bad flags by flag, and a missing image before creating anything', async () => {
+  it('reports a bad field by its path (no made-up position), and a missing image before creating anything', async () => {
     const s = sandbox();
+    // The CLI turns the path into the flag (--memory: ...; test/e2e/run-flags.test.ts).
     await expect(runAgent({ ...s, id: 'x', memory: 'lots' })).rejects.toMatchObject({
-      kind: 'usage',
-      message: expect.stringMatching(/^--memory: /),
+      kind: 'config',
+      message: expect.stringMatching(/^agent x: memory: /),
+      problems: [expect.objectContaining({ path: ['agents', 'x', 'memory'] })],
     });
     await expect(runAgent({ ...s, id: 'Bad/Id' })).rejects.toMatchObject({ kind: 'usage' });
     await expect(runAgent({ ...s, id: 'x', image: 'agentctl-no-such-image:nope' })).rejects.toMatchObject({

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parsePathStat } from '../../src/docker/path-stat.js';
 import { toStatsSample } from '../../src/docker/stats-sample.js';
 import { parseCopyArg, agentPath } from '../../src/ops/cp.js';
-import { asFlagMessage } from '../../src/ops/run.js';
+import { flagProblem } from '../../src/cli/agent-flags.js';
 import { cpuPercent } from '../../src/ops/stats.js';
 import { humanBytes } from '../../src/render/units.js';
 import { diskUsage } from '../../src/util/disk-usage.js';
@@ -115,13 +115,22 @@ describe('cp arguments', () => {
 });
 
 describe('run flag messages', () => {
-  it('names the flag instead of a position in a file nobody wrote', () => {
-    expect(
-      asFlagMessage('createAgent("a-1"):6:13: agents.a-1.memory: expected a size like 512m', 'a-1'),
-    ).toBe('--memory: expected a size like 512m');
-    expect(asFlagMessage('createAgent("a.b"):4:3: agents["a.b"].cpus: must be > 0', 'a.b')).toBe(
-      '--cpus: must be > 0',
+  it('names the flag that set a field, from the field path the library reports (no position)', () => {
+    const at = (path: (string | number)[], reason: string) => ({ message: 'm', path, reason });
+    expect(flagProblem(at(['agents', 'a-1', 'memory'], 'expected a size like 512m'))).toBe(
+      '--memory: expected a size like 512m',
     );
+    expect(flagProblem(at(['agents', 'a.b', 'cpus'], 'must be > 0'))).toBe('--cpus: must be > 0');
+    expect(flagProblem(at(['agents', 'a', 'ulimits', 'nofile'], 'soft exceeds hard'))).toBe(
+      '--ulimit nofile: soft exceeds hard',
+    );
+    expect(flagProblem(at(['agents', 'a', 'command', 0], 'must not be empty'))).toBe(
+      'the command [0]: must not be empty',
+    );
+    expect(flagProblem(at(['project'], 'must be lower-case'))).toBe('--project: must be lower-case');
+    // A field no flag sets, or a problem without a path: the caller keeps the library's message.
+    expect(flagProblem(at(['agents', 'a', 'healthcheck'], 'x'))).toBeUndefined();
+    expect(flagProblem({ message: 'm' })).toBeUndefined();
   });
 });
 

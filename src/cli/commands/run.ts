@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { AGENT_FLAGS, agentFieldsOf, agentFlagOption } from '../agent-flags.js';
-import { AgentctlError } from '../../errors.js';
+import { AGENT_FLAGS, agentFieldsOf, agentFlagOption, flagProblem } from '../agent-flags.js';
+import { AgentctlError, AgentExistsError } from '../../errors.js';
 import { portOf } from '../../ops/context.js';
 import { ADHOC_PROJECT, followUntilExit, runAgent, type RunResult } from '../../ops/run.js';
 import { runToJson } from '../../render/json-results.js';
@@ -61,6 +61,8 @@ export function registerRun(program: Command): void {
         command: session ? SESSION_HOLDER : command,
         // Something that runs once must not be restarted when it ends.
         restart: foreground ? 'no' : undefined,
+      }).catch((err: unknown) => {
+        throw inFlagTerms(err);
       });
       if (!foreground) {
         if (flags.output === 'json') printJson(runToJson(run));
@@ -166,4 +168,19 @@ function collector(): { stream: NodeJS.WritableStream; text: () => string } {
     },
   });
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+/**
+ * The library's errors in the command line's terms: an existing agent with what to type about it, a bad
+ * field as the flag that set it (the library gives its path, ConfigProblem.path).
+ */
+export function inFlagTerms(err: unknown): unknown {
+  if (err instanceof AgentExistsError)
+    return new AgentctlError(
+      'usage',
+      `${err.message}; start it with agentctl start ${err.agent}, or remove it with agentctl rm ${err.agent}`,
+    );
+  if (!(err instanceof AgentctlError) || err.kind !== 'config' || err.problems.length === 0) return err;
+  const [first = err.message, ...rest] = err.problems.map((p) => flagProblem(p) ?? p.message);
+  return new AgentctlError('usage', first, { details: rest });
 }
