@@ -95,6 +95,9 @@ interface ApiContainer {
 interface ApiNetwork {
   Id: string;
   Name: string;
+  Driver?: string;
+  Options?: Record<string, string> | null;
+  Containers?: Record<string, unknown> | null;
   Internal?: boolean;
   IPAM?: { Config?: { Subnet?: string }[] | null };
   Labels?: Record<string, string> | null;
@@ -326,7 +329,20 @@ export class DockerEngine implements DockerPort {
     const subnet = (n.IPAM?.Config ?? [])
       .map((c) => c.Subnet ?? '')
       .find((c) => /^\d+\.\d+\.\d+\.\d+\//.test(c));
-    return { id: n.Id, name: n.Name, internal: n.Internal ?? false, subnet, labels: n.Labels ?? {} };
+    const bridge =
+      n.Driver === 'bridge'
+        ? (n.Options?.['com.docker.network.bridge.name'] ?? `br-${n.Id.slice(0, 12)}`)
+        : undefined;
+    return {
+      id: n.Id,
+      name: n.Name,
+      internal: n.Internal ?? false,
+      subnet,
+      labels: n.Labels ?? {},
+      ...(n.Driver ? { driver: n.Driver } : {}),
+      endpoints: Object.keys(n.Containers ?? {}).length,
+      ...(bridge ? { bridge } : {}),
+    };
   }
 
   async createNetwork(req: CreateNetworkRequest): Promise<string> {

@@ -60,6 +60,12 @@ export interface NetworkInfo {
   labels: Record<string, string>;
   /** Driver options (`com.docker.network.bridge.inhibit_ipv4`...). */
   options?: Record<string, string>;
+  /** Its driver (`bridge`, `overlay`...). */
+  driver?: string;
+  /** Containers attached now: on a bridge network, one port each on its Linux bridge. */
+  endpoints?: number;
+  /** A bridge network's Linux bridge (`docker0`, `br-<id>`), in the engine's network namespace. */
+  bridge?: string;
 }
 
 export interface CreateNetworkRequest {

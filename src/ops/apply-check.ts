@@ -9,10 +9,10 @@ import type { DockerPort } from '../docker/port.js';
 import type { PlannedBuild } from '../reconcile/builds.js';
 import { diskPressure, type FreeSpaceMinimum, freeSpaceMinimum, shortText } from '../reconcile/free-space.js';
 import { foreignProblems, massPruneProblem, type RunProblem } from '../reconcile/guards.js';
-import { hostLimits, hostLimitWarnings } from '../reconcile/host-limits.js';
+import { type BridgePorts, hostLimits, hostLimitWarnings } from '../reconcile/host-limits.js';
 import { preflightProblems } from '../reconcile/preflight.js';
 import { WORKDIRS } from '../reconcile/workdir.js';
-import type { DesiredState, ObservedState, Plan } from '../types.js';
+import type { AgentSpec, DesiredState, ObservedState, Plan } from '../types.js';
 
 export interface ApplyCheck {
   /** The images apply builds before it plans, sorted by tag. */
@@ -55,7 +55,7 @@ export async function checkApply(
   return {
     builds: [...opts.builds].sort((a, b) => a.image.localeCompare(b.image)),
     problems,
-    warnings: await applyWarnings(desired, p, opts.minFree, { hostLimits: true }),
+    warnings: await applyWarnings(desired, p, opts.minFree, { hostLimits: true, port }),
   };
 }
 
@@ -69,7 +69,7 @@ export async function applyWarnings(
   desired: DesiredState,
   p: Plan,
   minFree: FreeSpaceMinimum | undefined,
-  opts: { hostLimits: boolean },
+  opts: { hostLimits: boolean; port: DockerPort },
 ): Promise<string[]> {
   const out: string[] = [];
   if (!p.actions.some((a) => a.kind === 'create' || a.kind === 'recreate')) {
@@ -86,7 +86,26 @@ export async function applyWarnings(
     const starting = p.actions.flatMap((a) =>
       (a.kind === 'create' || a.kind === 'recreate') && a.spec.state === 'running' ? [a.spec] : [],
     );
-    if (starting.length > 0) out.push(...hostLimitWarnings(await hostLimits(), starting, desired.agents));
+    if (starting.length > 0) {
+      const [limits, bridges] = await Promise.all([hostLimits(), bridgesOf(starting, opts.port)]);
+      out.push(...hostLimitWarnings(limits, starting, desired.agents, bridges));
+    }
   }
   return out;
+}
+
+/**
+ * The bridge networks the starting agents join, with their ports now, as the engine reports them. A
+ * network it cannot tell about (missing: preflight's to report) is left out.
+ */
+async function bridgesOf(starting: readonly AgentSpec[], port: DockerPort): Promise<BridgePorts[]> {
+  const names = [...new Set(starting.map((a) => a.network))].filter(
+    (n) => n !== 'none' && n !== 'host' && !n.startsWith('container:'),
+  );
+  const infos = await Promise.all(names.sort().map((n) => port.inspectNetwork(n).catch(() => undefined)));
+  return infos.flatMap((n, i) =>
+    n?.bridge !== undefined
+      ? [{ network: names[i] ?? n.name, bridge: n.bridge, ports: n.endpoints ?? 0 }]
+      : [],
+  );
 }

@@ -255,7 +255,7 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     opts.onPlan?.(p);
     if (problems.length > 0) throw preflightError(problems);
     if (opts.onHostWarning)
-      for (const w of await applyWarnings(desired, p, opts.minFree, { hostLimits: !opts.dryRun }))
+      for (const w of await applyWarnings(desired, p, opts.minFree, { hostLimits: !opts.dryRun, port }))
         opts.onHostWarning(w);
     const egressSteps = p.egress ?? [];
     const isTeardown = (a: EgressAction) => a.kind === 'remove-gateway' || a.kind === 'remove-network';

@@ -15,8 +15,6 @@ export interface HostLimits {
   tasks?: number;
   /** Bytes of memory available (MemAvailable). */
   memAvailableBytes?: number;
-  /** Ports on docker0 now (a Linux bridge takes at most 1024), when docker0 is in our namespace. */
-  bridgePorts?: number;
   /** This process's open-file limit, and the system's. */
   nofile?: number;
   fileMax?: number;
@@ -26,6 +24,19 @@ export interface HostLimits {
 
 /** A Linux bridge holds at most this many ports (BR_MAX_PORTS): one per container on it. */
 export const BRIDGE_MAX_PORTS = 1024;
+
+/**
+ * A bridge network of the engine, as the engine reports it (its network's info): read through the
+ * engine, not from this host's /sys, so that an engine in a network namespace of its own (or on another
+ * machine) is judged by its own bridge.
+ */
+export interface BridgePorts {
+  network: string;
+  /** The Linux bridge (`docker0`). */
+  bridge: string;
+  /** Containers attached now: one port each. */
+  ports: number;
+}
 /**
  * What one idle agent costs the host, measured with the busybox image (scripts/bench-scale.mjs): about
  * 12 tasks (its shim's threads, init, its process) and about 5 MiB of engine memory (shim, dockerd and
@@ -40,14 +51,13 @@ async function readNumber(file: string): Promise<number | undefined> {
 }
 
 export async function hostLimits(): Promise<HostLimits> {
-  const [pidMax, fileMax, inotifyWatches, inotifyInstances, meminfo, limits, brif] = await Promise.all([
+  const [pidMax, fileMax, inotifyWatches, inotifyInstances, meminfo, limits] = await Promise.all([
     readNumber('/proc/sys/kernel/pid_max'),
     readNumber('/proc/sys/fs/file-max'),
     readNumber('/proc/sys/fs/inotify/max_user_watches'),
     readNumber('/proc/sys/fs/inotify/max_user_instances'),
     fs.readFile('/proc/meminfo', 'utf8').catch(() => ''),
     fs.readFile('/proc/self/limits', 'utf8').catch(() => ''),
-    fs.readdir('/sys/class/net/docker0/brif').catch(() => undefined),
   ]);
   const avail = /^MemAvailable:\s+(\d+) kB/m.exec(meminfo);
   const nofile = /^Max open files\s+(\d+)/m.exec(limits);
@@ -55,7 +65,6 @@ export async function hostLimits(): Promise<HostLimits> {
     pidMax,
     tasks: await countTasks(),
     memAvailableBytes: avail ? Number(avail[1]) * 1024 : os.freemem(),
-    ...(brif ? { bridgePorts: brif.length } : {}),
     ...(nofile ? { nofile: Number(nofile[1]) } : {}),
     fileMax,
     inotifyWatches,
@@ -85,6 +94,7 @@ export function hostLimitWarnings(
   limits: HostLimits,
   starting: readonly AgentSpec[],
   fleet: readonly AgentSpec[],
+  bridges: readonly BridgePorts[] = [],
 ): string[] {
   const out: string[] = [];
   const k = starting.length;
@@ -103,11 +113,13 @@ export function hostLimitWarnings(
       );
     }
   }
-  const bridged = starting.filter((a) => a.network === 'bridge').length;
-  if (limits.bridgePorts !== undefined && bridged > 0 && limits.bridgePorts + bridged > BRIDGE_MAX_PORTS) {
-    out.push(
-      `docker0 has ${limits.bridgePorts} ports; ${bridged} more agent(s) on network bridge exceed a Linux bridge's ${BRIDGE_MAX_PORTS}: their start will fail ("exchange full"). Put agents on their own networks (network: NAME, docker network create NAME) or network: none`,
-    );
+  for (const b of bridges) {
+    const more = starting.filter((a) => a.network === b.network).length;
+    if (more > 0 && b.ports + more > BRIDGE_MAX_PORTS) {
+      out.push(
+        `${b.bridge} (network ${b.network}) has ${b.ports} ports; ${more} more agent(s) on it exceed a Linux bridge's ${BRIDGE_MAX_PORTS}: their start will fail ("exchange full"). Put agents on networks of their own (network: NAME, docker network create NAME) or network: none`,
+      );
+    }
   }
   if (limits.memAvailableBytes !== undefined && k * ENGINE_BYTES_PER_AGENT > limits.memAvailableBytes) {
     out.push(

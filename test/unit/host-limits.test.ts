@@ -7,7 +7,7 @@ const agents = (n: number, over: Parameters<typeof spec>[1] = {}) =>
 
 describe('host limit warnings', () => {
   it.each([
-    ['a roomy host', { pidMax: 4194304, tasks: 1000, memAvailableBytes: 2 ** 34, bridgePorts: 10 }, 100, []],
+    ['a roomy host', { pidMax: 4194304, tasks: 1000, memAvailableBytes: 2 ** 34 }, 100, []],
     [
       'a process table that the new agents fill',
       { pidMax: 32768, tasks: 20000, memAvailableBytes: 2 ** 34 },
@@ -24,12 +24,6 @@ describe('host limit warnings', () => {
       [/pids limits add up to 40960, more than kernel.pid_max 32768/],
     ],
     [
-      'a full bridge',
-      { bridgePorts: 1000 },
-      30,
-      [/^docker0 has 1000 ports; 30 more agent\(s\) on network bridge exceed a Linux bridge's 1024/],
-    ],
-    [
       'too little memory for the engine',
       { memAvailableBytes: 100 * 2 ** 20 },
       100,
@@ -42,10 +36,32 @@ describe('host limit warnings', () => {
     expected.forEach((re, i) => expect(got[i]).toMatch(re));
   });
 
-  it('does not count agents off the bridge against docker0, nor warn when nothing starts', () => {
-    const fleet = agents(30, { network: 'none' });
-    expect(hostLimitWarnings({ bridgePorts: 1020 }, fleet, fleet)).toEqual([]);
-    expect(hostLimitWarnings({ pidMax: 10, tasks: 100 }, [], agents(3))).toEqual([]);
+  // The ports come from the engine's own network info (an engine in a namespace of its own has its
+  // own docker0, which this host's /sys does not show).
+  const docker0 = { network: 'bridge', bridge: 'docker0', ports: 1000 };
+  it.each([
+    [
+      'a full docker0',
+      agents(30),
+      [docker0],
+      [/^docker0 \(network bridge\) has 1000 ports; 30 more agent\(s\) on it exceed a Linux bridge's 1024/],
+    ],
+    ['room left on docker0', agents(24), [docker0], []],
+    [
+      'a full network of its own',
+      agents(5, { network: 'lab' }),
+      [docker0, { network: 'lab', bridge: 'br-0123456789ab', ports: 1022 }],
+      [/^br-0123456789ab \(network lab\) has 1022 ports; 5 more/],
+    ],
+    ['agents off the full bridge', agents(30, { network: 'none' }), [docker0], []],
+  ] as const)('bridge ports: %s', (_, starting, bridges, expected) => {
+    const got = hostLimitWarnings({}, starting, starting, bridges);
+    expect(got).toHaveLength(expected.length);
+    expected.forEach((re, i) => expect(got[i]).toMatch(re));
+  });
+
+  it('does not warn when nothing starts', () => {
+    expect(hostLimitWarnings({ pidMax: 10, tasks: 100 }, [], agents(3), [docker0])).toEqual([]);
   });
 
   it('reads this host', async () => {
