@@ -7,7 +7,10 @@
 import path from 'node:path';
 import { DEFAULT_NAME_PREFIX, DEFAULT_RUNTIME_DIR } from '../config/defaults.js';
 import type { DockerPort } from '../docker/port.js';
+import { loadConfig } from '../config/load.js';
 import { AgentctlError } from '../errors.js';
+import { hasOtherEngines } from '../fleet/open-engines.js';
+import type { DesiredState } from '../types.js';
 import { type OpContext, portOf } from './context.js';
 import { createAgent, type CreateAgentOptions } from './create-agent.js';
 import { isStaleContainerError } from './exec.js';
@@ -19,6 +22,7 @@ import {
 } from './execute-command.js';
 import { removeAgents, startAgents, stopAgents, type LifecycleResult } from './lifecycle.js';
 import { getLogs, type LogsOptions, type LogsResult } from './logs.js';
+import { type AgentRow, type ManagedAgentRow, psAll, psReport } from './ps.js';
 import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
 import { Session, type SessionOptions } from '../session/session.js';
 import { Editor } from '../tools/editor.js';
@@ -48,12 +52,44 @@ export class AgentManager {
   private readonly shells: ShellCache = new Map();
   /** Open sessions by agent id and session name. */
   private readonly sessions = new Map<string, Session>();
+  /** The agents file this manager was attached to (fromFile), if any. */
+  readonly file?: DesiredState;
 
-  constructor(opts: AgentManagerOptions = {}) {
+  constructor(opts: AgentManagerOptions = {}, file?: DesiredState) {
     this.port = portOf(opts);
-    this.project = opts.project ?? DEFAULT_ADHOC_PROJECT;
-    this.runtimeDir = path.resolve(opts.runtimeDir ?? DEFAULT_RUNTIME_DIR);
-    this.namePrefix = opts.namePrefix ?? DEFAULT_NAME_PREFIX;
+    this.project = file?.project ?? opts.project ?? DEFAULT_ADHOC_PROJECT;
+    this.runtimeDir = file?.runtimeDir ?? path.resolve(opts.runtimeDir ?? DEFAULT_RUNTIME_DIR);
+    this.namePrefix = file?.namePrefix ?? opts.namePrefix ?? DEFAULT_NAME_PREFIX;
+    this.file = file;
+  }
+
+  /**
+   * A manager attached to the fleet an agents file declares: its project, runtime directory and name
+   * prefix come from the file (validated as `agentctl validate` does; a bad file throws with
+   * file:line:col), so executeCommand, sessions, logs and the rest address the file's agents by id, and
+   * listAgents() lists what the file declares. It does not apply the file (that stays `apply`'s job):
+   * the agents are used as they are. A file with agents on other engines is refused: a manager drives
+   * one engine.
+   */
+  static async fromFile(file: string, opts: OpContext = {}): Promise<AgentManager> {
+    const desired = await loadConfig(file);
+    if (hasOtherEngines(desired)) {
+      throw new AgentctlError(
+        'config',
+        `${desired.file}: declares agents on other engines (engines:); an AgentManager drives one engine, so attach to such a fleet per engine or use the CLI`,
+      );
+    }
+    return new AgentManager(opts, desired);
+  }
+
+  /**
+   * The agents and their state. Attached to a file: one row per declared agent (`missing` when it has no
+   * container), plus the project's egress gateway, as `agentctl ps -f FILE` lists them. Otherwise: every
+   * agent of the manager's project found on the engine.
+   */
+  async listAgents(): Promise<AgentRow[] | ManagedAgentRow[]> {
+    if (this.file) return (await psReport(this.file, { port: this.port })).rows;
+    return psAll({ port: this.port, project: this.project });
   }
 
   /**
