@@ -190,6 +190,7 @@ export function planFleet(
   const busy = new Set([...actions.map((a) => a.agentId), ...migrations.map((m) => m.agentId), ...moving]);
   const failing: FailingAgent[] = plans.flatMap((p) => p.failing ?? []);
   const egress = perEngine[LOCAL_ENGINE]?.egress;
+  const adopted = plans.flatMap((p) => p.adopted ?? []).sort((a, b) => naturalCompare(a.agentId, b.agentId));
   const merged: Plan = {
     project: desired.project,
     actions,
@@ -201,6 +202,7 @@ export function planFleet(
       naturalCompare(a.agentId, b.agentId),
     ),
     ...(failing.length > 0 && { failing: failing.sort((a, b) => naturalCompare(a.agentId, b.agentId)) }),
+    ...(adopted.length > 0 && { adopted }),
     ...(egress && egress.length > 0 && { egress }),
     ...(migrations.length > 0 && { migrations }),
     ...(unreachable.length > 0 && { unreachable }),

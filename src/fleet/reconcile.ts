@@ -10,16 +10,29 @@ import { ensureGatewayImage } from '../egress/gateway-image.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { acquireLock } from '../lock.js';
 import { type BuildPolicy, type PlannedBuild, plannedBuilds } from '../reconcile/builds.js';
-import type { RunProblem } from '../reconcile/guards.js';
 import type { ApplyCheck } from '../ops/apply-check.js';
-import { execute } from '../reconcile/execute.js';
-import { describeMassRemoval, massRemoval } from '../reconcile/mass-prune.js';
-import { observe } from '../reconcile/observe.js';
-import { type PreflightProblem, preflightError, preflightProblems } from '../reconcile/preflight.js';
+import { observe, type ObserveOptions } from '../reconcile/observe.js';
+import { type PreflightProblem, preflightError } from '../reconcile/preflight.js';
 import { buildImages } from '../ops/build.js';
 import { portOf } from '../ops/context.js';
-import { type ApplyOptions, type DiffOptions, refuseEmptyTeardown, resolveFor } from '../ops/reconcile.js';
-import { waitReady } from '../ops/wait-ready.js';
+import {
+  carryOut,
+  type EnginePart,
+  guardRun,
+  preflightRun,
+  hostWarnings,
+  checkParts,
+  withoutAgents,
+  withoutAgentsIn,
+} from '../ops/engine-part.js';
+import {
+  type ApplyOptions,
+  carryOutOptions,
+  type DiffOptions,
+  type ReconcileResult,
+  refuseEmptyTeardown,
+  resolveFor,
+} from '../ops/reconcile.js';
 import type { SecretValues } from '../secrets/values.js';
 import {
   type ActionResult,
@@ -37,6 +50,8 @@ import { type FleetObserved, type FleetPlan, desiredOn, planFleet } from './plan
 export interface FleetDiffOptions extends DiffOptions {
   /** Plan moves between engines as migrations (otherwise a move is a conflict). */
   migrate?: boolean;
+  /** How observe inspects a container on each engine (the watcher's InspectCache of that engine). */
+  inspectOn?: (engine: string) => ObserveOptions['inspect'];
 }
 
 export interface FleetApplyOptions extends ApplyOptions, FleetDiffOptions {
@@ -50,7 +65,7 @@ export interface FleetDiffResult {
   engines: Map<string, OpenEngine>;
 }
 
-/** diffFleet's result: the plan, and apply's check of it (builds, problems; no host warnings here). */
+/** diffFleet's result: the plan, and apply's check of it (builds, problems, warnings). */
 export interface FleetDiffReport extends FleetDiffResult {
   check: ApplyCheck;
 }
@@ -64,11 +79,13 @@ export function openFleet(desired: DesiredState, opts: DiffOptions): Map<string,
 export async function observeFleet(
   desired: DesiredState,
   engines: ReadonlyMap<string, OpenEngine>,
+  inspectOn?: FleetDiffOptions['inspectOn'],
 ): Promise<FleetObserved> {
   const entries = await Promise.all(
     [...engines.values()].map(async (e) => {
       try {
-        return [e.name, { ok: true as const, observed: await observe(e.port, desiredOn(desired, e.spec)) }];
+        const observed = await observe(e.port, desiredOn(desired, e.spec), { inspect: inspectOn?.(e.name) });
+        return [e.name, { ok: true as const, observed }];
       } catch (err) {
         return [e.name, { ok: false as const, message: toAgentctlError(err).message }];
       }
@@ -89,15 +106,15 @@ export async function diffFleet(
   const { desired: resolved } = await resolveFor(desired, { create: false, env: opts.env });
   const d = await diffResolved(resolved, openFleet(resolved, opts), opts);
   const builds = localBuilds(resolved, d, opts.build);
-  const mass = massPruneProblem(resolved, d);
-  const problems = await fleetPreflight(
-    resolved,
-    d,
-    new Set(builds.map((b) => b.image)),
-    opts.minFree,
-    false,
-  );
-  return { ...d, check: { builds, problems: [...(mass ? [mass] : []), ...problems], warnings: [] } };
+  // The checks apply makes, over every engine's part (ops/engine-part.ts).
+  const { problems, warnings } = await checkParts(resolved, partsOf(resolved, d), {
+    willBuild: new Set(builds.map((b) => b.image)),
+    minFree: opts.minFree,
+  });
+  return {
+    ...d,
+    check: { builds: [...builds].sort((x, y) => x.image.localeCompare(y.image)), problems, warnings },
+  };
 }
 
 /** Builds run on the local engine only (the config refuses build: elsewhere). */
@@ -116,7 +133,7 @@ async function diffResolved(
   engines: Map<string, OpenEngine>,
   opts: FleetDiffOptions,
 ): Promise<FleetDiffResult> {
-  const observed = await observeFleet(desired, engines);
+  const observed = await observeFleet(desired, engines, opts.inspectOn);
   const all = Object.values(observed).flatMap((o) => (o.ok ? o.observed.containers : []));
   refuseEmptyTeardown(
     desired,
@@ -130,11 +147,11 @@ async function diffResolved(
 export async function reconcileFleet(
   desired: DesiredState,
   opts: FleetApplyOptions = {},
-): Promise<{ plan: Plan; report: ApplyReport }> {
-  if (opts.holdBack || opts.withholdFailing || opts.createOnly || opts.targets)
+): Promise<ReconcileResult> {
+  if (opts.createOnly || opts.targets)
     throw new AgentctlError(
       'usage',
-      'watch, run and --target do not drive a file with engines: yet; apply and diff the whole file',
+      'run and --target do not drive a file with engines: yet; apply and diff the whole file',
     );
   const started = performance.now();
   const engines = openFleet(desired, opts);
@@ -142,7 +159,11 @@ export async function reconcileFleet(
   const release =
     opts.dryRun || opts.lockHeld
       ? async () => undefined
-      : await acquireLock(desired.project, { waitMs: opts.lockWaitMs, onWait: opts.onLockWait });
+      : await acquireLock(desired.project, {
+          waitMs: opts.lockWaitMs,
+          onWait: opts.onLockWait,
+          signal: opts.signal,
+        });
   const sweeps = opts.dryRun
     ? []
     : [...engines.values()].map((e) => e.port.removeLeftoverScratch().catch(() => 0));
@@ -150,15 +171,20 @@ export async function reconcileFleet(
     const secrets = await resolveFor(desired, { create: !opts.dryRun, env: opts.env });
     desired = secrets.desired;
     let d = await diffResolved(desired, engines, opts);
-    const mass = opts.allowMassPrune ? undefined : massPruneProblem(desired, d);
-    if (mass) throw new AgentctlError('unsafe', mass.message, { optIn: mass.optIn });
+    // The same guards as one-engine apply, over every engine's part at once.
+    const foreign = guardRun(desired, partsOf(desired, d), opts);
+    const held = new Set(foreign.flatMap((x) => x.agents));
     const builds = localBuilds(desired, d, opts.build);
+    const failedBuilds = new Map<string, string>();
     if (builds.length > 0 && !opts.dryRun) {
       const failed = (await buildImages(builds, { ...opts.buildOptions, port: local.port })).filter(
         (b) => !b.ok,
       );
-      if (failed.length > 0)
-        throw new AgentctlError('preflight', `image build failed, nothing was changed: ${failed[0]?.error}`);
+      if (failed.length > 0 && !opts.withholdFailing)
+        throw new AgentctlError('preflight', `image build failed, nothing was changed: ${failed[0]?.error}`, {
+          details: failed.slice(1).map((f) => f.error ?? f.image),
+        });
+      for (const f of failed) failedBuilds.set(f.image, f.error ?? 'build failed');
       d = await diffResolved(desired, engines, opts);
     }
     const localPlan = d.fleet.perEngine[LOCAL_ENGINE];
@@ -172,15 +198,32 @@ export async function reconcileFleet(
         d = await diffResolved(desired, engines, opts);
       }
     }
-    const problems = await fleetPreflight(
-      desired,
-      d,
-      new Set(opts.dryRun ? builds.map((b) => b.image) : []),
-      opts.minFree,
+    // Watch's repair back-off takes whole agents back; so do another file's agents, withheld.
+    let merged = d.plan;
+    const out = held;
+    if (opts.holdBack) {
+      const kept = new Set(opts.holdBack(merged).actions.map((a) => a.agentId));
+      for (const a of merged.actions) if (!kept.has(a.agentId)) out.add(a.agentId);
+    }
+    merged = withoutAgents(merged, out);
+    const checked = await preflightRun(
+      partsOf(desired, d).map((x) => withoutAgentsIn(x, out)),
+      {
+        willBuild: new Set(opts.dryRun ? builds.map((b) => b.image) : []),
+        failedBuilds,
+        minFree: opts.minFree,
+        withholdFailing: opts.withholdFailing,
+      },
     );
-    opts.onPlan?.(d.plan);
-    if (problems.length > 0) throw preflightError(problems);
-    if (opts.dryRun) return { plan: d.plan, report: report(desired, d.plan, [], [], [], started, true) };
+    const withheld: PreflightProblem[] = [...foreign, ...checked.withheld];
+    merged = withoutAgents(merged, new Set(checked.withheld.flatMap((w) => w.agents)));
+    opts.onPlan?.(merged);
+    if (checked.problems.length > 0) throw preflightError(checked.problems);
+    if (opts.onHostWarning)
+      for (const w of await hostWarnings(checked.parts, { minFree: opts.minFree, hostLimits: !opts.dryRun }))
+        opts.onHostWarning(w);
+    if (opts.dryRun)
+      return { plan: merged, report: report(desired, merged, [], [], [], started, true), withheld };
 
     const egressSteps = d.fleet.perEngine[LOCAL_ENGINE]?.egress ?? [];
     const isTeardown = (a: EgressAction) => a.kind === 'remove-gateway' || a.kind === 'remove-network';
@@ -194,48 +237,14 @@ export async function reconcileFleet(
       local.port,
       egressOpts,
     );
-    const perEngine = await Promise.all(
-      Object.entries(d.fleet.perEngine).map(async ([name, p]) => {
-        const e = engines.get(name) as OpenEngine;
-        const finished = new Map<ActionResult, number>();
-        let results = await execute(p, e.port, {
-          project: desired.project,
-          runtimeDir: e.spec.runtimeDir,
-          file: desired.realFile,
-          host: e.host,
-          parallel: opts.parallel ?? 4,
-          stopTimeoutSeconds: opts.stopTimeoutSeconds ?? 10,
-          onProgress: (ev) => {
-            if (ev.type === 'end') finished.set(ev.result, Date.now());
-            opts.onProgress?.(ev);
-          },
-          signal: opts.signal,
-          secrets: secrets.values,
-        });
-        if ((opts.waitReadyMs ?? 0) > 0 && results.length > 0 && !opts.signal?.aborted)
-          results = await waitReady(
-            results,
-            results.map((r) => finished.get(r) ?? Date.now()),
-            e.port,
-            { settleMs: opts.waitReadyMs ?? 0 },
-          );
-        return results;
-      }),
-    );
-    const migrations = await runMigrations(d, engines, desired, secrets.values, opts);
+    // Each engine's part on its port, then one settle wait: the same function one-engine apply calls.
+    const results = await carryOut(checked.parts, carryOutOptions(desired, secrets.values, opts));
+    const migrations = await runMigrations(merged, engines, desired, secrets.values, opts);
     egressResults.push(...(await executeEgress(egressSteps.filter(isTeardown), local.port, egressOpts)));
     return {
-      plan: d.plan,
-      report: report(
-        desired,
-        d.plan,
-        perEngine.flat(),
-        migrations,
-        egressResults,
-        started,
-        false,
-        opts.signal,
-      ),
+      plan: merged,
+      report: report(desired, merged, results, migrations, egressResults, started, false, opts.signal),
+      withheld,
     };
   } finally {
     await Promise.all(sweeps);
@@ -243,8 +252,32 @@ export async function reconcileFleet(
   }
 }
 
+/** Every reachable engine's share of the run, as the steps shared with one-engine apply take it. */
+function partsOf(desired: DesiredState, d: FleetDiffResult): EnginePart[] {
+  return Object.entries(d.fleet.perEngine).flatMap(([name, p]) => {
+    const e = d.engines.get(name) as OpenEngine;
+    const o = d.observed[name];
+    if (!o?.ok) return [];
+    // A migration's target is checked like a create there.
+    const incoming = (d.plan.migrations ?? [])
+      .filter((m) => m.to === name)
+      .map((m) => ({ kind: 'create' as const, agentId: m.agentId, spec: m.spec, cause: m.cause }));
+    return [
+      {
+        engine: name,
+        desired: desiredOn(desired, e.spec),
+        observed: o.observed,
+        plan: p,
+        port: e.port,
+        host: e.host,
+        ...(incoming.length > 0 && { incoming }),
+      },
+    ];
+  });
+}
+
 async function runMigrations(
-  d: FleetDiffResult,
+  p: Plan,
   engines: Map<string, OpenEngine>,
   desired: DesiredState,
   secrets: SecretValues,
@@ -252,7 +285,7 @@ async function runMigrations(
 ): Promise<MigrationResult[]> {
   const out: MigrationResult[] = [];
   // One at a time: each copies a whole /mnt through this process.
-  for (const m of d.plan.migrations ?? []) {
+  for (const m of p.migrations ?? []) {
     if (opts.signal?.aborted) break;
     out.push(
       await migrate(m, engines, {
@@ -264,69 +297,6 @@ async function runMigrations(
     );
   }
   return out;
-}
-
-/** Each engine's part checked against that engine; a migration's target is checked like a create. */
-async function fleetPreflight(
-  desired: DesiredState,
-  d: FleetDiffResult,
-  willBuild: ReadonlySet<string>,
-  minFree: ApplyOptions['minFree'],
-  /** Whether name conflicts count (apply: yes; diff shows them in the plan already). */
-  conflicts = true,
-): Promise<PreflightProblem[]> {
-  const lists = await Promise.all(
-    Object.entries(d.fleet.perEngine).map(async ([name, p]) => {
-      const e = d.engines.get(name) as OpenEngine;
-      const o = d.observed[name];
-      if (!o?.ok) return [];
-      const incoming = (d.plan.migrations ?? [])
-        .filter((m) => m.to === name)
-        .map((m) => ({ kind: 'create' as const, agentId: m.agentId, spec: m.spec, cause: m.cause }));
-      const checked: Plan = {
-        ...p,
-        actions: [...p.actions, ...incoming],
-        conflicts: conflicts ? p.conflicts : [],
-      };
-      if (checked.actions.length === 0 && checked.conflicts.length === 0) return [];
-      const problems = await preflightProblems(
-        desiredOn(desired, e.spec),
-        o.observed,
-        checked,
-        e.port,
-        await e.port.info(),
-        {
-          willBuild,
-          host: e.host,
-          minFree,
-        },
-      );
-      return name === LOCAL_ENGINE
-        ? problems
-        : problems.map((x) => ({ ...x, message: `engine ${name}: ${x.message}` }));
-    }),
-  );
-  return lists.flat();
-}
-
-function massPruneProblem(desired: DesiredState, d: FleetDiffResult): RunProblem | undefined {
-  const existing = Object.values(d.observed).flatMap((o) =>
-    o.ok ? o.observed.containers.filter((c) => !c.temporary).map((c) => c.agentId) : [],
-  );
-  const declared = new Set(desired.agents.map((a) => a.id));
-  const pruned = new Set(
-    d.plan.actions.filter((a) => a.kind === 'remove' && !declared.has(a.agentId)).map((a) => a.agentId),
-  );
-  const m = massRemoval(
-    existing,
-    existing.filter((id) => !pruned.has(id)),
-  );
-  if (!m) return undefined;
-  return {
-    message: `${desired.file} would remove ${describeMassRemoval(m)}; a truncated or half-saved file looks like this, so nothing was changed`,
-    agents: m.removed,
-    optIn: 'allowMassPrune',
-  };
 }
 
 function report(

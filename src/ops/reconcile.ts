@@ -5,18 +5,24 @@ import { AgentctlError, AgentExistsError, FileManagedAgentError } from '../error
 import { LABEL } from '../labels.js';
 import { refuseOtherEngines } from '../fleet/engines-of.js';
 import { acquireLock } from '../lock.js';
-import { execute, type ProgressEvent } from '../reconcile/execute.js';
+import type { ProgressEvent } from '../reconcile/execute.js';
 import { observe, type ObserveOptions } from '../reconcile/observe.js';
-import { foreignProblems, massPruneProblem } from '../reconcile/guards.js';
 import { plan } from '../reconcile/plan.js';
 import { resolveTargets, targetBuilds, targetPlan } from '../reconcile/target.js';
 import { type BuildPolicy, imagesToBuild, plannedBuilds } from '../reconcile/builds.js';
-import { type PreflightProblem, preflightError, preflightProblems } from '../reconcile/preflight.js';
+import { type PreflightProblem, preflightError } from '../reconcile/preflight.js';
 import { type BuildOptions, buildImages } from './build.js';
 import type { FreeSpaceMinimum } from '../reconcile/free-space.js';
-import { type ApplyCheck, applyWarnings, checkApply } from './apply-check.js';
-import type { ActionResult, ApplyReport, DesiredState, ObservedState, Plan } from '../types.js';
-import { shouldBeRunning, waitReady } from './wait-ready.js';
+import { type ApplyCheck, checkApply } from './apply-check.js';
+import type { DockerPort } from '../docker/port.js';
+import { localHostFs } from '../docker/local-host-fs.js';
+import {
+  type ApplyReport,
+  type DesiredState,
+  LOCAL_ENGINE,
+  type ObservedState,
+  type Plan,
+} from '../types.js';
 import { type OpContext, portOf } from './context.js';
 import { loadDigestKey } from '../secrets/digest-key.js';
 import { type ResolvedSecrets, resolveSecrets } from '../secrets/resolve.js';
@@ -24,6 +30,15 @@ import { SecretValues } from '../secrets/values.js';
 import { type EgressExecuteOptions, executeEgress } from '../egress/execute.js';
 import { ensureGatewayImage } from '../egress/gateway-image.js';
 import type { EgressAction } from '../types.js';
+import {
+  type CarryOutOptions,
+  carryOut,
+  type EnginePart,
+  guardRun,
+  hostWarnings,
+  preflightRun,
+  withoutAgents,
+} from './engine-part.js';
 
 export interface DiffOptions extends OpContext {
   prune?: boolean;
@@ -200,15 +215,7 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
     if (opts.fromCode && !opts.fromCode.adopt) refuseFileManaged(desired, observed, opts.fromCode.adoptable);
     if (opts.createOnly) refuseExisting(desired, p, observed);
     // Another file's agents: refused (one-shot) or withheld with the reason (watch), unless allowed.
-    const foreign = foreignProblems(desired, p, opts);
-    const [firstForeign, ...moreForeign] = foreign;
-    if (firstForeign && !opts.withholdFailing)
-      throw new AgentctlError('unsafe', firstForeign.message, {
-        details: moreForeign.map((x) => x.message),
-        optIn: firstForeign.optIn,
-      });
-    const mass = opts.allowMassPrune ? undefined : massPruneProblem(desired, p, observed, targeted);
-    if (mass) throw new AgentctlError('unsafe', mass.message, { optIn: mass.optIn });
+    const foreign = guardRun(desired, [part(desired, observed, p, port)], opts, targeted);
     const allBuilds = imagesToBuild(desired, observed, opts.build ?? 'missing');
     const builds = targeted ? targetBuilds(allBuilds, targeted) : allBuilds;
     const failedBuilds = new Map<string, string>();
@@ -232,30 +239,21 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
       }
     }
     if (opts.holdBack) p = opts.holdBack(p);
-    let problems: PreflightProblem[] = [];
-    let withheld: PreflightProblem[] = [];
-    if (foreign.length > 0) {
-      withheld.push(...foreign);
-      p = withoutAgents(p, new Set(foreign.flatMap((x) => x.agents)));
-    }
-    if (p.actions.length > 0 || p.conflicts.length > 0) {
+    p = withoutAgents(p, new Set(foreign.flatMap((x) => x.agents)));
+    const checked = await preflightRun([part(desired, observed, p, port)], {
       // In a dry run nothing is built: an image that would be is not "missing".
-      const willBuild = new Set(opts.dryRun ? builds.map((b) => b.image) : []);
-      problems = await preflightProblems(desired, observed, p, port, await port.info(), {
-        willBuild,
-        failedBuilds,
-        minFree: opts.minFree,
-      });
-      if (opts.withholdFailing && problems.every((x) => x.agents.length > 0)) {
-        withheld = [...withheld, ...problems];
-        problems = [];
-        p = withoutAgents(p, new Set(withheld.flatMap((x) => x.agents)));
-      }
-    }
+      willBuild: new Set(opts.dryRun ? builds.map((b) => b.image) : []),
+      failedBuilds,
+      minFree: opts.minFree,
+      withholdFailing: opts.withholdFailing,
+    });
+    const parts = checked.parts;
+    p = (parts[0] as EnginePart).plan;
+    const withheld: PreflightProblem[] = [...foreign, ...checked.withheld];
     opts.onPlan?.(p);
-    if (problems.length > 0) throw preflightError(problems);
+    if (checked.problems.length > 0) throw preflightError(checked.problems);
     if (opts.onHostWarning)
-      for (const w of await applyWarnings(desired, p, opts.minFree, { hostLimits: !opts.dryRun, port }))
+      for (const w of await hostWarnings(parts, { minFree: opts.minFree, hostLimits: !opts.dryRun }))
         opts.onHostWarning(w);
     const egressSteps = p.egress ?? [];
     const isTeardown = (a: EgressAction) => a.kind === 'remove-gateway' || a.kind === 'remove-network';
@@ -271,33 +269,8 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
           port,
           egressOpts,
         );
-    const finished = new Map<ActionResult, number>();
-    let results = opts.dryRun
-      ? []
-      : await execute(p, port, {
-          project: desired.project,
-          runtimeDir: desired.runtimeDir,
-          file: desired.realFile,
-          parallel: opts.parallel ?? 4,
-          stopTimeoutSeconds: opts.stopTimeoutSeconds ?? 10,
-          onProgress: (e) => {
-            if (e.type === 'end') finished.set(e.result, Date.now());
-            opts.onProgress?.(e);
-          },
-          signal: opts.signal,
-          secrets: secrets.values,
-        });
-    const settleMs = opts.waitReadyMs ?? 0;
-    if (settleMs > 0 && results.length > 0 && !opts.signal?.aborted) {
-      const waited = results.filter(shouldBeRunning).length;
-      if (waited > 0) opts.onSettleWait?.(waited, settleMs);
-      results = await waitReady(
-        results,
-        results.map((r) => finished.get(r) ?? Date.now()),
-        port,
-        { settleMs },
-      );
-    }
+    // The same executor and settle wait fleet apply runs per engine (ops/engine-part.ts).
+    const results = opts.dryRun ? [] : await carryOut(parts, carryOutOptions(desired, secrets.values, opts));
     if (!opts.dryRun)
       egressResults.push(...(await executeEgress(egressSteps.filter(isTeardown), port, egressOpts)));
     const report: ApplyReport = {
@@ -329,6 +302,30 @@ function refuseFileManaged(desired: DesiredState, observed: ObservedState, adopt
   }
 }
 
+/** The one engine of a one-engine run, as the shared steps take it. */
+function part(desired: DesiredState, observed: ObservedState, p: Plan, port: DockerPort): EnginePart {
+  return { engine: LOCAL_ENGINE, desired, observed, plan: p, port, host: localHostFs };
+}
+
+/** How the shared executor is driven, from apply's options (one-engine and fleet apply alike). */
+export function carryOutOptions(
+  desired: DesiredState,
+  secrets: SecretValues,
+  opts: ApplyOptions,
+): CarryOutOptions {
+  return {
+    project: desired.project,
+    file: desired.realFile,
+    parallel: opts.parallel ?? 4,
+    stopTimeoutSeconds: opts.stopTimeoutSeconds ?? 10,
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+    secrets,
+    waitReadyMs: opts.waitReadyMs ?? 0,
+    onSettleWait: opts.onSettleWait,
+  };
+}
+
 /** createOnly: each declared agent's plan must be exactly one create (no container of it anywhere). */
 function refuseExisting(desired: DesiredState, p: Plan, observed: ObservedState): void {
   for (const agent of desired.agents) {
@@ -340,16 +337,6 @@ function refuseExisting(desired: DesiredState, p: Plan, observed: ObservedState)
       observed.containers.filter((c) => c.agentId === agent.id),
     );
   }
-}
-
-/** The plan without the actions (and name conflicts) of `agents`. */
-function withoutAgents(p: Plan, agents: ReadonlySet<string>): Plan {
-  if (agents.size === 0) return p;
-  return {
-    ...p,
-    actions: p.actions.filter((a) => !agents.has(a.agentId)),
-    conflicts: p.conflicts.filter((c) => !agents.has(c.agentId)),
-  };
 }
 
 /**
