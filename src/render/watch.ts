@@ -22,7 +22,7 @@ export function watchLines(e: WatchEvent, color = false): Line[] {
     case 'watching':
       return [
         out(
-          `watching ${e.file}: project "${e.project}", ${e.agents} agent(s), resync every ${seconds(e.resyncMs)} (Ctrl-C stops watching; agents keep running)`,
+          `watching ${e.file}: project "${e.project}", ${e.agents} agent(s)${e.engines ? ` on engines ${e.engines.join(', ')}` : ''}, resync every ${seconds(e.resyncMs)} (Ctrl-C stops watching; agents keep running)`,
         ),
       ];
     case 'reconcile': {
@@ -34,19 +34,20 @@ export function watchLines(e: WatchEvent, color = false): Line[] {
             (a) => `${SYMBOL[a.kind]} ${a.kind} ${a.agent}${a.repair ? ` (repair ${a.attempt ?? 1})` : ''}`,
           )
           .join(', ');
-        const head = e.ok ? c.green('reconciled') : c.red('reconciled with failures');
+        // An unreachable engine makes the run not ok, but is no failure of what was done: said apart.
+        const head = e.actions.every((a) => a.ok) ? c.green('reconciled') : c.red('reconciled with failures');
         lines.push(
           out(
-            `${head} (${why}): ${done}; ${e.unchanged} unchanged${withheldText(e.withheld, c)}, in ${seconds(e.durationMs, 2)}`,
+            `${head} (${why}): ${done}; ${e.unchanged} unchanged${withheldText(e.withheld, c)}${unreachableText(e.unreachable, c)}, in ${seconds(e.durationMs, 2)}`,
           ),
         );
         for (const a of e.actions.filter((x) => !x.ok))
           lines.push(err(`${c.red('FAIL')} ${a.kind} ${a.agent}: ${a.error}`));
       } else if (e.trigger.includes('file') || e.trigger.includes('start')) {
-        const head = e.withheld.length > 0 ? 'partly in sync' : 'in sync';
+        const head = e.withheld.length > 0 || e.unreachable.length > 0 ? 'partly in sync' : 'in sync';
         lines.push(
           out(
-            `${head} (${why}): ${e.unchanged} agent(s) unchanged${withheldText(e.withheld, c)}, in ${seconds(e.durationMs, 2)}`,
+            `${head} (${why}): ${e.unchanged} agent(s) unchanged${withheldText(e.withheld, c)}${unreachableText(e.unreachable, c)}, in ${seconds(e.durationMs, 2)}`,
           ),
         );
       }
@@ -90,14 +91,25 @@ export function watchLines(e: WatchEvent, color = false): Line[] {
         ...e.messages.slice(1).map((m) => ({ text: `  ${m}`, stream: 'err' as const })),
       ];
     }
-    case 'engine':
-      return e.state === 'connected'
-        ? [out('engine event stream reconnected; resyncing')]
-        : [
-            err(
-              `${c.red('engine event stream lost')}: ${e.message}; reconnecting (first retry in ${seconds(e.retryInMs ?? 0, 1)})`,
-            ),
-          ];
+    case 'engine': {
+      // With several engines: which one, and that only its agents wait for it.
+      const which = e.engine !== undefined ? `engine ${e.engine}: ` : '';
+      if (e.state === 'connected')
+        return [
+          out(
+            `${which}engine event stream reconnected; resyncing${e.engine !== undefined ? ' its agents' : ''}`,
+          ),
+        ];
+      const held =
+        e.agents !== undefined
+          ? `; holding its agents (${e.agents.length > 0 ? e.agents.join(', ') : 'none'}) until it is back, the other engines' are served`
+          : '';
+      return [
+        err(
+          `${which}${c.red('engine event stream lost')}: ${e.message}${held}; reconnecting (first retry in ${seconds(e.retryInMs ?? 0, 1)})`,
+        ),
+      ];
+    }
     case 'stopping':
       return [out(`stopping (${e.reason}): finishing the reconcile in flight; agents keep running`)];
     case 'stopped':
@@ -113,7 +125,9 @@ export class FleetStatus {
   private failing: string[] = [];
   private unwell: WatchUnwell[] = [];
   private withheld: string[] = [];
-  private engine: 'connected' | 'disconnected' = 'connected';
+  /** Engines by name ('' for the one engine of a file without `engines:`) that are not reachable now. */
+  private down = new Map<string, number>();
+  private engines: string[] | undefined;
   private lastSync = '';
   private configBroken = false;
 
@@ -121,16 +135,22 @@ export class FleetStatus {
     if (e.type === 'watching') {
       this.project = e.project;
       this.agents = e.agents;
+      this.engines = e.engines;
     } else if (e.type === 'reconcile') {
       this.agents = e.agents;
       this.held = e.held;
       this.failing = e.actions.filter((a) => !a.ok).map((a) => a.agent);
       this.withheld = e.withheld;
       this.unwell = e.unwell;
+      // What the run found: an engine seen again is up, one that could not be observed is down.
+      for (const name of this.engines ?? []) this.down.delete(name);
+      for (const u of e.unreachable) this.down.set(u.engine, u.agents.length);
       this.lastSync = `${clock(e.time)} (${seconds(e.durationMs, 2)})`;
       if (e.trigger.includes('file')) this.configBroken = false;
     } else if (e.type === 'engine') {
-      this.engine = e.state;
+      const name = e.engine ?? '';
+      if (e.state === 'connected') this.down.delete(name);
+      else this.down.set(name, e.agents?.length ?? this.down.get(name) ?? 0);
     } else if (e.type === 'config-error') {
       this.configBroken = true;
     }
@@ -152,7 +172,18 @@ export class FleetStatus {
     if (this.unwell.length > 0)
       parts.push(c.red(`${this.unwell.length} not well (${this.unwell.map(unwellText).join(', ')})`));
     if (this.configBroken) parts.push(c.red('file has errors: last good state in force'));
-    parts.push(this.engine === 'connected' ? 'engine connected' : c.red('engine unreachable'));
+    if (this.down.size === 0)
+      parts.push(this.engines ? `${this.engines.length} engines connected` : 'engine connected');
+    else if (!this.engines) parts.push(c.red('engine unreachable'));
+    else
+      parts.push(
+        c.red(
+          [...this.down]
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([name, n]) => `engine ${name} unreachable (${n} agent(s) held)`)
+            .join(', '),
+        ),
+      );
     if (this.lastSync) parts.push(`last reconcile ${this.lastSync}`);
     return c.dim('watching: ') + parts.join(' · ');
   }
@@ -172,6 +203,16 @@ export function describeTrigger(trigger: readonly string[]): string {
   const shown = engine.slice(0, 3).join(', ');
   const more = engine.length > 3 ? ` (+${engine.length - 3} more)` : '';
   return [...plain, ...(engine.length > 0 ? [`engine: ${shown}${more}`] : [])].join('; ');
+}
+
+/** `, engine b unreachable (w, y held)`: engines that could not be observed, and their agents. */
+function unreachableText(
+  unreachable: readonly { engine: string; agents: string[] }[],
+  c: ReturnType<typeof paint>,
+): string {
+  return unreachable
+    .map((u) => `, ${c.red(`engine ${u.engine} unreachable (${u.agents.join(', ') || 'no agents'} held)`)}`)
+    .join('');
 }
 
 /** `, 1 withheld (b)`: agents left alone for a preflight problem of their own. */

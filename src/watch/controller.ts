@@ -20,13 +20,16 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { ContainerEvent, DockerPort } from '../docker/port.js';
+import { openEngine } from '../docker/engines.js';
+import { enginesOf, engineOf } from '../fleet/engines-of.js';
+import { reconcileFleet } from '../fleet/reconcile.js';
 import { AgentctlError, formatAt, toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { acquireLock, type Release } from '../lock.js';
 import { type OpContext, portOf } from '../ops/context.js';
 import { reconcile } from '../ops/reconcile.js';
 import type { PreflightProblem } from '../reconcile/preflight.js';
-import type { ApplyReport, DesiredState } from '../types.js';
+import { type ApplyReport, type DesiredState, type EngineSpec, LOCAL_ENGINE } from '../types.js';
 import {
   type BackoffPolicy,
   type BackoffState,
@@ -43,7 +46,7 @@ import {
 import { Coalescer } from './coalescer.js';
 import { describeMassRemoval, massRemoval } from '../reconcile/mass-prune.js';
 import { followEngineEvents } from './engine-events.js';
-import type { WatchEvent, WatchEventBody, WatchUnwell } from './events.js';
+import type { WatchEvent, WatchEventBody, WatchUnreachable, WatchUnwell } from './events.js';
 import { naturalCompare } from '../util/natural-sort.js';
 import { type FileWatch, watchFile } from './file-watcher.js';
 
@@ -137,9 +140,17 @@ class Controller {
   readonly done: Promise<void>;
   private resolveDone: () => void = () => undefined;
   private readonly file: string;
+  /** The `local` engine's port (DOCKER_HOST, or a test's). */
   private readonly port: DockerPort;
-  /** What inspect said of each container since its last event (see inspect-cache.ts). */
-  private readonly inspects: InspectCache;
+  /**
+   * One event subscription per engine of the file (just `local` for a file without `engines:`), each
+   * with its own reconnect back-off and its own memory of inspects (see inspect-cache.ts).
+   */
+  private readonly engines = new Map<string, EngineWatch>();
+  /** The file has `engines:`: events and messages name the engine. */
+  private multi = false;
+  /** Subscriptions of engines the file no longer names, still ending. */
+  private readonly ending: Promise<void>[] = [];
   private readonly policy: BackoffPolicy;
   private readonly resyncMs: number;
   private readonly debounceMs: number;
@@ -159,8 +170,6 @@ class Controller {
   private warningsShown = '';
   private fileWatch: FileWatch | undefined;
   private release: Release | undefined;
-  private eventsDone: Promise<void> | undefined;
-  private engineState: 'connected' | 'disconnected' | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private wake: { at: number; timer: NodeJS.Timeout } | undefined;
   private stopping: Promise<void> | undefined;
@@ -169,7 +178,6 @@ class Controller {
   constructor(private readonly opts: WatchOptions) {
     this.file = path.resolve(opts.cwd ?? process.cwd(), opts.file);
     this.port = portOf(opts);
-    this.inspects = new InspectCache(this.port);
     this.policy = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.resyncMs = opts.resyncMs ?? DEFAULT_RESYNC_MS;
     this.debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
@@ -228,18 +236,7 @@ class Controller {
       });
       if (this.stopped) return;
       // Subscribe before the first apply, so that no change made after it is missed.
-      const follow = followEngineEvents(
-        this.port,
-        desired.project,
-        {
-          onEvent: (e) => this.onEngineEvent(e),
-          onConnected: () => this.onEngineConnected(),
-          onDisconnected: (err, retryInMs) => this.onEngineDisconnected(err, retryInMs),
-        },
-        this.abort.signal,
-      );
-      this.eventsDone = follow.done;
-      await follow.firstAttempt;
+      await this.follow(desired);
       if (this.stopped) return;
       this.emit({
         type: 'watching',
@@ -249,6 +246,7 @@ class Controller {
         agents: desired.agents.length,
         resyncMs: this.resyncMs,
         debounceMs: this.debounceMs,
+        ...(desired.engines && { engines: [...this.engines.keys()] }),
       });
       await this.coalescer.now('start');
       if (this.stopped) return;
@@ -259,6 +257,59 @@ class Controller {
     }
   }
 
+  /**
+   * Follows the events of every engine the file names, each on its own: one engine going away (and its
+   * reconnect back-off) holds only that engine's events. Engines the file no longer names are let go;
+   * an engine whose address changed is followed afresh. Resolves once each new subscription was tried.
+   */
+  private async follow(desired: DesiredState): Promise<void> {
+    const specs: EngineSpec[] = desired.engines
+      ? enginesOf(desired)
+      : [{ name: LOCAL_ENGINE, runtimeDir: desired.runtimeDir }];
+    this.multi = desired.engines !== undefined;
+    // Opened first: an engine that cannot be driven at all refuses the file before anything is let go.
+    const fresh = specs
+      .filter((spec) => this.engines.get(spec.name)?.key !== engineKey(spec))
+      .map((spec) => ({ spec, port: openEngine(spec, { localPort: this.port }).port }));
+    const wanted = new Set(specs.map((spec) => spec.name));
+    for (const [name, w] of this.engines) {
+      if (wanted.has(name) && !fresh.some((f) => f.spec.name === name)) continue;
+      w.abort.abort();
+      this.ending.push(w.done);
+      this.engines.delete(name);
+    }
+    const attempts = fresh.map(({ spec, port }) => {
+      const abort = new AbortController();
+      const w: EngineWatch = {
+        name: spec.name,
+        key: engineKey(spec),
+        cache: new InspectCache(port),
+        abort,
+        done: Promise.resolve(),
+        state: undefined,
+      };
+      this.engines.set(spec.name, w);
+      const followed = followEngineEvents(
+        port,
+        desired.project,
+        {
+          onEvent: (e) => this.onEngineEvent(w, e),
+          onConnected: () => this.onEngineConnected(w),
+          onDisconnected: (err, retryInMs) => this.onEngineDisconnected(w, err, retryInMs),
+        },
+        AbortSignal.any([this.abort.signal, abort.signal]),
+      );
+      w.done = followed.done;
+      return followed.firstAttempt;
+    });
+    await Promise.all(attempts);
+  }
+
+  /** The engine's name in what is said of it: only a file with several engines names them. */
+  private engineField(w: EngineWatch): { engine?: string } {
+    return this.multi ? { engine: w.name } : {};
+  }
+
   /** Idempotent: stops every source of work, waits for the reconcile in flight, releases the lock. */
   private shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
@@ -267,7 +318,8 @@ class Controller {
       clearTimeout(this.wake?.timer);
       await this.coalescer.close();
       await this.fileWatch?.close();
-      await this.eventsDone;
+      for (const w of this.engines.values()) w.abort.abort();
+      await Promise.all([...[...this.engines.values()].map((w) => w.done), ...this.ending]);
       await this.release?.();
       this.resolveDone();
     })();
@@ -283,7 +335,7 @@ class Controller {
     const desired = this.desired;
     if (!desired) return;
     // A full look: what the event stream may have missed (or the first one).
-    if (trigger.some((t) => FULL_LOOK.has(t))) this.inspects.forgetAll();
+    if (trigger.some((t) => FULL_LOOK.has(t))) for (const w of this.engines.values()) w.cache.forgetAll();
     const keys = specKeys(desired.agents);
     let decision: Decision | undefined;
     try {
@@ -291,9 +343,10 @@ class Controller {
         plan: planned0,
         report,
         withheld,
-      } = await reconcile(desired, {
+      } = await (desired.engines ? reconcileFleet : reconcile)(desired, {
         port: this.port,
-        inspect: this.inspects.inspect,
+        inspect: this.engines.get(LOCAL_ENGINE)?.cache.inspect,
+        inspectOn: (engine) => this.engines.get(engine)?.cache.inspect,
         lockHeld: true,
         // An agent with a problem of its own (image missing...) must not stop the repair of the others.
         withholdFailing: true,
@@ -318,13 +371,22 @@ class Controller {
       });
       // What it acted on changed: looked at afresh next time, whether or not its events have come yet.
       for (const r of report.results) {
-        if ('containerId' in r.action) this.inspects.forget(r.action.containerId);
-        if (r.containerId) this.inspects.forget(r.containerId);
+        for (const w of this.engines.values()) {
+          if ('containerId' in r.action) w.cache.forget(r.action.containerId);
+          if (r.containerId) w.cache.forget(r.containerId);
+        }
       }
       const planned: Decision = decision ?? { plan: emptyPlan(desired.project), held: [], repairs: [] };
       // Nothing was done for the withheld agents: no repair to count, and their spec is not applied yet
       // (once their problem is fixed, a new agent is created as a change of the file, not as a repair).
       const out = new Set(withheld.flatMap((w) => w.agents));
+      // An engine that could not be reached: its agents were not looked at, nothing was done for them.
+      const unreachable: WatchUnreachable[] = (planned0.unreachable ?? []).map((u) => ({
+        engine: u.engine,
+        agents: u.agents,
+        message: u.message,
+      }));
+      const away = new Set(unreachable.flatMap((u) => u.agents));
       const d: Decision =
         out.size === 0
           ? planned
@@ -342,10 +404,10 @@ class Controller {
         policy: this.policy,
       });
       const appliedBefore = this.applied;
-      this.applied = appliedAfter(keys, this.applied, out);
+      this.applied = appliedAfter(keys, this.applied, new Set([...out, ...away]));
       this.reportWithheld(trigger, withheld, d);
       const unwell = (planned0.failing ?? []).map((f) => ({ agent: f.agentId, message: f.message }));
-      this.emit(this.reconcileEvent(trigger, d, report, desired, now, [...out].sort(), unwell));
+      this.emit(this.reconcileEvent(trigger, d, report, desired, now, [...out].sort(), unwell, unreachable));
       this.reportBackoff(d, keys, appliedBefore);
       this.scheduleWake(d, report);
     } catch (err) {
@@ -415,6 +477,14 @@ class Controller {
       });
       return false;
     }
+    try {
+      // Engines added to the file are followed from now on, engines taken out are let go.
+      await this.follow(next);
+    } catch (err) {
+      const e = toAgentctlError(err);
+      this.emit({ type: 'config-error', file: this.file, messages: [e.message, ...e.details] });
+      return false;
+    }
     this.desired = next;
     this.showWarnings(next);
     return true;
@@ -428,9 +498,9 @@ class Controller {
     for (const message of lines) this.emit({ type: 'config-warning', message });
   }
 
-  private onEngineEvent(e: ContainerEvent): void {
+  private onEngineEvent(w: EngineWatch, e: ContainerEvent): void {
     // Any event, relevant to the plan or not (health_status...): what inspect says may have changed.
-    this.inspects.forget(e.containerId);
+    w.cache.forget(e.containerId);
     const action = (e.action.split(':')[0] ?? '').trim();
     if (!RELEVANT.has(action)) return;
     const agent = e.attributes[LABEL.agent] ?? '?';
@@ -438,23 +508,29 @@ class Controller {
     this.coalescer.trigger(`engine:${action}:${agent}`);
   }
 
-  private onEngineConnected(): void {
-    const before = this.engineState;
-    this.engineState = 'connected';
+  private onEngineConnected(w: EngineWatch): void {
+    const before = w.state;
+    w.state = 'connected';
     if (before === undefined) return;
-    this.emit({ type: 'engine', state: 'connected' });
+    this.emit({ type: 'engine', state: 'connected', ...this.engineField(w) });
     // Whatever happened while we were not listening is only seen by looking again.
     this.coalescer.trigger('engine-reconnect');
   }
 
-  private onEngineDisconnected(err: AgentctlError | undefined, retryInMs: number): void {
-    // Events are missed while disconnected: nothing remembered can be trusted.
-    this.inspects.forgetAll();
-    if (this.engineState === 'disconnected') return;
-    this.engineState = 'disconnected';
+  private onEngineDisconnected(w: EngineWatch, err: AgentctlError | undefined, retryInMs: number): void {
+    // Events are missed while disconnected: nothing remembered of this engine can be trusted.
+    w.cache.forgetAll();
+    if (w.state === 'disconnected') return;
+    w.state = 'disconnected';
+    // With several engines, only this one's agents wait for it: said once, with who they are.
+    const held =
+      this.multi && this.desired
+        ? { agents: this.desired.agents.filter((a) => engineOf(a) === w.name).map((a) => a.id) }
+        : {};
     this.emit({
       type: 'engine',
       state: 'disconnected',
+      ...this.engineField(w),
       // Node says only "aborted" when the engine drops the connection mid-stream.
       message: !err
         ? 'the engine closed the event stream'
@@ -462,6 +538,7 @@ class Controller {
           ? 'the engine dropped the connection'
           : err.message,
       retryInMs,
+      ...held,
     });
   }
 
@@ -563,6 +640,7 @@ class Controller {
     now: number,
     withheld: string[],
     unwell: WatchUnwell[],
+    unreachable: WatchUnreachable[],
   ): WatchEventBody {
     const repairs = new Set(d.repairs);
     const before = this.unwell;
@@ -586,6 +664,7 @@ class Controller {
           durationMs: Math.round(r.durationMs),
           repair,
           ...(repair ? { attempt: this.backoff[r.action.agentId]?.repairs } : {}),
+          ...(this.multi && r.action.engine !== undefined ? { engine: r.action.engine } : {}),
         };
       }),
       held: d.held.map((h) => ({
@@ -596,6 +675,7 @@ class Controller {
         attempt: h.attempt,
       })),
       withheld,
+      unreachable,
       unchanged: report.unchanged.length,
       agents: desired.agents.length,
       unwell,
@@ -637,4 +717,21 @@ function emptyPlan(project: string): Decision['plan'] {
 async function statKey(file: string): Promise<string> {
   const st = await fs.stat(file).catch(() => undefined);
   return st ? `${st.size}:${st.mtimeMs}:${st.ino}` : 'missing';
+}
+
+/** One engine's event subscription. */
+interface EngineWatch {
+  name: string;
+  /** Its address and credentials: a change of them is a different engine, followed afresh. */
+  key: string;
+  /** What inspect said of each of its containers since their last event. */
+  cache: InspectCache;
+  abort: AbortController;
+  done: Promise<void>;
+  /** undefined until the first subscription was accepted (or failed). */
+  state: 'connected' | 'disconnected' | undefined;
+}
+
+function engineKey(spec: EngineSpec): string {
+  return JSON.stringify([spec.host ?? '', spec.tls ?? null, spec.identityFile ?? null]);
 }

@@ -15,11 +15,20 @@ export interface WatchAction {
   /** A repair of drift rather than a change of the file; `attempt` counts repairs since it last recovered. */
   repair: boolean;
   attempt?: number;
+  /** The engine it was done on (only for a file with `engines:`). */
+  engine?: string;
 }
 
 export interface WatchUnwell {
   agent: string;
   /** `restart-looping (restarted 3 time(s))`, `unhealthy (its healthcheck fails: exit 1, "...")`. */
+  message: string;
+}
+
+/** An engine that could not be reached: nothing was looked at or done for its agents. */
+export interface WatchUnreachable {
+  engine: string;
+  agents: string[];
   message: string;
 }
 
@@ -42,6 +51,8 @@ export type WatchEventBody =
       agents: number;
       resyncMs: number;
       debounceMs: number;
+      /** The engines followed, each with its own event subscription (only for a file with `engines:`). */
+      engines?: string[];
     }
   | {
       type: 'reconcile';
@@ -57,6 +68,11 @@ export type WatchEventBody =
        * with `agents`, and they are retried on every reconcile.
        */
       withheld: string[];
+      /**
+       * Engines that could not be observed (a file with `engines:`): their agents are held, the other
+       * engines' agents are served; the event stream's `engine` event says so once per outage.
+       */
+      unreachable: WatchUnreachable[];
       /** Agents already as declared. */
       unchanged: number;
       /**
@@ -118,7 +134,16 @@ export type WatchEventBody =
       /** recovered: up long enough after its last repair; changed: its spec changed in the file; removed: no longer declared. */
       reason: 'recovered' | 'changed' | 'removed';
     }
-  | { type: 'engine'; state: 'connected' | 'disconnected'; message?: string; retryInMs?: number }
+  | {
+      type: 'engine';
+      state: 'connected' | 'disconnected';
+      /** Which engine (only for a file with `engines:`, where each engine has its own stream). */
+      engine?: string;
+      message?: string;
+      retryInMs?: number;
+      /** disconnected, with `engine`: that engine's agents, held until it is back. */
+      agents?: string[];
+    }
   | { type: 'stopping'; reason: string }
   | { type: 'stopped' };
 

@@ -55,6 +55,7 @@ describe('watch log as text', () => {
     actions: [],
     held: [],
     withheld: [],
+    unreachable: [],
     unchanged: 2,
     agents: 2,
     unwell: [],
@@ -233,5 +234,63 @@ describe('watch log as text', () => {
     expect(s.line()).toMatch(
       /^watching: demo · 3 agent\(s\) · 1 backing off \(c at \d\d:\d\d:\d\d\) · engine unreachable · last reconcile/,
     );
+  });
+
+  it('with several engines: names the engine that went away once, with the agents it holds; the rest goes on', () => {
+    const lost: WatchEvent = {
+      time,
+      type: 'engine',
+      state: 'disconnected',
+      engine: 'b',
+      message: 'connect ECONNREFUSED /run/b.sock',
+      retryInMs: 200,
+      agents: ['w', 'y'],
+    };
+    expect(watchLines(lost).map((l) => [l.stream, l.text.replace(/^\S+ /, '')])).toEqual([
+      [
+        'err',
+        "engine b: engine event stream lost: connect ECONNREFUSED /run/b.sock; holding its agents (w, y) until it is back, the other engines' are served; reconnecting (first retry in 0.2s)",
+      ],
+    ]);
+    const away = [{ engine: 'b', agents: ['w', 'y'], message: 'gone' }];
+    // A change applied on another engine meanwhile: done, and not called a failure.
+    const applied = watchLines(
+      reconcile({
+        trigger: ['file'],
+        ok: false,
+        unreachable: away,
+        actions: [{ kind: 'update', agent: 'x', cause: 'memory', ok: true, durationMs: 30, repair: false }],
+      }),
+    );
+    expect(applied.map((l) => l.text.replace(/^\S+ /, ''))).toEqual([
+      'reconciled (file): ~ update x; 2 unchanged, engine b unreachable (w, y held), in 0.12s',
+    ]);
+    expect(watchLines(reconcile({ trigger: ['file'], unreachable: away }))[0]?.text).toMatch(
+      /partly in sync \(file\): 2 agent\(s\) unchanged, engine b unreachable \(w, y held\)/,
+    );
+    // A resync that finds it still away says nothing more: the status line shows it.
+    expect(watchLines(reconcile({ unreachable: away }))).toEqual([]);
+
+    const s = new FleetStatus();
+    s.update({
+      time,
+      type: 'watching',
+      file: 'f',
+      project: 'demo',
+      pid: 1,
+      agents: 3,
+      resyncMs: 1,
+      debounceMs: 1,
+      engines: ['b', 'local'],
+    });
+    expect(s.line()).toMatch(/ · 2 engines connected/);
+    s.update(lost);
+    expect(s.line()).toMatch(/ · engine b unreachable \(2 agent\(s\) held\)/);
+    const back: WatchEvent = { time, type: 'engine', state: 'connected', engine: 'b' };
+    expect(watchLines(back)[0]?.text).toMatch(
+      /engine b: engine event stream reconnected; resyncing its agents$/,
+    );
+    s.update(back);
+    expect(s.line()).toMatch(/ · 2 engines connected/);
   });
 });
