@@ -134,14 +134,28 @@ export function watchEventToJson(e: WatchEvent): unknown {
       return {
         ...base,
         ...e,
-        actions: e.actions.map((a) => ({ ...a, error: a.error ?? null, attempt: a.attempt ?? null })),
+        actions: e.actions.map((a) => ({
+          ...a,
+          error: a.error ?? null,
+          attempt: a.attempt ?? null,
+          engine: a.engine ?? null,
+        })),
       };
     case 'config-error':
       return { ...base, ...e, optIn: e.optIn ?? null };
     case 'error':
       return { ...base, ...e, agents: e.agents ?? null };
     case 'engine':
-      return { ...base, ...e, message: e.message ?? null, retryInMs: e.retryInMs ?? null };
+      return {
+        ...base,
+        ...e,
+        message: e.message ?? null,
+        retryInMs: e.retryInMs ?? null,
+        engine: e.engine ?? null,
+        agents: e.agents ?? null,
+      };
+    case 'watching':
+      return { ...base, ...e, engines: e.engines ?? null };
     default:
       return { ...base, ...e };
   }
