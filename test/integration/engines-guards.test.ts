@@ -52,9 +52,14 @@ describe('fleet apply runs the one-engine guards on every engine (real dockerds)
     expect(err).toBeInstanceOf(AgentctlError);
     expect((err as AgentctlError).kind).toBe('unsafe');
     expect((err as AgentctlError).message).toContain(
-      `would remove 2 agent(s) created by ${first} (w, x) (pass --allow-foreign-prune to remove them)`,
+      `would remove 2 agent(s) created by ${first} (w, x); another file names project`,
     );
-    expect((err as AgentctlError).message).toContain(`would change 1 agent(s) created by ${first} (y)`);
+    // The library names the option, not a CLI flag; the CLI turns it into --allow-foreign-prune.
+    expect((err as AgentctlError).optIn).toBe('allowForeignPrune');
+    expect((err as AgentctlError).message).not.toMatch(/--allow/);
+    expect((err as AgentctlError).details.join('\n')).toContain(
+      `would change 1 agent(s) created by ${first} (y)`,
+    );
     // Nothing changed anywhere: z was not created either.
     expect([t.names(t.a, PROJECT), t.names(t.b, PROJECT)]).toEqual(before);
     expect(t.b.docker('inspect', '-f', '{{.HostConfig.Memory}}', 'claude-agent-y')).not.toBe(
