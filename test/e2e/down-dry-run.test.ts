@@ -35,12 +35,14 @@ describe('agentctl down --dry-run (real engine)', () => {
       dryRun: boolean;
       removed: { agent: string; container: string }[];
       removedData: string[];
-      keptData: { path: string; reason: string }[];
+      keptData: { path: string; reason: string; engine: string }[];
     };
     expect(json.dryRun).toBe(true);
     expect(json.removed.map((r) => r.agent)).toEqual(['a', 'b']);
     expect(json.removedData).toEqual([p.workDir('a')]);
-    expect(json.keptData).toEqual([{ path: p.workDir('b'), reason: `still mounted by container ${other}` }]);
+    expect(json.keptData).toEqual([
+      { path: p.workDir('b'), reason: `still mounted by container ${other}`, engine: 'local' },
+    ]);
 
     // Nothing changed: same containers, still running, data in place.
     expect(projectContainers(p.project)).toEqual(before);

@@ -102,7 +102,12 @@ export async function testSshd(tag: string, opts: TestSshdOptions): Promise<Test
   let output = '';
   child.stderr?.on('data', (c: Buffer) => {
     output += c.toString();
-    writeFileSync(log, output);
+    // sshd may still write while its root is being removed by cleanup: the log only helps debugging.
+    try {
+      writeFileSync(log, output);
+    } catch {
+      // Its directory is gone.
+    }
   });
   const listening = () => /Server listening/.test(output);
   try {
