@@ -7,6 +7,11 @@ import type { Command } from 'commander';
 
 export const EXAMPLES: Record<string, string[]> = {
   init: ['agentctl init && agentctl validate', 'agentctl init -f fleet/agents.yaml --force'],
+  completion: [
+    'agentctl completion bash > /etc/bash_completion.d/agentctl',
+    'eval "$(agentctl completion bash)"   # or in ~/.bashrc',
+    'agentctl completion fish > ~/.config/fish/completions/agentctl.fish',
+  ],
   validate: ['agentctl validate -f agents.yaml', 'cat agents.yaml | agentctl validate -f - -o json'],
   diff: ['agentctl diff', 'agentctl diff -o json | jq .summary', 'agentctl diff --target worker'],
   apply: [

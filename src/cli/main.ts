@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { registerApply } from './commands/apply.js';
 import { registerBuild } from './commands/build.js';
 import { registerCleanup } from './commands/cleanup.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerCp } from './commands/cp.js';
 import { registerDiff } from './commands/diff.js';
 import { registerDown } from './commands/down.js';
@@ -48,6 +49,7 @@ function buildProgram(): Command {
   registerCleanup(program);
   registerRender(program);
   registerMcp(program);
+  registerCompletion(program);
   addExamples(program);
   return program;
 }

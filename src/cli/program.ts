@@ -27,8 +27,8 @@ export function createProgram(): Command {
  */
 function addEngineTimeout(program: Command): void {
   for (const cmd of program.commands) {
-    // validate, render and init never reach an engine.
-    if (['validate', 'render', 'init'].includes(cmd.name())) continue;
+    // validate, render, init and completion never reach an engine.
+    if (['validate', 'render', 'init', 'completion'].includes(cmd.name())) continue;
     cmd.addOption(
       new Option(
         '--engine-timeout <seconds>',

@@ -8,6 +8,7 @@ import { type TestProject, testProject } from '../helpers/project.js';
 
 const COMMANDS = [
   'init',
+  'completion',
   'validate',
   'diff',
   'apply',
