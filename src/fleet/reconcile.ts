@@ -8,7 +8,6 @@ import { type OpenEngine, openEngine } from '../docker/engines.js';
 import { executeEgress } from '../egress/execute.js';
 import { ensureGatewayImage } from '../egress/gateway-image.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
-import { acquireLock } from '../lock.js';
 import { type BuildPolicy, type PlannedBuild, plannedBuilds } from '../reconcile/builds.js';
 import type { ApplyCheck } from '../ops/apply-check.js';
 import { observe, type ObserveOptions } from '../reconcile/observe.js';
@@ -32,6 +31,7 @@ import {
   type ReconcileResult,
   refuseEmptyTeardown,
   resolveFor,
+  runLock,
 } from '../ops/reconcile.js';
 import type { SecretValues } from '../secrets/values.js';
 import {
@@ -156,14 +156,7 @@ export async function reconcileFleet(
   const started = performance.now();
   const engines = openFleet(desired, opts);
   const local = engines.get(LOCAL_ENGINE) as OpenEngine;
-  const release =
-    opts.dryRun || opts.lockHeld
-      ? async () => undefined
-      : await acquireLock(desired.project, {
-          waitMs: opts.lockWaitMs,
-          onWait: opts.onLockWait,
-          signal: opts.signal,
-        });
+  const release = await runLock(desired.project, opts);
   const sweeps = opts.dryRun
     ? []
     : [...engines.values()].map((e) => e.port.removeLeftoverScratch().catch(() => 0));

@@ -190,18 +190,20 @@ export async function resolveFor(
   return resolveSecrets(desired, key, opts.env);
 }
 
+/**
+ * The project's lock for an apply (one engine or several): none for a dry run, which changes nothing, or
+ * when the caller (a watcher) holds it for its whole life.
+ */
+export async function runLock(project: string, opts: ApplyOptions): Promise<() => Promise<void>> {
+  if (opts.dryRun || opts.lockHeld) return async () => undefined;
+  return acquireLock(project, { waitMs: opts.lockWaitMs, onWait: opts.onLockWait, signal: opts.signal });
+}
+
 /** Converge the engine to the desired state. Never throws for a failed action: see report.ok. */
 export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}): Promise<ReconcileResult> {
   const started = performance.now();
   const port = portOf(opts);
-  const release =
-    opts.dryRun || opts.lockHeld
-      ? async () => undefined
-      : await acquireLock(desired.project, {
-          waitMs: opts.lockWaitMs,
-          onWait: opts.onLockWait,
-          signal: opts.signal,
-        });
+  const release = await runLock(desired.project, opts);
   // Throwaway containers a killed run left behind (they belong to no project, so no plan sees them):
   // swept on every run that may change things, alongside the run's own work.
   const sweep = opts.dryRun ? undefined : port.removeLeftoverScratch().catch(() => 0);
