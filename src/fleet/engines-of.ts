@@ -15,6 +15,16 @@ export function engineOf(spec: Pick<AgentSpec, 'engine'>): string {
   return spec.engine ?? LOCAL_ENGINE;
 }
 
+/**
+ * Whether the file declares engines other than `local`: then ps, down and cleanup look at each engine and
+ * ids are looked up engine by engine. A type guard, so a caller holding an optional file keeps it typed.
+ */
+export function hasOtherEngines<T extends Pick<DesiredState, 'engines'>>(
+  desired: T | undefined,
+): desired is T & { engines: EngineSpec[] } {
+  return (desired?.engines ?? []).some((e) => e.name !== LOCAL_ENGINE);
+}
+
 /** Whether the file uses any engine but `local` (commands that drive one engine only refuse it). */
 export function usesOtherEngines(desired: Pick<DesiredState, 'engines' | 'agents'>): boolean {
   return desired.agents.some((a) => engineOf(a) !== LOCAL_ENGINE);

@@ -5,7 +5,7 @@
  */
 import { type OpenEngine, openEngine } from '../docker/engines.js';
 import { toAgentctlError } from '../errors.js';
-import { type DesiredState, type EngineSpec, LOCAL_ENGINE, type UnreachableEngine } from '../types.js';
+import { type DesiredState, type EngineSpec, type UnreachableEngine } from '../types.js';
 import type { DockerPort } from '../docker/port.js';
 import { engineOf, enginesOf } from './engines-of.js';
 
@@ -24,11 +24,6 @@ export function openEngines(desired: DesiredState, localPort: DockerPort): Opene
     }
   }
   return out;
-}
-
-/** Whether the file declares engines other than `local` (then ps, down and cleanup look at each). */
-export function hasOtherEngines(desired: Pick<DesiredState, 'engines'>): boolean {
-  return (desired.engines ?? []).some((e) => e.name !== LOCAL_ENGINE);
 }
 
 /** An engine that could not be reached, with the file's agents on it (sorted). */

@@ -6,10 +6,10 @@
 import { openEngine } from '../docker/engines.js';
 import type { DockerPort } from '../docker/port.js';
 import { AgentctlError } from '../errors.js';
-import { enginesOf, engineOf } from '../fleet/engines-of.js';
+import { enginesOf, engineOf, hasOtherEngines } from '../fleet/engines-of.js';
 import { LABEL } from '../labels.js';
 import { AgentManager } from '../ops/agent-manager.js';
-import { type AgentsFile, hasOtherEngines, locateAgent } from '../ops/locate-agent.js';
+import { type AgentsFile, locateAgent } from '../ops/locate-agent.js';
 import { LOCAL_ENGINE } from '../types.js';
 import type { Editor } from '../tools/editor.js';
 import type { Session } from '../session/session.js';

@@ -9,7 +9,7 @@ import { DEFAULT_NAME_PREFIX, DEFAULT_RUNTIME_DIR } from '../config/defaults.js'
 import type { DockerPort } from '../docker/port.js';
 import { loadConfig } from '../config/load.js';
 import { AgentctlError } from '../errors.js';
-import { hasOtherEngines } from '../fleet/open-engines.js';
+import { hasOtherEngines } from '../fleet/engines-of.js';
 import type { DesiredState } from '../types.js';
 import { type OpContext, portOf } from './context.js';
 import { createAgent, type CreateAgentOptions } from './create-agent.js';

@@ -7,7 +7,7 @@ import { AgentctlError, toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { removeEgressNetworks } from '../egress/execute.js';
 import { acquireLock } from '../lock.js';
-import { hasOtherEngines } from '../fleet/open-engines.js';
+import { hasOtherEngines } from '../fleet/engines-of.js';
 import { downFleet } from './down-fleet.js';
 import { assertNoSymlinks, workDirOf } from '../reconcile/workdir.js';
 import type { DesiredState, UnreachableEngine } from '../types.js';

@@ -10,7 +10,7 @@ import { localHostFs } from '../docker/local-host-fs.js';
 import { openEngine } from '../docker/engines.js';
 import type { DockerPort } from '../docker/port.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
-import { enginesOf, engineOf } from '../fleet/engines-of.js';
+import { enginesOf, engineOf, hasOtherEngines } from '../fleet/engines-of.js';
 import { type DesiredState, type EngineSpec, LOCAL_ENGINE } from '../types.js';
 import { type OpContext, portOf } from './context.js';
 import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
@@ -30,11 +30,6 @@ export interface LocatedAgent extends ResolvedAgent {
   port: DockerPort;
   /** The filesystem of that engine's host (its working directories). */
   host: HostFs;
-}
-
-/** Whether ids of this file are looked up engine by engine (it declares engines other than local). */
-export function hasOtherEngines(desired: AgentsFile | undefined): desired is AgentsFile {
-  return (desired?.engines ?? []).some((e) => e.name !== LOCAL_ENGINE);
 }
 
 export async function locateAgent(idOrName: string, opts: LocateOptions = {}): Promise<LocatedAgent> {

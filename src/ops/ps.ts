@@ -1,7 +1,7 @@
 /** ps: one row per agent of the project, declared or running. */
 import type { OpenEngine } from '../docker/engines.js';
-import { engineOf } from '../fleet/engines-of.js';
-import { hasOtherEngines, openEngines, unreachableEngine } from '../fleet/open-engines.js';
+import { engineOf, hasOtherEngines } from '../fleet/engines-of.js';
+import { openEngines, unreachableEngine } from '../fleet/open-engines.js';
 import { desiredOn } from '../fleet/plan.js';
 import { toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';

@@ -8,14 +8,14 @@ import type { HostFs } from '../docker/host-fs.js';
 import { localHostFs } from '../docker/local-host-fs.js';
 import type { ContainerSummary, DockerPort, StatsSample } from '../docker/port.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
-import { enginesOf } from '../fleet/engines-of.js';
+import { enginesOf, hasOtherEngines } from '../fleet/engines-of.js';
 import { parseJsonObject } from '../util/json.js';
 import { LABEL } from '../labels.js';
 import { LOCAL_ENGINE } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { DiskUsage } from '../util/disk-usage.js';
 import { portOf } from './context.js';
-import { hasOtherEngines, type LocateOptions } from './locate-agent.js';
+import type { LocateOptions } from './locate-agent.js';
 import { naturalCompare } from '../util/natural-sort.js';
 
 export interface StatsRow {

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AgentctlError, EXIT } from '../../errors.js';
-import { hasOtherEngines, unreachableText } from '../../fleet/open-engines.js';
+import { hasOtherEngines } from '../../fleet/engines-of.js';
+import { unreachableText } from '../../fleet/open-engines.js';
 import { type AgentRow, pressedFilesystems, psAll, psReport, stateText } from '../../ops/ps.js';
 import { pressureFlag, pressureText } from '../../reconcile/free-space.js';
 import { psRowToJson } from '../../render/json.js';
