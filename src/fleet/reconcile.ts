@@ -9,6 +9,7 @@ import { executeEgress } from '../egress/execute.js';
 import { ensureGatewayImage } from '../egress/gateway-image.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { type BuildPolicy, type PlannedBuild, plannedBuilds } from '../reconcile/builds.js';
+import { resolveTargets, targetBuilds, targetPlan } from '../reconcile/target.js';
 import type { ApplyCheck } from '../ops/apply-check.js';
 import { observe, type ObserveOptions } from '../reconcile/observe.js';
 import { type PreflightProblem, preflightError } from '../reconcile/preflight.js';
@@ -63,6 +64,8 @@ export interface FleetDiffResult {
   fleet: FleetPlan;
   observed: FleetObserved;
   engines: Map<string, OpenEngine>;
+  /** With `targets`: the agent ids they name (on whichever engines they live). */
+  targeted?: ReadonlySet<string>;
 }
 
 /** diffFleet's result: the plan, and apply's check of it (builds, problems, warnings). */
@@ -98,11 +101,6 @@ export async function diffFleet(
   desired: DesiredState,
   opts: FleetDiffOptions = {},
 ): Promise<FleetDiffReport> {
-  if (opts.targets)
-    throw new AgentctlError(
-      'usage',
-      '--target does not work on a file with engines: yet; diff the whole file',
-    );
   const { desired: resolved } = await resolveFor(desired, { create: false, env: opts.env });
   const d = await diffResolved(resolved, openFleet(resolved, opts), opts);
   const builds = localBuilds(resolved, d, opts.build);
@@ -110,6 +108,7 @@ export async function diffFleet(
   const { problems, warnings } = await checkParts(resolved, partsOf(resolved, d), {
     willBuild: new Set(builds.map((b) => b.image)),
     minFree: opts.minFree,
+    targeted: d.targeted,
   });
   return {
     ...d,
@@ -117,7 +116,7 @@ export async function diffFleet(
   };
 }
 
-/** Builds run on the local engine only (the config refuses build: elsewhere). */
+/** Builds run on the local engine only (the config refuses build: elsewhere); with targets, theirs. */
 function localBuilds(
   desired: DesiredState,
   d: FleetDiffResult,
@@ -125,7 +124,9 @@ function localBuilds(
 ): PlannedBuild[] {
   const local = d.engines.get(LOCAL_ENGINE) as OpenEngine;
   const o = d.observed[LOCAL_ENGINE];
-  return o?.ok ? plannedBuilds(desiredOn(desired, local.spec), o.observed, policy ?? 'missing') : [];
+  if (!o?.ok) return [];
+  const all = plannedBuilds(desiredOn(desired, local.spec), o.observed, policy ?? 'missing');
+  return d.targeted ? targetBuilds(all, d.targeted) : all;
 }
 
 async function diffResolved(
@@ -135,12 +136,22 @@ async function diffResolved(
 ): Promise<FleetDiffResult> {
   const observed = await observeFleet(desired, engines, opts.inspectOn);
   const all = Object.values(observed).flatMap((o) => (o.ok ? o.observed.containers : []));
+  const fleet = planFleet(desired, observed, { prune: opts.prune, migrate: opts.migrate });
+  if (opts.targets?.length) {
+    // As one engine's --target: the whole plan first, then cut down to the targets, here on every
+    // engine that holds one of them (a stray copy, a move's two ends).
+    const unreachable = Object.entries(observed).flatMap(([name, o]) => (o.ok ? [] : [name]));
+    const targeted = resolveTargets(opts.targets, desired, { containers: all }, { unreachable });
+    const cut = (p: Plan) => targetPlan(p, targeted, desired, opts.targets);
+    const perEngine = Object.fromEntries(Object.entries(fleet.perEngine).map(([n, p]) => [n, cut(p)]));
+    const plan = cut(fleet.plan);
+    return { plan, fleet: { plan, perEngine }, observed, engines, targeted };
+  }
   refuseEmptyTeardown(
     desired,
     { project: desired.project, containers: all, images: {}, foreign: [] },
     opts.allowEmpty,
   );
-  const fleet = planFleet(desired, observed, { prune: opts.prune, migrate: opts.migrate });
   return { plan: fleet.plan, fleet, observed, engines };
 }
 
@@ -148,10 +159,12 @@ export async function reconcileFleet(
   desired: DesiredState,
   opts: FleetApplyOptions = {},
 ): Promise<ReconcileResult> {
-  if (opts.createOnly || opts.targets)
+  // createOnly makes one new agent on one engine (createAgent, run: the local one); a desired state
+  // with engines: is converged whole or by targets, never half-checked for "new" on one engine.
+  if (opts.createOnly)
     throw new AgentctlError(
       'usage',
-      'run and --target do not drive a file with engines: yet; apply and diff the whole file',
+      'createOnly does not apply to a desired state with engines:; it makes one agent on one engine',
     );
   const started = performance.now();
   const engines = openFleet(desired, opts);
@@ -165,7 +178,7 @@ export async function reconcileFleet(
     desired = secrets.desired;
     let d = await diffResolved(desired, engines, opts);
     // The same guards as one-engine apply, over every engine's part at once.
-    const foreign = guardRun(desired, partsOf(desired, d), opts);
+    const foreign = guardRun(desired, partsOf(desired, d), opts, d.targeted);
     const held = new Set(foreign.flatMap((x) => x.agents));
     const builds = localBuilds(desired, d, opts.build);
     const failedBuilds = new Map<string, string>();

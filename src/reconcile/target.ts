@@ -21,6 +21,8 @@ export function resolveTargets(
   targets: readonly string[],
   desired: Pick<DesiredState, 'agents' | 'replicaOf' | 'file'>,
   observed: Pick<ObservedState, 'containers'>,
+  /** A file with engines: every engine's containers are in `observed`; those not asked are named. */
+  fleet?: { unreachable: readonly string[] },
 ): Set<string> {
   const declared = desired.agents.map((a) => a.id);
   const onEngine = observed.containers.map((c) => c.agentId);
@@ -34,12 +36,18 @@ export function resolveTargets(
     else if (byKey.has(t)) for (const id of byKey.get(t) ?? []) ids.add(id);
     else {
       const suggestion = closest(t, [...known, ...byKey.keys()]);
+      const where = fleet ? 'on any engine of it' : 'on the engine';
+      // An undeclared agent may be on an engine that did not answer: say which were not looked at.
+      const blind = fleet?.unreachable.length
+        ? [`not looked at: engine ${fleet.unreachable.join(', ')} could not be reached`]
+        : [];
       throw new AgentctlError(
         'usage',
-        `--target ${t}: no agent "${t}" in ${desired.file} or on the engine${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
+        `--target ${t}: no agent "${t}" in ${desired.file} or ${where}${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
         {
           details: [
             `agents: ${[...new Set([...byKey.keys(), ...known])].sort(naturalCompare).join(', ') || '(none)'}`,
+            ...blind,
           ],
         },
       );
@@ -63,14 +71,32 @@ export function targetPlan(
   const needsEgress = desired.agents.some((a) => ids.has(a.id) && a.egress);
   const egress = needsEgress ? (p.egress ?? []).filter((a) => !TEARDOWN.has(a.kind)) : [];
   const failing = p.failing?.filter((f) => ids.has(f.agentId)) ?? [];
-  const { egress: _egress, failing: _failing, ...rest } = p;
+  // A fleet plan: only the targets' moves, and only the engines not reached that hold a target (one
+  // holding none leaves nothing of the targeted run unknown).
+  const migrations = p.migrations?.filter((m) => ids.has(m.agentId)) ?? [];
+  const unreachable = (p.unreachable ?? []).flatMap((u) => {
+    const agents = u.agents.filter((id) => ids.has(id));
+    return agents.length > 0 ? [{ ...u, agents }] : [];
+  });
+  const adopted = p.adopted?.filter((a) => ids.has(a.agentId)) ?? [];
+  const {
+    egress: _egress,
+    failing: _failing,
+    migrations: _migrations,
+    unreachable: _unreachable,
+    adopted: _adopted,
+    ...rest
+  } = p;
   return {
     ...rest,
     actions: p.actions.filter((a) => ids.has(a.agentId)),
     unchanged: p.unchanged.filter((id) => ids.has(id)),
     conflicts: p.conflicts.filter((c) => ids.has(c.agentId)),
     ...(failing.length > 0 && { failing }),
+    ...(adopted.length > 0 && { adopted }),
     ...(egress.length > 0 && { egress }),
+    ...(migrations.length > 0 && { migrations }),
+    ...(unreachable.length > 0 && { unreachable }),
     targets: [...new Set(targets)],
   };
 }

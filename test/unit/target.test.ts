@@ -113,6 +113,54 @@ describe('targetPlan', () => {
     expect(targetPlan(withEgress, new Set(['worker-2']), policy).egress).toBeUndefined();
   });
 
+  it("a fleet plan: only the targets' moves, and only unreachable engines that hold a target", () => {
+    const fleet: Plan = {
+      ...full,
+      migrations: [
+        {
+          agentId: 'coder',
+          spec: spec('coder'),
+          from: { engine: 'b', containerId: 'c1', name: 'n' },
+          to: 'local',
+          cause: 'c',
+        },
+        {
+          agentId: 'worker-2',
+          spec: spec('worker-2'),
+          from: { engine: 'b', containerId: 'c2', name: 'n' },
+          to: 'local',
+          cause: 'c',
+        },
+      ],
+      unreachable: [
+        { engine: 'lab', message: 'down', agents: ['worker-1', 'worker-3'] },
+        { engine: 'gpu', message: 'down', agents: ['other'] },
+      ],
+    };
+    const p = targetPlan(fleet, new Set(['coder', 'worker-3']), d);
+    expect(p.migrations?.map((m) => m.agentId)).toEqual(['coder']);
+    expect(p.unreachable).toEqual([{ engine: 'lab', message: 'down', agents: ['worker-3'] }]);
+    const none = targetPlan(fleet, new Set(['worker-1']), d);
+    expect(none.migrations).toBeUndefined();
+    expect(none.unreachable?.map((u) => u.engine)).toEqual(['lab']);
+    expect(targetPlan(fleet, new Set(['gone']), d).unreachable).toBeUndefined();
+  });
+
+  it('a fleet target not found anywhere names the engines that were not asked', () => {
+    try {
+      resolveTargets(['nope'], d, world, { unreachable: ['lab'] });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as Error).message).toBe(
+        '--target nope: no agent "nope" in /srv/agents.yaml or on any engine of it',
+      );
+      expect((e as { details: string[] }).details).toEqual([
+        'agents: coder, gone, worker, worker-1, worker-2, worker-3',
+        'not looked at: engine lab could not be reached',
+      ]);
+    }
+  });
+
   it('builds only the images targeted agents use', () => {
     const builds = [
       { image: 'a:1', context: '/c', dockerfile: 'Dockerfile', args: {}, agents: ['coder'] },

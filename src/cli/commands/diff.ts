@@ -38,7 +38,7 @@ export function registerDiff(program: Command): void {
         allowEmpty: opts.allowEmpty,
         build: opts.build ? 'always' : 'missing',
       } as const;
-      // A file with engines: is planned over all of them (--target is not fleet-aware yet: refused there).
+      // A file with engines: is planned over all of them (--target: the targets on whichever engines).
       const { plan, check } = desired.engines
         ? await diffFleet(desired, { ...common, migrate: opts.migrate, targets: opts.target })
         : await diff(desired, { ...common, targets: opts.target });
