@@ -12,7 +12,7 @@ import { AgentctlError, BaseImageUnavailableError, toAgentctlError } from '../er
 import { LABEL } from '../labels.js';
 import type { ContainerRunState, EngineInfo, HealthProbe, LiveLimits, RestartPolicy } from '../types.js';
 import { buildContextTar } from './build-context.js';
-import { type CgroupLayout, cgroupSample, layoutFrom } from './cgroup-stats.js';
+import { type CgroupLayout, cgroupCpuSample, cgroupSample, layoutFrom } from './cgroup-stats.js';
 import { BuildStepTracker } from './build-steps.js';
 import { AGENT_MOUNT } from './container-config.js';
 import { type EngineAddress, parseDockerHost } from './engine-address.js';
@@ -38,6 +38,7 @@ import type {
   LogStreamOptions,
   CreateNetworkRequest,
   NetworkInfo,
+  CpuSample,
   StatsSample,
   HealthStatus,
 } from './port.js';
@@ -530,6 +531,15 @@ export class DockerEngine implements DockerPort {
       `/containers/${q(id)}/stats?stream=false${opts.oneShot ? '&one-shot=true' : ''}`,
     );
     return raw ? toStatsSample(raw) : undefined;
+  }
+
+  async containerCpu(id: string, opts: { runtime?: string }): Promise<CpuSample | undefined> {
+    if (opts.runtime !== undefined && this.address.socketPath) {
+      const layout = await this.cgroupLayout(id, opts.runtime);
+      const sample = layout && cgroupCpuSample(layout, id);
+      if (sample) return sample;
+    }
+    return this.containerStats(id, { oneShot: true });
   }
 
   /**

@@ -141,12 +141,17 @@ export interface LogStreamOptions {
 }
 
 /** One stats sample of a running container, with the engine's previous one when it took two. */
-export interface StatsSample {
-  /** When the engine took the sample (RFC 3339). */
-  read: string;
-  /** Cumulative CPU time of the container and of the host, in nanoseconds. */
+/** Cumulative CPU time of a container and of the host, in nanoseconds: what CPU % is computed from. */
+export interface CpuSample {
   cpuTotalNs: number;
   systemCpuNs: number;
+  /** Asked of the engine, or read from the container's cgroup on this host (src/docker/cgroup-stats.ts). */
+  from: 'engine' | 'cgroup';
+}
+
+export interface StatsSample extends CpuSample {
+  /** When the engine took the sample (RFC 3339). */
+  read: string;
   onlineCpus: number;
   preCpuTotalNs?: number;
   preSystemCpuNs?: number;
@@ -154,8 +159,6 @@ export interface StatsSample {
   memoryBytes: number;
   memoryLimitBytes: number;
   pids: number;
-  /** Asked of the engine, or read from the container's cgroup on this host (src/docker/cgroup-stats.ts). */
-  from: 'engine' | 'cgroup';
 }
 
 /** A path inside a container, as the archive endpoints describe it. */
@@ -286,6 +289,12 @@ export interface DockerPort {
    * of a runc container of an engine on this host is then read from its cgroup, not asked of the engine.
    */
   containerStats(id: string, opts: { oneShot: boolean; runtime?: string }): Promise<StatsSample | undefined>;
+  /**
+   * Only the CPU times of a one-shot sample, for the first of the two samples CPU % needs: from a
+   * container's cgroup (see containerStats' `runtime`) that is two small reads instead of six; from the
+   * engine, its one-shot sample. undefined if it is gone.
+   */
+  containerCpu(id: string, opts: { runtime?: string }): Promise<CpuSample | undefined>;
   /** undefined when the path does not exist in the container. */
   statContainerPath(id: string, path: string): Promise<ContainerPathStat | undefined>;
   /** A tar of `path` (entries named from its base name); undefined when the path does not exist. */

@@ -6,7 +6,7 @@
 import { openEngine } from '../docker/engines.js';
 import type { HostFs } from '../docker/host-fs.js';
 import { localHostFs } from '../docker/local-host-fs.js';
-import type { ContainerSummary, DockerPort, StatsSample } from '../docker/port.js';
+import type { ContainerSummary, CpuSample, DockerPort, StatsSample } from '../docker/port.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { enginesOf, hasOtherEngines } from '../fleet/engines-of.js';
 import { parseJsonObject } from '../util/json.js';
@@ -48,7 +48,7 @@ const PARALLEL = 32;
 const CPU_WINDOW_MS = 1000;
 
 export class StatsSampler {
-  private readonly previous = new Map<string, StatsSample>();
+  private readonly previous = new Map<string, CpuSample>();
   private readonly disk = new Map<string, { at: number; usage: DiskUsage | undefined }>();
   /** The engines the last sample could not reach (their agents are missing from its rows). */
   unreachable: AgentctlError[] = [];
@@ -92,24 +92,31 @@ export class StatsSampler {
       // Leftovers of an interrupted recreate are not the agent.
       (c) => c.state === 'running' && (c.labels[LABEL.name] ?? c.name) === c.name,
     );
-    // A first look at a container: one quick one-shot sample of each now, the row's a second later, and
+    // The disk walks need no second sample: started now, they run while the CPU window below elapses
+    // (a failure is the sample's, as before, when their results are awaited).
+    const now = Date.now();
+    const disks = mapLimit(containers, PARALLEL, (c) =>
+      c.workDir ? this.diskUsage(engine, host, c.workDir, now) : Promise.resolve(undefined),
+    );
+    disks.catch(() => undefined);
+    // A first look at a container: one quick CPU-only sample of each now, the row's a second later, and
     // CPU % between the two. The engine's own two-sample call waits a second or two per call, which at
     // 1000 agents and PARALLEL calls at a time is over a minute; one-shots of all of them take a fraction.
     const fresh = containers.filter((c) => !this.previous.has(key(c.id)));
     if (fresh.length > 0) {
       const primed = Date.now();
       await mapLimit(fresh, PARALLEL, async (c) => {
-        const s = await port.containerStats(c.id, sampleOptions(c));
+        const s = await port.containerCpu(c.id, { runtime: sampleOptions(c).runtime });
         if (s) this.previous.set(key(c.id), s);
       });
       await new Promise((r) => setTimeout(r, Math.max(0, CPU_WINDOW_MS - (Date.now() - primed))));
     }
-    const rows = await mapLimit(containers, PARALLEL, async (c) => {
+    const samples = await mapLimit(containers, PARALLEL, (c) => port.containerStats(c.id, sampleOptions(c)));
+    const diskOf = await disks;
+    const rows = containers.map((c, i) => {
+      const s = samples[i];
+      const disk = diskOf[i];
       const prev = this.previous.get(key(c.id));
-      const [s, disk] = await Promise.all([
-        port.containerStats(c.id, sampleOptions(c)),
-        c.workDir ? this.diskUsage(engine, host, c.workDir, Date.now()) : undefined,
-      ]);
       if (!s) return undefined; // removed meanwhile
       this.previous.set(key(c.id), s);
       const row: StatsRow = {
@@ -168,7 +175,7 @@ export function getStats(opts: StatsOptions = {}): Promise<StatsRow[]> {
  * As `docker stats` computes it: the container's share of the host's CPU time between two samples,
  * times the number of CPUs. Against `prev` when given (our previous sample), else the engine's own.
  */
-export function cpuPercent(cur: StatsSample, prev?: StatsSample): number | undefined {
+export function cpuPercent(cur: StatsSample, prev?: CpuSample): number | undefined {
   const preCpu = prev ? prev.cpuTotalNs : cur.preCpuTotalNs;
   const preSystem = prev ? prev.systemCpuNs : cur.preSystemCpuNs;
   if (preCpu === undefined || preSystem === undefined) return undefined;

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cgroupSample, layoutFrom } from '../../src/docker/cgroup-stats.js';
+import { cgroupCpuSample, cgroupSample, layoutFrom } from '../../src/docker/cgroup-stats.js';
 
 const ID = 'a'.repeat(64);
 const OTHER = 'b'.repeat(64);
@@ -100,6 +100,12 @@ describe('cgroupSample', () => {
       pids: 3,
       from: 'cgroup',
     });
+    // The CPU-only sample (the first of CPU %'s two) gives the same CPU figures.
+    expect(cgroupCpuSample(layout!, ID, `${root}/proc`)).toEqual({
+      cpuTotalNs: 123456789,
+      systemCpuNs: SYSTEM_NS,
+      from: 'cgroup',
+    });
   });
 
   it('v2: usage_usec in ns, memory.max "max" is the machine memory (as the engine reports it)', () => {
@@ -120,6 +126,11 @@ describe('cgroupSample', () => {
       pids: 1,
       from: 'cgroup',
     });
+    expect(cgroupCpuSample(layout!, ID, `${root}/proc`)).toEqual({
+      cpuTotalNs: 2_500_000,
+      systemCpuNs: SYSTEM_NS,
+      from: 'cgroup',
+    });
   });
 
   it('none for a container whose cgroup is not there (stopped, or another engine’s), or a bad id', () => {
@@ -132,5 +143,7 @@ describe('cgroupSample', () => {
     expect(cgroupSample(layout!, OTHER, `${root}/proc`)).toBeUndefined();
     expect(cgroupSample(layout!, ID, `${root}/proc`)).toBeUndefined(); // memory files missing
     expect(cgroupSample(layout!, '../../etc', `${root}/proc`)).toBeUndefined();
+    expect(cgroupCpuSample(layout!, ID, `${root}/proc`)).toBeUndefined(); // cpuacct missing
+    expect(cgroupCpuSample(layout!, '../../etc', `${root}/proc`)).toBeUndefined();
   });
 });
