@@ -6,17 +6,21 @@
 //   BENCH_N=1000 node scripts/bench-scale.mjs   or   node scripts/bench-scale.mjs --n 1000
 //
 //   cold apply                 vs  raw create+start of the same bodies (same parallelism)
-//   no-op apply, ps            vs  node's start-up + one list call (+ parallel inspects of every container)
-//   stats --no-stream          absolute (target 3 s)
+//   no-op apply, ps            vs  a node process doing one list call and an inspect of every container
+//                              (scripts/bench-observe-floor.mjs); the three alternate, ROUNDS times, and
+//                              each figure is its median, so that load from elsewhere hits them alike
+//   stats --no-stream          absolute (target 3 s), median of 3
 //   apply --watch              a saved change of one agent -> converged, vs a raw update call; idle CPU
 //                              over 10 s; RSS
 //   down --data                vs  raw stop (same grace) + remove of the floor's fleet
 //   RSS                        agentctl apply (cold) and watch; the engine (dockerd + containerd + shims)
 //
-// Host limits are printed first (what preflight warns about). Cleans up everything it creates.
+// The host's limits are printed first (what apply's warnings read, before the fleet exists), and what the
+// fleet takes of them once it runs: tasks, the engine's processes, descriptors and inotify instances.
+// Cleans up everything it creates.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CLI, engineClient, median, pool, ROOT, SOCKET, writeFleet } from './bench-lib.mjs';
@@ -27,6 +31,9 @@ const N = Number(argN > 0 ? process.argv[argN + 1] : (process.env.BENCH_N ?? 100
 if (!Number.isInteger(N) || N < 1) throw new Error(`bad N: ${N}`);
 const PARALLEL = 4;
 const GRACE = 10;
+/** Alternating rounds of (floor, no-op apply, ps). */
+const ROUNDS = 5;
+const FLOOR = path.join(ROOT, 'scripts', 'bench-observe-floor.mjs');
 
 const { api, close } = engineClient({ maxSockets: 16 });
 const { loadConfig } = await import(path.join(ROOT, 'dist', 'config', 'load.js'));
@@ -43,10 +50,15 @@ const listQuery = (project) =>
   `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: [`agentctl.project=${project}`] }))}`;
 
 /** A whole CLI process: wall time, and its peak RSS (VmHWM, polled from /proc). */
-function cli(args, cwd, { allowFail = false } = {}) {
+function cli(args, cwd, opts) {
+  return nodeProcess([CLI, ...args], cwd, opts);
+}
+
+/** A whole node process (the CLI, or a floor script): wall time from spawn to exit, and peak RSS. */
+function nodeProcess(argv, cwd, { allowFail = false } = {}) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let hwm = 0;
     let err = '';
     child.stdout.resume();
@@ -56,7 +68,7 @@ function cli(args, cwd, { allowFail = false } = {}) {
       clearInterval(poll);
       const ms = performance.now() - t0;
       if (code !== 0 && !allowFail)
-        reject(new Error(`agentctl ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`));
+        reject(new Error(`${argv.join(' ')} exited ${code}: ${err.slice(-2000)}`));
       else resolve({ ms, rssKb: hwm });
     });
   });
@@ -77,7 +89,7 @@ function cpuTicks(pid) {
 }
 
 /** The engine's processes: the dockerd serving our socket, its containerd, and that containerd's shims. */
-function engineRssKb() {
+function engineProcs() {
   const procs = [];
   for (const pid of readdirSync('/proc').filter((f) => /^\d+$/.test(f))) {
     try {
@@ -92,12 +104,25 @@ function engineRssKb() {
       path.basename(p.cmd[0] ?? '') === 'dockerd' &&
       (p.cmd.some((a) => a.includes(sock)) || (sock === '/var/run/docker.sock' && !p.cmd.includes('--host'))),
   );
-  if (!dockerd) return { rss: 0, pss: 0 };
+  if (!dockerd) return [];
   const i = dockerd.cmd.indexOf('--exec-root');
   const execRoot = i >= 0 ? dockerd.cmd[i + 1] : '/var/run/docker';
-  const mine = procs.filter(
-    (p) => p === dockerd || p.cmd.some((a) => a.startsWith(`${execRoot}/containerd/`)),
-  );
+  // containerd is started with its config under the exec root, each shim with its socket there.
+  return procs
+    .filter((p) => p === dockerd || p.cmd.some((a) => a.startsWith(`${execRoot}/containerd/`)))
+    .map((p) => ({
+      ...p,
+      role:
+        p === dockerd
+          ? 'dockerd'
+          : path.basename(p.cmd[0] ?? '').startsWith('containerd-shim')
+            ? 'shim'
+            : 'containerd',
+    }));
+}
+
+function engineRssKb() {
+  const mine = engineProcs();
   // RSS adds up the pages the shims share (one binary, 1000 times); PSS splits them fairly.
   return {
     rss: mine.reduce((sum, p) => sum + vmKb(p.pid, 'VmRSS'), 0),
@@ -114,14 +139,68 @@ function pssKb(pid) {
   }
 }
 
-async function nodeStartup() {
-  const runs = [];
-  for (let i = 0; i < 5; i++) {
-    const t0 = performance.now();
-    spawnSync(process.execPath, ['-e', '0']);
-    runs.push(performance.now() - t0);
+/** Tasks in a container's pids cgroup (cgroup v1 with the cgroupfs driver, or v2 with systemd's). */
+function containerTasks(id) {
+  for (const f of [
+    `/sys/fs/cgroup/pids/docker/${id}/pids.current`,
+    `/sys/fs/cgroup/system.slice/docker-${id}.scope/pids.current`,
+  ]) {
+    try {
+      return Number(readFileSync(f, 'utf8').trim());
+    } catch {
+      // the other layout
+    }
   }
-  return median(runs);
+  return 0;
+}
+
+/** What the engine's processes hold of the host's limits: tasks, descriptors (of each one's limit), inotify. */
+function engineFootprint() {
+  const procs = engineProcs();
+  const fds = (pid) => {
+    try {
+      return readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      return [];
+    }
+  };
+  const inotify = (pid) =>
+    fds(pid).filter((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:inotify';
+      } catch {
+        return false;
+      }
+    }).length;
+  const fdLimit = (pid) => {
+    try {
+      return /^Max open files\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.[1] ?? '?';
+    } catch {
+      return '?';
+    }
+  };
+  const tasks = (pid) => {
+    try {
+      return readdirSync(`/proc/${pid}/task`).length;
+    } catch {
+      return 0;
+    }
+  };
+  const of = (role) => procs.filter((p) => p.role === role);
+  const daemon = (role) => {
+    const p = of(role)[0];
+    return p
+      ? `${role} ${fds(p.pid).length} fds (limit ${fdLimit(p.pid)}), ${tasks(p.pid)} threads`
+      : `${role} ?`;
+  };
+  const shims = of('shim');
+  return {
+    shims: shims.length,
+    shimTasks: shims.reduce((n, p) => n + tasks(p.pid), 0),
+    shimFds: shims.reduce((n, p) => n + fds(p.pid).length, 0),
+    inotify: procs.reduce((n, p) => n + inotify(p.pid), 0),
+    text: `${daemon('dockerd')}; ${daemon('containerd')}`,
+  };
 }
 
 async function main() {
@@ -130,7 +209,9 @@ async function main() {
   console.log(
     `N=${N}; parallelism ${PARALLEL}; image ${image}; ${os.cpus().length} CPUs; ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
   );
-  console.log(`host limits: ${JSON.stringify(limits)}`);
+  // Read now, before any agent of the run exists: apply's warnings read the same figures before it starts
+  // agents. `tasks` counts threads as the kernel's pid_max does (top's "Tasks" counts processes).
+  console.log(`host limits before the run (tasks: threads and processes): ${JSON.stringify(limits)}`);
   const rows = [];
   const row = (name, mine, floor, target) => rows.push([name, mine, floor ?? '-', target ?? '-']);
   // Other work on the machine slows the engine and the floor alike: say how loaded it was.
@@ -153,15 +234,6 @@ async function main() {
   });
   const floorCold = performance.now() - t0;
   const engineIdleKb = engineRssKb();
-  // The list + inspect floor of a no-op (measured while N containers exist).
-  const startup = await nodeStartup();
-  t0 = performance.now();
-  await api('GET', listQuery(fproject));
-  const listMs = performance.now() - t0;
-  t0 = performance.now();
-  await api('GET', listQuery(fproject));
-  await pool(ids, 16, (id) => api('GET', `/containers/${id}/json`));
-  const listInspectMs = performance.now() - t0;
   t0 = performance.now();
   await pool(ids, PARALLEL, async (id) => {
     await api('POST', `/containers/${id}/stop?t=${GRACE}`);
@@ -184,26 +256,52 @@ async function main() {
       `<= 1.15x (${(cold.ms / floorCold).toFixed(2)}x)`,
     );
     const engineKb = engineRssKb();
+    const running = await hostLimits();
+    const foot = engineFootprint();
+    const agentTasks = (await api('GET', listQuery(project))).reduce((n, c) => n + containerTasks(c.Id), 0);
+    const each = (x, k) => (x / Math.max(1, k)).toFixed(1);
+    console.log(
+      `host with the ${N} agents running: ${running.tasks} tasks of kernel.pid_max ${running.pidMax} (${running.tasks - limits.tasks} more than before, other work on the machine included); ` +
+        `each agent ${each(foot.shimTasks, foot.shims)} shim threads + ${each(agentTasks, N)} tasks inside; ` +
+        `${foot.shims} shims of this engine (${each(foot.shimFds, foot.shims)} fds each); ${foot.text}; ` +
+        `${foot.inotify} inotify instances in the engine's processes (max_user_instances ${running.inotifyInstances}); ` +
+        `MemAvailable ${mb(running.memAvailableBytes / 1024)} (${mb(limits.memAvailableBytes / 1024)} before)`,
+    );
 
-    const noops = [];
-    for (let i = 0; i < 3; i++) noops.push((await cli(['apply'], dir)).ms);
-    const noopFloor = startup + listInspectMs;
-    row(
-      `no-op apply, ${N} (median of 3)`,
-      s(median(noops)),
-      `${s(noopFloor)} (node ${Math.round(startup)} ms + list ${Math.round(listMs)} ms + inspects)`,
-      `<= 1.25x (${(median(noops) / noopFloor).toFixed(2)}x)`,
-    );
-    const pss = [];
-    for (let i = 0; i < 3; i++) pss.push((await cli(['ps'], dir)).ms);
-    row(
-      `ps, ${N} (median of 3)`,
-      s(median(pss)),
-      s(noopFloor),
-      `<= 1.25x (${(median(pss) / noopFloor).toFixed(2)}x)`,
-    );
-    const stats = await cli(['stats', '--no-stream'], dir);
-    row(`stats --no-stream, ${N}`, s(stats.ms), '-', '<= 3 s');
+    // The floor and agentctl alternate, the order rotating each round, so that load from elsewhere on
+    // the machine (which comes and goes) weighs on each about equally; each figure is a median.
+    const times = { floor: [], apply: [], ps: [] };
+    const runs = {
+      floor: () => nodeProcess([FLOOR, project], dir),
+      apply: () => cli(['apply'], dir),
+      ps: () => cli(['ps'], dir),
+    };
+    const order = Object.keys(runs);
+    const roundsLoad = [os.loadavg()[0]];
+    for (let r = 0; r < ROUNDS; r++) {
+      for (let k = 0; k < order.length; k++) {
+        const which = order[(r + k) % order.length];
+        times[which].push((await runs[which]()).ms);
+      }
+    }
+    roundsLoad.push(os.loadavg()[0]);
+    console.log(`no-op rounds: 1-min load average ${roundsLoad.map((l) => l.toFixed(1)).join(' -> ')}`);
+    const floorMs = median(times.floor);
+    const spread = (xs) => `${s(Math.min(...xs))}-${s(Math.max(...xs))}`;
+    for (const [which, name] of [
+      ['apply', 'no-op apply'],
+      ['ps', 'ps'],
+    ]) {
+      row(
+        `${name}, ${N} (median of ${ROUNDS}, range ${spread(times[which])})`,
+        s(median(times[which])),
+        `${s(floorMs)} (node + list + inspects, range ${spread(times.floor)})`,
+        `<= 1.25x (${(median(times[which]) / floorMs).toFixed(2)}x)`,
+      );
+    }
+    const stats = [];
+    for (let i = 0; i < 3; i++) stats.push((await cli(['stats', '--no-stream'], dir)).ms);
+    row(`stats --no-stream, ${N} (median of 3, range ${spread(stats)})`, s(median(stats)), '-', '<= 3 s');
 
     // apply --watch: one saved change, converged; idle CPU; RSS.
     watcher = spawn(process.execPath, [CLI, 'apply', '--watch', '-o', 'json'], {
