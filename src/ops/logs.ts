@@ -1,16 +1,15 @@
 /**
- * An agent's logs: stdout and stderr kept apart (demultiplexed unless the container has a TTY),
- * written to sinks as they arrive (`follow` streams until the container stops or `signal` aborts),
- * or collected and returned. Works for stopped agents too: the engine keeps their logs.
+ * An agent's logs: stdout and stderr kept apart (demultiplexed unless the container has a TTY), byte for
+ * byte as the agent wrote them, written to sinks as they arrive or collected and returned. `follow`
+ * streams until the container stops or `signal` aborts, and on into the new container when apply
+ * recreates the agent (agent-output.ts). Works for stopped agents too: the engine keeps their logs.
  */
 import { once } from 'node:events';
-import { Demultiplexer, type StreamName } from '../docker/multiplex.js';
-import type { ContainerSummary, DockerPort } from '../docker/port.js';
+import type { StreamName } from '../docker/multiplex.js';
 import { AgentctlError } from '../errors.js';
-import { LABEL } from '../labels.js';
 import { parseSince } from '../util/duration.js';
+import { agentOutput, type LogNotice, outputChunks } from './agent-output.js';
 import { type LocateOptions, locateAgent } from './locate-agent.js';
-import type { ResolvedAgent } from './resolve-agent.js';
 
 export interface LogsOptions extends LocateOptions {
   /** Resolve the id in this project only. */
@@ -29,6 +28,11 @@ export interface LogsOptions extends LocateOptions {
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
   signal?: AbortSignal;
+  /**
+   * What happened to a followed agent meanwhile: recreated (its new container is followed on), removed
+   * (the output ends there).
+   */
+  onNotice?(notice: LogNotice): void;
 }
 
 export interface LogsResult {
@@ -46,79 +50,42 @@ export async function getLogs(id: string, opts: LogsOptions = {}): Promise<LogsR
   }
   const agent = await locateAgent(id, opts);
   const { port } = agent;
-  const details = await port.inspectContainer(agent.id);
-  if (!details) throw new AgentctlError('not-found', `agent ${agent.agentId} was removed`);
-
+  if (!(await port.inspectContainer(agent.id))) {
+    throw new AgentctlError('not-found', `agent ${agent.agentId} was removed`);
+  }
   const collected: Record<StreamName, Buffer[]> = { stdout: [], stderr: [] };
   const sinks: Record<StreamName, NodeJS.WritableStream | undefined> = {
     stdout: opts.stdout,
     stderr: opts.stderr,
   };
-  const blocked = new Set<NodeJS.WritableStream>();
-  const write = (name: StreamName, chunk: Buffer) => {
-    const sink = sinks[name];
-    if (!sink) {
-      // subarray()s of the socket's buffer: copy before keeping them.
-      collected[name].push(Buffer.from(chunk));
-      return;
-    }
-    if (!sink.write(chunk)) blocked.add(sink);
-  };
-  const demux = new Demultiplexer(write);
-
-  const since = sinceSeconds(opts.since);
-  const until = sinceSeconds(opts.until, '--until');
-  const result = {
+  const output = agentOutput(
+    port,
+    agent,
+    {
+      follow: opts.follow,
+      tail: opts.tail,
+      since: sinceSeconds(opts.since),
+      until: sinceSeconds(opts.until, '--until'),
+      timestamps: opts.timestamps ?? false,
+      signal: opts.signal,
+      onNotice: opts.onNotice,
+    },
+    outputChunks,
+  );
+  for await (const { stream, data } of output) {
+    const sink = sinks[stream];
+    // subarray()s of the socket's buffer: copy before keeping them.
+    if (!sink) collected[stream].push(Buffer.from(data));
+    // Backpressure: a slow reader (a pager, a pipe) slows the engine down instead of filling memory.
+    else if (!sink.write(data)) await once(sink, 'drain');
+  }
+  return {
     agent: agent.agentId,
     project: agent.project,
     container: agent.name,
-  };
-  try {
-    const body = await port.containerLogs(agent.id, {
-      follow: opts.follow ?? false,
-      tail: opts.tail,
-      since,
-      until,
-      timestamps: opts.timestamps ?? false,
-      signal: opts.signal,
-    });
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      // A TTY's output is one raw stream (stdout); otherwise frames say which stream each piece is.
-      if (details.tty) write('stdout', chunk);
-      else demux.push(chunk);
-      // Backpressure: a slow reader (a pager, a pipe) slows the engine down instead of filling memory.
-      for (const sink of blocked) await once(sink, 'drain');
-      blocked.clear();
-    }
-  } catch (err) {
-    // Aborting is how a caller ends `follow`: not an error.
-    if (!opts.signal?.aborted) throw err;
-  }
-  if (opts.follow && !opts.signal?.aborted) await explainEndOfFollow(port, agent);
-  return {
-    ...result,
     stdout: Buffer.concat(collected.stdout).toString('utf8'),
     stderr: Buffer.concat(collected.stderr).toString('utf8'),
   };
-}
-
-/**
- * A followed stream ends when the container stops, or when apply recreates the agent: it makes the
- * replacement first (under a temporary name), then stops and removes this container, so the agent lives
- * on in a container this stream will never show. That must not look like a quiet agent: it is an error
- * naming the new container. A plain stop ends the output, as with docker.
- */
-async function explainEndOfFollow(port: DockerPort, agent: ResolvedAgent): Promise<void> {
-  const replacement = await replacementOf(port, agent);
-  if (replacement) {
-    throw new AgentctlError(
-      'not-found',
-      `agent ${agent.agentId} was recreated: its container ${agent.id.slice(0, 12)} is gone, the new one is ${replacement.id.slice(0, 12)}; follow it with agentctl logs -f ${agent.agentId}`,
-    );
-  }
-  if (!(await port.inspectContainer(agent.id))) {
-    throw new AgentctlError('not-found', `agent ${agent.agentId} was removed while its logs were followed`);
-  }
 }
 
 /** A `since` or `until` value as the engine takes it: unix seconds. */
@@ -127,16 +94,4 @@ export function sinceSeconds(since: LogsOptions['since'], flag = '--since'): num
   if (since instanceof Date) return since.getTime() / 1000;
   if (typeof since === 'number') return since;
   return parseSince(since, Date.now(), flag);
-}
-
-/**
- * The container that replaced `agent`'s when apply recreated it (made before the old one is removed,
- * under a temporary name at first), if there is one.
- */
-export async function replacementOf(
-  port: DockerPort,
-  agent: Pick<ResolvedAgent, 'id' | 'project' | 'agentId'>,
-): Promise<ContainerSummary | undefined> {
-  const labels = { [LABEL.project]: agent.project, [LABEL.agent]: agent.agentId };
-  return (await port.listContainers(labels)).find((c) => c.id !== agent.id);
 }

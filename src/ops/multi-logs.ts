@@ -7,12 +7,13 @@
  * handed on as they arrive, and an agent that apply recreates is followed into its new container: the
  * stream of one agent never ends silently while the agent lives on.
  */
-import { Demultiplexer, type StreamName } from '../docker/multiplex.js';
+import type { StreamName } from '../docker/multiplex.js';
 import type { DockerPort } from '../docker/port.js';
 import { AgentctlError } from '../errors.js';
 import { naturalCompare } from '../util/natural-sort.js';
 import { type OpContext, portOf } from './context.js';
-import { replacementOf, sinceSeconds } from './logs.js';
+import { agentOutput, type LogNotice, outputChunks } from './agent-output.js';
+import { sinceSeconds } from './logs.js';
 import { ours, type ResolvedAgent, resolveAgent } from './resolve-agent.js';
 
 export interface LogLine {
@@ -37,18 +38,14 @@ export interface ManyLogsOptions extends OpContext {
   onAgents?(agents: string[]): void;
   /** Each line, in order; awaited, so a slow reader slows the streams down. */
   onLine(line: LogLine): void | Promise<void>;
-  /** What happened to an agent meanwhile (recreated, removed), as a sentence. */
-  onNotice?(message: string): void;
+  /** What happened to a followed agent meanwhile (recreated, removed). */
+  onNotice?(notice: LogNotice): void;
 }
 
 export interface ManyLogsResult {
   /** The agents whose logs were read, in the order their lines were ranked. */
   agents: string[];
 }
-
-/** How long a recreated agent's new container is waited for to start before it is given up. */
-const START_WAIT_MS = 30_000;
-const POLL_MS = 250;
 
 export async function getManyLogs(ids: readonly string[], opts: ManyLogsOptions): Promise<ManyLogsResult> {
   const port = portOf(opts);
@@ -97,68 +94,14 @@ async function drain(source: AsyncIterable<LogLine>, onLine: ManyLogsOptions['on
 }
 
 /** One agent's lines; when followed, across the containers apply replaces it with. */
-async function* agentLines(
+function agentLines(
   port: DockerPort,
   agent: ResolvedAgent,
   opts: Omit<ManyLogsOptions, 'since' | 'until'> & { since?: number; until?: number },
 ): AsyncGenerator<LogLine> {
-  let current: Pick<ResolvedAgent, 'id' | 'project' | 'agentId'> = agent;
-  let tail = opts.tail;
-  for (;;) {
-    const details = await port.inspectContainer(current.id);
-    if (!details) {
-      opts.onNotice?.(`agent ${agent.agentId} was removed`);
-      return;
-    }
-    try {
-      const body = await port.containerLogs(current.id, {
-        follow: opts.follow ?? false,
-        tail,
-        since: opts.since,
-        until: opts.until,
-        timestamps: true,
-        signal: opts.signal,
-      });
-      yield* linesOf(body as AsyncIterable<Buffer>, details.tty ?? false, agent.agentId);
-    } catch (err) {
-      // Aborting is how a caller ends `follow`: not an error.
-      if (opts.signal?.aborted) return;
-      throw err;
-    }
-    if (!opts.follow || opts.signal?.aborted) return;
-    const next = await replacementOf(port, current);
-    if (!next) {
-      if (!(await port.inspectContainer(current.id))) opts.onNotice?.(`agent ${agent.agentId} was removed`);
-      return; // it stopped: its stream is over, as with docker
-    }
-    opts.onNotice?.(
-      `agent ${agent.agentId} was recreated: following its new container ${next.id.slice(0, 12)}`,
-    );
-    current = { id: next.id, project: agent.project, agentId: agent.agentId };
-    // Everything the new container says is new to the reader.
-    tail = undefined;
-    if (!(await startedWithin(port, next.id, START_WAIT_MS, opts.signal))) {
-      opts.onNotice?.(`agent ${agent.agentId}: its new container did not start; no longer followed`);
-      return;
-    }
-  }
-}
-
-/** Whether the container leaves `created` (apply starts a replacement once the old one is gone). */
-async function startedWithin(
-  port: DockerPort,
-  id: string,
-  ms: number,
-  signal?: AbortSignal,
-): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const d = await port.inspectContainer(id);
-    if (!d) return false;
-    if (d.state !== 'created') return true;
-    if (Date.now() >= deadline || signal?.aborted) return false;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
+  return agentOutput(port, agent, { ...opts, timestamps: true }, (body, tty) =>
+    linesOf(body, tty, agent.agentId),
+  );
 }
 
 /** The lines of one log stream (multiplexed unless the container has a TTY), each with its timestamp. */
@@ -168,26 +111,17 @@ export async function* linesOf(
   agent: string,
 ): AsyncGenerator<LogLine> {
   const partial: Record<StreamName, Buffer[]> = { stdout: [], stderr: [] };
-  let ready: LogLine[] = [];
-  const take = (stream: StreamName, chunk: Buffer) => {
+  for await (const { stream, data: chunk } of outputChunks(body, tty)) {
     let from = 0;
     for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, from)) {
       const piece = chunk.subarray(from, nl);
       const whole = partial[stream].length > 0 ? Buffer.concat([...partial[stream], piece]) : piece;
       partial[stream] = [];
-      ready.push(stamped(agent, stream, whole.toString('utf8')));
+      yield stamped(agent, stream, whole.toString('utf8'));
       from = nl + 1;
     }
     // subarray()s of the socket's buffer: copy before keeping them.
     if (from < chunk.length) partial[stream].push(Buffer.from(chunk.subarray(from)));
-  };
-  const demux = new Demultiplexer(take);
-  for await (const chunk of body) {
-    if (tty) take('stdout', chunk);
-    else demux.push(chunk);
-    const out = ready;
-    ready = [];
-    yield* out;
   }
   // A last line without its newline is still a line.
   for (const stream of ['stdout', 'stderr'] as const) {

@@ -1,9 +1,9 @@
 /** Rough edges a newcomer hits in the first hour, checked on the built binary. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentctl } from '../helpers/cli.js';
-import { docker, projectContainers } from '../helpers/docker.js';
+import { projectContainers } from '../helpers/docker.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 
 const COMMANDS = [
@@ -156,31 +156,5 @@ describe('with the engine', () => {
       stderr: 'err\n',
     });
     expect(projectContainers(p.project)).toEqual([]);
-  });
-
-  it('logs -f fails loudly when the agent is recreated under it', async () => {
-    p = testProject('logs8');
-    p.write('agents:\n  a: { command: [sh, -c, "echo first; sleep 1000"] }', '  network: none');
-    expect(agentctl(['apply'], { cwd: p.dir }).status).toBe(0);
-    const { spawn } = await import('node:child_process');
-    const { CLI } = await import('../helpers/cli.js');
-    const follower = spawn(process.execPath, [CLI, 'logs', '-f', 'a'], {
-      cwd: p.dir,
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    let stdout = '';
-    let stderr = '';
-    follower.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    follower.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number>((resolve) => follower.on('exit', (code) => resolve(code ?? -1)));
-    for (let i = 0; i < 100 && !stdout.includes('first'); i++) await new Promise((r) => setTimeout(r, 100));
-    writeFileSync(p.file, readFileSync(p.file, 'utf8').replace('echo first', 'echo second'));
-    expect(agentctl(['apply'], { cwd: p.dir }).status).toBe(0);
-    expect(await exited).toBe(1);
-    expect(stdout).toBe('first\n');
-    const now = docker('inspect', '-f', '{{.Id}}', `${p.prefix}a`).trim();
-    expect(stderr).toMatch(
-      new RegExp(`^agentctl: agent a was recreated: .* the new one is ${now.slice(0, 12)}`),
-    );
   });
 });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { once } from 'node:events';
 import { AgentctlError } from '../../errors.js';
+import type { LogNotice } from '../../ops/agent-output.js';
 import { getLogs } from '../../ops/logs.js';
 import { getManyLogs, type LogLine } from '../../ops/multi-logs.js';
 import { useColor } from '../../render/color.js';
@@ -24,7 +25,10 @@ export function registerLogs(program: Command): void {
     .description(
       "agents' output (stdout and stderr kept apart), also of stopped agents; several ids, or none (every agent of the project), prefix each line with its agent",
     )
-    .option('-f, --follow', 'keep streaming new output (across a recreate, with several agents)')
+    .option(
+      '-f, --follow',
+      'keep streaming new output, on into the new container when apply recreates an agent',
+    )
     .option('-n, --tail <lines>', 'only the last N lines (of each agent)', nonNegativeInt('--tail'))
     .option('--since <time>', 'only output since then: 10m, 1h30m, 2024-05-01T10:00:00Z or unix seconds')
     .option('--until <time>', 'only output before then, in the same forms as --since (10m: ten minutes ago)')
@@ -45,6 +49,8 @@ export function registerLogs(program: Command): void {
         since: flags.since,
         until: flags.until,
         signal: stop.signal,
+        // On stderr, so the agent's output on stdout stays exactly its own.
+        onNotice: (notice: LogNotice) => process.stderr.write(`agentctl: ${notice.message}\n`),
       };
       // One agent: its output exactly as it wrote it, as docker logs gives it.
       if (ids.length === 1) {
@@ -79,7 +85,6 @@ export function registerLogs(program: Command): void {
           const out = line.stream === 'stdout' ? process.stdout : process.stderr;
           if (!out.write((format as (l: LogLine) => string)(line))) await once(out, 'drain');
         },
-        onNotice: (message) => process.stderr.write(`agentctl: ${message}\n`),
       });
     });
 }
