@@ -14,6 +14,7 @@ import type { ResolvedAgent } from './resolve-agent.js';
 /** What happened to a followed agent meanwhile. */
 export interface LogNotice {
   agent: string;
+  project: string;
   /**
    * recreated: followed into its new container; removed: gone, its stream is over; not-started: the
    * new container did not start in time, no longer followed.
@@ -58,7 +59,7 @@ export async function* agentOutput<T>(
   read: (body: AsyncIterable<Buffer>, tty: boolean) => AsyncIterable<T>,
 ): AsyncGenerator<T> {
   const notice = (event: LogNotice['event'], containerId: string | null, message: string) =>
-    opts.onNotice?.({ agent: agent.agentId, event, containerId, message });
+    opts.onNotice?.({ agent: agent.agentId, project: agent.project, event, containerId, message });
   let current: AgentRef = agent;
   let tail = opts.tail;
   for (;;) {

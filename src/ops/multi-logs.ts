@@ -11,13 +11,15 @@ import type { StreamName } from '../docker/multiplex.js';
 import type { DockerPort } from '../docker/port.js';
 import { AgentctlError } from '../errors.js';
 import { naturalCompare } from '../util/natural-sort.js';
-import { type OpContext, portOf } from './context.js';
+import { portOf } from './context.js';
 import { agentOutput, type LogNotice, outputChunks } from './agent-output.js';
+import { type LocateOptions, locateAgent } from './locate-agent.js';
 import { sinceSeconds } from './logs.js';
-import { ours, type ResolvedAgent, resolveAgent } from './resolve-agent.js';
+import { ours, type ResolvedAgent } from './resolve-agent.js';
 
 export interface LogLine {
   agent: string;
+  project: string;
   stream: StreamName;
   /** The engine's RFC 3339 timestamp (nanoseconds, trailing zeros dropped, UTC). */
   time: string;
@@ -25,7 +27,16 @@ export interface LogLine {
   text: string;
 }
 
-export interface ManyLogsOptions extends OpContext {
+/** An agent whose logs are read, and the container they are read from first. */
+export interface LogAgent {
+  agent: string;
+  project: string;
+  /** Container name and id. */
+  container: string;
+  containerId: string;
+}
+
+export interface ManyLogsOptions extends LocateOptions {
   /** Resolve ids in this project; with no ids, every agent of it. */
   project?: string;
   follow?: boolean;
@@ -35,7 +46,7 @@ export interface ManyLogsOptions extends OpContext {
   until?: Date | number | string;
   signal?: AbortSignal;
   /** The agents found, in order, before their first line. */
-  onAgents?(agents: string[]): void;
+  onAgents?(agents: LogAgent[]): void;
   /** Each line, in order; awaited, so a slow reader slows the streams down. */
   onLine(line: LogLine): void | Promise<void>;
   /** What happened to a followed agent meanwhile (recreated, removed). */
@@ -52,26 +63,38 @@ export async function getManyLogs(ids: readonly string[], opts: ManyLogsOptions)
   if (opts.tail !== undefined && (!Number.isInteger(opts.tail) || opts.tail < 0)) {
     throw new AgentctlError('usage', `tail must be a whole number >= 0, got ${opts.tail}`);
   }
-  const agents = await agentsFor(port, ids, opts.project);
-  opts.onAgents?.(agents.map((a) => a.agentId));
+  const agents = await agentsFor(port, ids, opts);
+  opts.onAgents?.(
+    agents.map(({ agent: a }) => ({
+      agent: a.agentId,
+      project: a.project,
+      container: a.name,
+      containerId: a.id,
+    })),
+  );
   const range = { since: sinceSeconds(opts.since), until: sinceSeconds(opts.until, '--until') };
-  const sources = agents.map((a) => agentLines(port, a, { ...opts, ...range }));
+  const sources = agents.map((a) => agentLines(a.port, a.agent, { ...opts, ...range }));
   if (opts.follow) await Promise.all(sources.map((s) => drain(s, opts.onLine)));
   else for await (const line of mergeByTime(sources)) await opts.onLine(line);
-  return { agents: agents.map((a) => a.agentId) };
+  return { agents: agents.map((a) => a.agent.agentId) };
 }
 
-/** The named agents (each once, in the order given), or every agent of the project by id. */
+/**
+ * The named agents (each once, in the order given), each on the engine a file's `engines:` put it on, or
+ * every agent of the project by id.
+ */
 async function agentsFor(
   port: DockerPort,
   ids: readonly string[],
-  project: string | undefined,
-): Promise<ResolvedAgent[]> {
+  opts: LocateOptions,
+): Promise<{ agent: ResolvedAgent; port: DockerPort }[]> {
+  const { project } = opts;
   if (ids.length > 0) {
-    const found: ResolvedAgent[] = [];
+    const found: { agent: ResolvedAgent; port: DockerPort }[] = [];
     for (const id of ids) {
-      const a = await resolveAgent(port, id, { project });
-      if (!found.some((f) => f.id === a.id)) found.push(a);
+      const a = await locateAgent(id, opts);
+      if (!found.some((f) => f.agent.id === a.id && f.port === a.port))
+        found.push({ agent: a, port: a.port });
     }
     return found;
   }
@@ -86,7 +109,7 @@ async function agentsFor(
   );
   if (all.length === 0)
     throw new AgentctlError('not-found', `project "${project}" has no agents on the engine`);
-  return all;
+  return all.map((agent) => ({ agent, port }));
 }
 
 async function drain(source: AsyncIterable<LogLine>, onLine: ManyLogsOptions['onLine']): Promise<void> {
@@ -100,7 +123,7 @@ function agentLines(
   opts: Omit<ManyLogsOptions, 'since' | 'until'> & { since?: number; until?: number },
 ): AsyncGenerator<LogLine> {
   return agentOutput(port, agent, { ...opts, timestamps: true }, (body, tty) =>
-    linesOf(body, tty, agent.agentId),
+    linesOf(body, tty, { agent: agent.agentId, project: agent.project }),
   );
 }
 
@@ -108,7 +131,7 @@ function agentLines(
 export async function* linesOf(
   body: AsyncIterable<Buffer>,
   tty: boolean,
-  agent: string,
+  who: Pick<LogLine, 'agent' | 'project'>,
 ): AsyncGenerator<LogLine> {
   const partial: Record<StreamName, Buffer[]> = { stdout: [], stderr: [] };
   for await (const { stream, data: chunk } of outputChunks(body, tty)) {
@@ -117,7 +140,7 @@ export async function* linesOf(
       const piece = chunk.subarray(from, nl);
       const whole = partial[stream].length > 0 ? Buffer.concat([...partial[stream], piece]) : piece;
       partial[stream] = [];
-      yield stamped(agent, stream, whole.toString('utf8'));
+      yield stamped(who, stream, whole.toString('utf8'));
       from = nl + 1;
     }
     // subarray()s of the socket's buffer: copy before keeping them.
@@ -126,15 +149,15 @@ export async function* linesOf(
   // A last line without its newline is still a line.
   for (const stream of ['stdout', 'stderr'] as const) {
     if (partial[stream].length > 0)
-      yield stamped(agent, stream, Buffer.concat(partial[stream]).toString('utf8'));
+      yield stamped(who, stream, Buffer.concat(partial[stream]).toString('utf8'));
   }
 }
 
 /** `2024-05-01T10:00:00.123456789Z text` as the engine writes it with timestamps on. */
-function stamped(agent: string, stream: StreamName, raw: string): LogLine {
+function stamped(who: Pick<LogLine, 'agent' | 'project'>, stream: StreamName, raw: string): LogLine {
   const space = raw.indexOf(' ');
   const text = space === -1 ? '' : raw.slice(space + 1);
-  return { agent, stream, time: space === -1 ? raw : raw.slice(0, space), text: text.replace(/\r$/, '') };
+  return { ...who, stream, time: space === -1 ? raw : raw.slice(0, space), text: text.replace(/\r$/, '') };
 }
 
 /** Earlier first; the engine's timestamps are UTC with a fraction of up to nine digits. */

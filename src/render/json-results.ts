@@ -1,6 +1,6 @@
 /**
  * The `-o json` shapes of the commands that act on agents (down, cleanup, build, cp, run, start/stop/
- * restart/rm, egress log, render, init) and of `apply --watch`'s event lines, each documented in
+ * restart/rm, logs, egress log, render, init) and of `apply --watch`'s event lines, each documented in
  * schemas/output/. They follow the conventions of json.ts: every key present (`null` when a value is not
  * known or does not apply), `project` on every row that names an agent, `agent` for its id.
  */
@@ -9,6 +9,8 @@ import type { CleanupResult } from '../ops/cleanup.js';
 import type { DownResult } from '../ops/down.js';
 import type { EgressDecision } from '../ops/egress-log.js';
 import type { LifecycleResult, RemoveResult } from '../ops/lifecycle.js';
+import type { LogNotice } from '../ops/agent-output.js';
+import type { LogAgent, LogLine } from '../ops/multi-logs.js';
 import type { RunResult } from '../ops/run.js';
 import type { WatchEvent } from '../watch/events.js';
 
@@ -103,6 +105,38 @@ export function runToJson(r: RunResult, ran?: { exitCode: number; stdout: string
     exitCode: ran?.exitCode ?? null,
     stdout: ran?.stdout ?? null,
     stderr: ran?.stderr ?? null,
+  };
+}
+
+/** `logs -o json` without -f (schemas/output/logs.json): the agents read, and their lines in time order. */
+export function logsToJson(agents: readonly LogAgent[], lines: readonly LogLine[]): unknown {
+  return { agents: agents.map(logAgentToJson), lines: lines.map(logLineToJson) };
+}
+
+/** The first line of `logs -f -o json`: the agents followed. */
+export function logAgentsEventToJson(agents: readonly LogAgent[], time: Date): unknown {
+  return { type: 'agents', time: time.toISOString(), agents: agents.map(logAgentToJson) };
+}
+
+function logAgentToJson(a: LogAgent): unknown {
+  return { agent: a.agent, project: a.project, container: a.container, containerId: a.containerId };
+}
+
+/** One line an agent wrote: an element of `lines`, and a line of its own with -f. */
+export function logLineToJson(l: LogLine): unknown {
+  return { type: 'line', time: l.time, project: l.project, agent: l.agent, stream: l.stream, text: l.text };
+}
+
+/** What happened to a followed agent (`logs -f -o json`), when it was noticed. */
+export function logNoticeToJson(n: LogNotice, time: Date): unknown {
+  return {
+    type: 'notice',
+    time: time.toISOString(),
+    project: n.project,
+    agent: n.agent,
+    event: n.event,
+    containerId: n.containerId,
+    message: n.message,
   };
 }
 

@@ -54,6 +54,7 @@ describe('every -o json has a documented schema', () => {
         'egress log',
         'init',
         'inspect',
+        'logs',
         'ps',
         'render',
         'restart',

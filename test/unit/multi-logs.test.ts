@@ -13,6 +13,7 @@ async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
 }
 const line = (agent: string, time: string, text = `${agent}@${time}`): LogLine => ({
   agent,
+  project: 'p',
   stream: 'stdout',
   time,
   text,
@@ -57,11 +58,11 @@ describe('linesOf', () => {
       frame(1, 'lo\n2026-01-01T00:00:02Z last'),
     ]);
     const chunks = [raw.subarray(0, 5), raw.subarray(5, 30), raw.subarray(30)];
-    const got = await all(linesOf(from(chunks), false, 'x'));
+    const got = await all(linesOf(from(chunks), false, { agent: 'x', project: 'p' }));
     expect(got).toEqual([
-      { agent: 'x', stream: 'stderr', time: '2026-01-01T00:00:01.5Z', text: 'oops' },
-      { agent: 'x', stream: 'stdout', time: '2026-01-01T00:00:01Z', text: 'hello' },
-      { agent: 'x', stream: 'stdout', time: '2026-01-01T00:00:02Z', text: 'last' },
+      { agent: 'x', project: 'p', stream: 'stderr', time: '2026-01-01T00:00:01.5Z', text: 'oops' },
+      { agent: 'x', project: 'p', stream: 'stdout', time: '2026-01-01T00:00:01Z', text: 'hello' },
+      { agent: 'x', project: 'p', stream: 'stdout', time: '2026-01-01T00:00:02Z', text: 'last' },
     ]);
   });
 });

@@ -3,10 +3,16 @@ import { once } from 'node:events';
 import { AgentctlError } from '../../errors.js';
 import type { LogNotice } from '../../ops/agent-output.js';
 import { getLogs } from '../../ops/logs.js';
-import { getManyLogs, type LogLine } from '../../ops/multi-logs.js';
+import { getManyLogs, type LogAgent, type LogLine, type ManyLogsOptions } from '../../ops/multi-logs.js';
+import {
+  logAgentsEventToJson,
+  logLineToJson,
+  logNoticeToJson,
+  logsToJson,
+} from '../../render/json-results.js';
 import { useColor } from '../../render/color.js';
 import { logLineFormatter } from '../../render/log-prefix.js';
-import { nonNegativeInt } from '../io.js';
+import { nonNegativeInt, outputOption, printJson, type OutputFormat } from '../io.js';
 import { exitQuietlyOnClosedPipe } from '../stdio.js';
 import { projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
 
@@ -17,6 +23,7 @@ interface Flags extends TargetFlags {
   until?: string;
   timestamps?: boolean;
   prefix: boolean;
+  output: OutputFormat;
 }
 
 export function registerLogs(program: Command): void {
@@ -32,10 +39,11 @@ export function registerLogs(program: Command): void {
     .option('-n, --tail <lines>', 'only the last N lines (of each agent)', nonNegativeInt('--tail'))
     .option('--since <time>', 'only output since then: 10m, 1h30m, 2024-05-01T10:00:00Z or unix seconds')
     .option('--until <time>', 'only output before then, in the same forms as --since (10m: ten minutes ago)')
-    .option('-t, --timestamps', 'prefix each line with its time')
+    .option('-t, --timestamps', 'prefix each line with its time (with -o json every line has its time)')
     .option('--no-prefix', 'with several agents: no `agent |` prefix on the lines')
     .addOption(targetFileOption(false))
     .addOption(projectOption())
+    .addOption(outputOption())
     .action(async (ids: string[], flags: Flags) => {
       const { project, desired } = await resolveTarget(flags);
       exitQuietlyOnClosedPipe();
@@ -49,34 +57,40 @@ export function registerLogs(program: Command): void {
         since: flags.since,
         until: flags.until,
         signal: stop.signal,
-        // On stderr, so the agent's output on stdout stays exactly its own.
-        onNotice: (notice: LogNotice) => process.stderr.write(`agentctl: ${notice.message}\n`),
       };
+      // On stderr, so the agent's output on stdout stays exactly its own.
+      const onNotice = (notice: LogNotice) => process.stderr.write(`agentctl: ${notice.message}\n`);
+      // Several agents are read from one engine; a file's agents may sit on several: not there yet.
+      if (ids.length !== 1 && desired?.engines) {
+        throw new AgentctlError(
+          'usage',
+          `logs of several agents is not supported for a file with engines: (${desired.file}) yet; name one agent`,
+        );
+      }
+      if (flags.output === 'json') {
+        await (flags.follow ? followJson : printJsonLogs)(ids, { ...common, desired });
+        return;
+      }
       // One agent: its output exactly as it wrote it, as docker logs gives it.
       if (ids.length === 1) {
         await getLogs(ids[0] as string, {
           ...common,
           desired,
+          onNotice,
           timestamps: flags.timestamps,
           stdout: process.stdout,
           stderr: process.stderr,
         });
         return;
       }
-      // Several agents are read from one engine; a file's agents may sit on several: not there yet.
-      if (desired?.engines) {
-        throw new AgentctlError(
-          'usage',
-          `logs of several agents is not supported for a file with engines: (${desired.file}) yet; name one agent`,
-        );
-      }
       let format: ((line: LogLine) => string) | undefined;
       const color = { stdout: useColor(process.stdout), stderr: useColor(process.stderr) };
       await getManyLogs(ids, {
         ...common,
+        onNotice,
         onAgents: (agents) => {
           format = logLineFormatter(
-            agents,
+            agents.map((a) => a.agent),
             { prefix: flags.prefix, timestamps: flags.timestamps ?? false },
             (s) => color[s],
           );
@@ -87,4 +101,31 @@ export function registerLogs(program: Command): void {
         },
       });
     });
+}
+
+type JsonLogsOptions = Omit<ManyLogsOptions, 'onLine' | 'onAgents' | 'onNotice'>;
+
+/** Without -f: one document (schemas/output/logs.json), printed once every line is in. */
+async function printJsonLogs(ids: string[], opts: JsonLogsOptions): Promise<void> {
+  let agents: LogAgent[] = [];
+  const lines: LogLine[] = [];
+  await getManyLogs(ids, {
+    ...opts,
+    onAgents: (found) => (agents = found),
+    onLine: (line) => void lines.push(line),
+  });
+  printJson(logsToJson(agents, lines));
+}
+
+/** With -f: JSON Lines, the agents first, then each line and notice as it comes. */
+async function followJson(ids: string[], opts: JsonLogsOptions): Promise<void> {
+  const print = async (value: unknown) => {
+    if (!process.stdout.write(`${JSON.stringify(value)}\n`)) await once(process.stdout, 'drain');
+  };
+  await getManyLogs(ids, {
+    ...opts,
+    onAgents: (agents) => void print(logAgentsEventToJson(agents, new Date())),
+    onLine: (line) => print(logLineToJson(line)),
+    onNotice: (notice) => void print(logNoticeToJson(notice, new Date())),
+  });
 }
