@@ -80,7 +80,8 @@ function zshScript(commands: readonly CompletionCommand[]): string {
   });
   return [
     '#compdef agentctl',
-    '# agentctl completion for zsh: agentctl completion zsh > "${fpath[1]}/_agentctl" (then compinit)',
+    '# agentctl completion for zsh: agentctl completion zsh > "${fpath[1]}/_agentctl" (then compinit),',
+    '# or source <(agentctl completion zsh) after compinit',
     '_agentctl() {',
     '  local -a cmds flags',
     '  local agents=0',
@@ -95,7 +96,9 @@ function zshScript(commands: readonly CompletionCommand[]): string {
     `  elif (( agents )); then compadd -- \${(f)"$(${AGENTS_CMD})"}`,
     '  else _files; fi',
     '}',
-    'compdef _agentctl agentctl',
+    // Autoloaded by compinit from fpath, this file is the body of _agentctl: the first completion must
+    // run the function just defined (else the first TAB offers nothing); sourced, it registers it.
+    'if [[ ${funcstack[1]} == _agentctl ]]; then _agentctl "$@"; else compdef _agentctl agentctl; fi',
     '',
   ].join('\n');
 }

@@ -1,8 +1,9 @@
 /**
  * `agentctl completion bash|zsh|fish`: the scripts are generated from the built program and driven by the
- * real shells (bash through its completion function, fish through `complete -C`; zsh is checked for
- * syntax, as its completion system needs an interactive shell). Agent ids come from the live project:
- * the `agentctl` on PATH is the built binary, run in the project's directory.
+ * real shells: bash through its completion function, fish through `complete -C`, zsh as a user drives it,
+ * an interactive `zsh -f` in a pseudo-terminal (zsh/zpty) with compinit, typing TAB and reading back the
+ * line (and the list of choices zsh printed). Agent ids come from the live project: the `agentctl` on
+ * PATH is the built binary, run in the project's directory.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -39,6 +40,71 @@ function bashComplete(words: string[], cwd = os.tmpdir()): string[] {
   return out.split('\n').filter(Boolean);
 }
 
+/**
+ * zsh, interactive in a zpty: the script installed as a user would (on fpath, found by compinit; or
+ * sourced after it), `line` typed and TAB pressed, then a widget prints the line as it is now. Returns
+ * that line and the list of choices zsh printed under it (escape sequences removed).
+ */
+function zshComplete(
+  line: string,
+  opts: { cwd?: string; install?: 'fpath' | 'source' } = {},
+): { buffer: string; listing: string } {
+  const dir = mkdtempSync(path.join(bin, 'zsh-'));
+  writeFileSync(path.join(dir, '_agentctl'), script('zsh'));
+  const install =
+    opts.install === 'source'
+      ? ['autoload -Uz compinit && compinit -u -d $dir/zcompdump', 'source $dir/_agentctl']
+      : ['fpath=($dir $fpath)', 'autoload -Uz compinit && compinit -u -d $dir/zcompdump'];
+  // Sourced from a file, so the marker the widget prints never appears in the echo of a typed line.
+  writeFileSync(
+    path.join(dir, 'setup.zsh'),
+    [
+      `dir=${dir}`,
+      "PS1='%% '",
+      ...install,
+      'dump() { print -r -- "::BUFFER:${BUFFER}:END::" }',
+      'zle -N dump',
+      "bindkey '^X' dump",
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    path.join(dir, 'drive.zsh'),
+    [
+      'zmodload zsh/zpty || exit 2',
+      'zpty z zsh -f -i',
+      `zpty -w z "source ${dir}/setup.zsh"`,
+      // The line, TAB, then ^X: zle reads keys in order, so the dump comes after the completion is done.
+      `zpty -w -n z "$1"$'\\t\\x18'`,
+      "zpty -r -m z out '*::BUFFER:*:END::*' || exit 3",
+      'print -r -- "$out"',
+      'zpty -d z',
+      '',
+    ].join('\n'),
+  );
+  try {
+    const out = execFileSync('zsh', ['-f', path.join(dir, 'drive.zsh'), line], {
+      encoding: 'utf8',
+      cwd: opts.cwd ?? os.tmpdir(),
+      env,
+      timeout: 60_000,
+    });
+    // eslint-disable-next-line no-control-regex -- the terminal's escape sequences and bell are what zsh wrote
+    const plain = out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\x07\r]/g, '');
+    const buffer = /::BUFFER:(.*):END::/.exec(plain)?.[1];
+    expect(buffer, plain).toBeDefined();
+    // What zsh printed between the echo of the typed line and its redraw (or the dump): the choices.
+    // (The terminal may echo the keys once more before zle takes them: only the last two count.)
+    const head = plain.slice(0, plain.lastIndexOf('::BUFFER:'));
+    const redraw = head.lastIndexOf(line);
+    const echo = head.lastIndexOf(line, redraw - 1);
+    const listing = echo === -1 ? '' : head.slice(echo + line.length, redraw);
+    return { buffer: buffer as string, listing };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('agentctl completion (built binary, real shells)', () => {
   const projects: TestProject[] = [];
   afterAll(() => {
@@ -68,7 +134,33 @@ describe('agentctl completion (built binary, real shells)', () => {
       env,
     });
     expect(offered.split('\n').map((l) => l.split('\t')[0])).toContain('coder');
-  });
+
+    // zsh: one match completes the word, two are listed.
+    expect(zshComplete('agentctl logs cr', { cwd: p.dir }).buffer).toBe('agentctl logs critic ');
+    expect(zshComplete('agentctl stop co', { cwd: p.dir }).buffer).toBe('agentctl stop coder ');
+    const both = zshComplete('agentctl exec c', { cwd: p.dir });
+    expect(both.buffer).toBe('agentctl exec c');
+    expect(both.listing.split(/\s+/).filter(Boolean).sort()).toEqual(['coder', 'critic']);
+  }, 120_000);
+
+  it('zsh completes commands, subcommands and flags on the first TAB, on fpath or sourced', () => {
+    for (const install of ['fpath', 'source'] as const) {
+      expect(zshComplete('agentctl ap', { install }).buffer).toBe('agentctl apply ');
+    }
+    expect(zshComplete('agentctl apply --wat').buffer).toBe('agentctl apply --watch ');
+    expect(zshComplete('agentctl logs --fo').buffer).toBe('agentctl logs --follow ');
+    expect(zshComplete('agentctl egress ').buffer).toBe('agentctl egress log ');
+    // A flag of another command is not offered: the line stays as typed.
+    expect(zshComplete('agentctl ps --wat').buffer).toBe('agentctl ps --wat');
+    // Several commands: listed with their descriptions, the line as typed.
+    const c = zshComplete('agentctl c');
+    expect(c.buffer).toBe('agentctl c');
+    expect([...c.listing.matchAll(/^(\S+) +-- /gm)].map((m) => m[1])).toEqual([
+      'cleanup',
+      'completion',
+      'cp',
+    ]);
+  }, 120_000);
 
   it('fish completes commands with their descriptions and flags; zsh parses its script', () => {
     const fish = path.join(bin, 'c.fish');
