@@ -3,33 +3,11 @@
  * the agent: the agent's bytes stay exactly as written, stdout and stderr apart, and the notice goes to
  * stderr; a removed agent ends the follow with a notice, exit 0.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { agentctlAsync as agentctl, CLI } from '../helpers/cli.js';
+import { agentctlAsync as agentctl, spawnAgentctl } from '../helpers/cli.js';
 import { docker, exists } from '../helpers/docker.js';
 import { type TestProject, testProject } from '../helpers/project.js';
-
-/** A long-running `agentctl logs ...` child; its output collected as bytes. */
-function follower(args: string[], cwd: string) {
-  const child = spawn(process.execPath, [CLI, 'logs', ...args], {
-    cwd,
-    env: { ...process.env, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => out.push(c));
-  child.stderr.on('data', (c: Buffer) => err.push(c));
-  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
-  const stdout = () => Buffer.concat(out).toString('utf8');
-  const stderr = () => Buffer.concat(err).toString('utf8');
-  const waitFor = async (what: () => boolean, ms = 60_000) => {
-    for (let t = 0; t < ms && !what(); t += 100) await new Promise((r) => setTimeout(r, 100));
-    return what();
-  };
-  return { child, exited, stdout, stderr, waitFor };
-}
 
 describe('logs -f of one agent across a recreate (real engine)', () => {
   let p: TestProject | undefined;
@@ -49,7 +27,7 @@ describe('logs -f of one agent across a recreate (real engine)', () => {
     );
     expect((await agentctl(['apply', '--wait-ready', '0'], { cwd: p.dir })).status).toBe(0);
     const first = docker('inspect', '-f', '{{.Id}}', `${p.prefix}a`).trim();
-    const f = follower(['-f', 'a'], p.dir);
+    const f = spawnAgentctl(['logs', '-f', 'a'], { cwd: p.dir });
     const started = await f.waitFor(() => f.stdout() === 'one\nhalf\tway\r\n' && f.stderr() === 'one\n');
     expect(started, JSON.stringify([f.stdout(), f.stderr()])).toBe(true);
 

@@ -4,10 +4,9 @@
  * apart; --no-prefix, --until, colors only when asked; -f follows all of them and goes on into a
  * recreated agent's new container.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentctl, CLI } from '../helpers/cli.js';
+import { agentctl, spawnAgentctl } from '../helpers/cli.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 
 describe('logs of several agents (real engine)', () => {
@@ -84,27 +83,15 @@ describe('logs of several agents (real engine)', () => {
   });
 
   it("-f follows every agent and goes on into a recreated agent's new container", async () => {
-    const follower = spawn(process.execPath, [CLI, 'logs', '-f'], {
-      cwd: p.dir,
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    let stdout = '';
-    let stderr = '';
-    follower.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    follower.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number>((resolve) => follower.on('exit', (code) => resolve(code ?? -1)));
-    const waitFor = async (what: () => boolean, ms = 30_000) => {
-      for (let t = 0; t < ms && !what(); t += 100) await new Promise((r) => setTimeout(r, 100));
-      return what();
-    };
-    expect(await waitFor(() => stdout.includes('long-b | b-two') && stdout.includes('a      | a-two'))).toBe(
-      true,
-    );
+    const f = spawnAgentctl(['logs', '-f'], { cwd: p.dir });
+    expect(
+      await f.waitFor(() => f.stdout().includes('long-b | b-two') && f.stdout().includes('a      | a-two')),
+    ).toBe(true);
     writeFileSync(p.file, readFileSync(p.file, 'utf8').replace('echo a-one;', 'echo a-new;'));
     expect(run(['apply', '--wait-ready', '0']).status).toBe(0);
-    expect(await waitFor(() => stdout.includes('a      | a-new'))).toBe(true);
-    expect(stderr).toMatch(/agentctl: agent a was recreated: following its new container [0-9a-f]{12}\n/);
-    follower.kill('SIGINT');
-    expect(await exited).toBe(0);
+    expect(await f.waitFor(() => f.stdout().includes('a      | a-new'))).toBe(true);
+    expect(f.stderr()).toMatch(/agentctl: agent a was recreated: following its new container [0-9a-f]{12}\n/);
+    f.child.kill('SIGINT');
+    expect(await f.exited).toBe(0);
   });
 });

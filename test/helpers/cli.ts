@@ -47,3 +47,39 @@ export function agentctlAsync(
     child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
   });
 }
+
+export interface RunningCli {
+  child: ReturnType<typeof spawn>;
+  /** Resolves with the exit code once the streams are closed. */
+  exited: Promise<number>;
+  /** All it wrote so far, decoded. */
+  stdout(): string;
+  stderr(): string;
+  /** Whether `what` came true within `ms`, looked at every 100 ms. */
+  waitFor(what: () => boolean, ms?: number): Promise<boolean>;
+}
+
+/** The built CLI left running (`logs -f`, a watcher), its output collected as it comes. */
+export function spawnAgentctl(args: string[], opts: { cwd: string }): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (c: Buffer) => out.push(c));
+  child.stderr.on('data', (c: Buffer) => err.push(c));
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  const waitFor = async (what: () => boolean, ms = 60_000) => {
+    for (let t = 0; t < ms && !what(); t += 100) await new Promise((r) => setTimeout(r, 100));
+    return what();
+  };
+  return {
+    child,
+    exited,
+    stdout: () => Buffer.concat(out).toString('utf8'),
+    stderr: () => Buffer.concat(err).toString('utf8'),
+    waitFor,
+  };
+}
