@@ -11,6 +11,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { type SshConfigLookup, userSshConfig } from './ssh-config.js';
 
 /** TLS client files (PEM paths): the CA that signed the engine's certificate, and our certificate and key. */
 export interface TlsFiles {
@@ -76,7 +77,8 @@ export function isRemoteAddress(a: EngineAddress, local?: ReadonlySet<string>): 
 
 type Parsed =
   | { scheme: 'unix'; socketPath: string }
-  | { scheme: 'ssh'; host: string; port: number; user?: string }
+  /** `port` only when the address gives one: ~/.ssh/config may give it otherwise. */
+  | { scheme: 'ssh'; host: string; port?: number; user?: string }
   | { scheme: 'tcp' | 'http' | 'https'; host: string; port: number };
 
 /** The address syntax alone: scheme, host, port (and ssh's user); nothing decided yet. */
@@ -114,7 +116,9 @@ function parseUrl(raw: string, shown: string, expected: string): Parsed | Engine
     );
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (scheme === 'ssh') return { scheme, host, port: Number(url.port || 22), ...(user ? { user } : {}) };
+  if (scheme === 'ssh') {
+    return { scheme, host, ...(url.port ? { port: Number(url.port) } : {}), ...(user ? { user } : {}) };
+  }
   return { scheme, host, port: Number(url.port || (scheme === 'https' ? 2376 : 2375)) };
 }
 
@@ -183,6 +187,7 @@ export function parseEngineHost(
   extra: { tls?: TlsFiles; identityFile?: string } = {},
   what = 'host',
   local?: ReadonlySet<string>,
+  sshConfig: SshConfigLookup = userSshConfig,
 ): EngineAddressResult {
   const shown = `${what}: ${raw}`;
   const p = parseUrl(raw, shown, EXPECTED_ENGINE);
@@ -194,7 +199,7 @@ export function parseEngineHost(
     return usage(`${shown}: identityFile applies to an ssh:// engine only`);
   }
   if (p.scheme === 'unix') return { ok: true, address: { socketPath: p.socketPath } };
-  if (p.scheme === 'ssh') return { ok: true, address: sshAddress(p, extra.identityFile) };
+  if (p.scheme === 'ssh') return sshAddress(p, shown, extra.identityFile, sshConfig);
   if (extra.tls) return { ok: true, address: { host: p.host, port: p.port, tls: extra.tls } };
   if (p.scheme === 'https') return usage(`${shown}: https:// needs tls: {ca, cert, key}`);
   if (!isLocal(p.host, local)) {
@@ -205,11 +210,29 @@ export function parseEngineHost(
   return { ok: true, address: { host: p.host, port: p.port } };
 }
 
-function sshAddress(p: { host: string; port: number; user?: string }, identityFile?: string): EngineAddress {
+/**
+ * An ssh engine's address with what ~/.ssh/config says for its host filled in (HostName, User, Port,
+ * IdentityFile), the address's and agents.yaml's own values first, as `ssh` gives its command line
+ * precedence over the file.
+ */
+function sshAddress(
+  p: { host: string; port?: number; user?: string },
+  shown: string,
+  identityFile: string | undefined,
+  lookup: SshConfigLookup,
+): EngineAddressResult {
+  const c = lookup(p.host);
+  if (c?.unsupported !== undefined) {
+    return unsupported(
+      `${shown}: ${c.file} gives host ${p.host} "${c.unsupported}", which agentctl's ssh client does not implement; it would not reach the machine \`ssh ${p.host}\` reaches, so it is refused: give the engine's address directly (ssh://USER@HOSTNAME:PORT), or a Host entry without it`,
+    );
+  }
   const ssh: { user?: string; identityFile?: string } = {};
-  if (p.user) ssh.user = p.user;
-  if (identityFile !== undefined) ssh.identityFile = identityFile;
-  return { host: p.host, port: p.port, ssh };
+  const user = p.user || c?.user;
+  if (user) ssh.user = user;
+  const key = identityFile ?? c?.identityFile;
+  if (key !== undefined) ssh.identityFile = key;
+  return { ok: true, address: { host: c?.hostName ?? p.host, port: p.port ?? c?.port ?? 22, ssh } };
 }
 
 /**

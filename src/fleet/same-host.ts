@@ -5,10 +5,12 @@
  * only the directory's own engine. Engines on other machines cannot mount it and are not asked.
  *
  * Same machine: both run here (unix sockets, tcp to a loopback or own address, ssh to one of them), or
- * both addresses name the same host (case-insensitive; ssh user and port do not matter). Two names for
- * one machine (a name and its IP) are not recognised: the README asks for the same name in both.
+ * both addresses name the same host (case-insensitive; ssh user and port do not matter), an ssh host
+ * being the HostName ~/.ssh/config gives it. Two names for one machine (a name and its IP) are not
+ * recognised otherwise: the README asks for the same name in both.
  */
 import { isRemoteAddress, localHostNames, parseEngineHost } from '../docker/engine-address.js';
+import { type SshConfigLookup, userSshConfig } from '../docker/ssh-config.js';
 import type { EngineSpec } from '../types.js';
 
 /** The key of this machine in machineOf's answers. */
@@ -18,6 +20,7 @@ export const THIS_HOST = 'this host';
 export function machineOf(
   spec: Pick<EngineSpec, 'host' | 'tls' | 'identityFile'>,
   names: ReadonlySet<string> = localHostNames(),
+  sshConfig: SshConfigLookup = userSshConfig,
 ): string {
   if (spec.host === undefined) return THIS_HOST; // `local`: DOCKER_HOST, on this host (checked at start)
   const parsed = parseEngineHost(
@@ -25,6 +28,7 @@ export function machineOf(
     { tls: spec.tls, identityFile: spec.identityFile },
     'host',
     names,
+    sshConfig,
   );
   // The config checked the address already; one it cannot parse here is taken as a machine of its own.
   if (!parsed.ok) return spec.host.toLowerCase();

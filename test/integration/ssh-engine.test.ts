@@ -9,7 +9,7 @@ import { lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, write
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerEngine } from '../../src/docker/engine.js';
-import type { EngineAddress } from '../../src/docker/engine-address.js';
+import { type EngineAddress, parseEngineHost } from '../../src/docker/engine-address.js';
 import type { CreateContainerBody } from '../../src/docker/port.js';
 import { openRemoteEngine } from '../../src/docker/remote-engine.js';
 import { TEST_IMAGE } from '../helpers/docker.js';
@@ -209,6 +209,37 @@ describe.skipIf(!haveSshd)('an engine over ssh (loopback sshd -> private dockerd
         agent.kill('SIGTERM');
       }
     } finally {
+      process.env.HOME = sshd.home;
+    }
+  }, 60_000);
+
+  it('a Host alias of ~/.ssh/config: its HostName, Port, User and IdentityFile are where and how it connects', async () => {
+    // No default key in this HOME: only the config's IdentityFile gets in; the alias resolves nowhere.
+    process.env.HOME = homeWith(`${sshd.knownHostsLine}\n`);
+    const config = path.join(scratch, 'ssh_config');
+    writeFileSync(
+      config,
+      `Host agents-box\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User root\n  IdentityFile ${sshd.clientKey}\n`,
+    );
+    const saved = process.env.AGENTCTL_SSH_CONFIG;
+    process.env.AGENTCTL_SSH_CONFIG = config;
+    try {
+      const r = parseEngineHost('ssh://agents-box', {}, 'engines.box.host');
+      expect(r).toEqual({
+        ok: true,
+        address: { host: '127.0.0.1', port: sshd.port, ssh: { user: 'root', identityFile: sshd.clientKey } },
+      });
+      if (!r.ok) return;
+      const e = new DockerEngine(r.address, 30_000, 'box');
+      engines.push(e);
+      expect((await e.info()).serverVersion).toBe(d.docker('version', '--format', '{{.Server.Version}}'));
+      // Without the config the alias is a host name that does not resolve: the file is what made it work.
+      process.env.AGENTCTL_SSH_CONFIG = '';
+      const bare = parseEngineHost('ssh://agents-box', {}, 'engines.box.host');
+      expect(bare).toEqual({ ok: true, address: { host: 'agents-box', port: 22, ssh: {} } });
+    } finally {
+      if (saved === undefined) delete process.env.AGENTCTL_SSH_CONFIG;
+      else process.env.AGENTCTL_SSH_CONFIG = saved;
       process.env.HOME = sshd.home;
     }
   }, 60_000);

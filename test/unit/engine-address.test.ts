@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import os from 'node:os';
+import path from 'node:path';
+import SSHConfig from 'ssh-config';
 import { isRemoteAddress, parseDockerHost, parseEngineHost } from '../../src/docker/engine-address.js';
+import { hostConfig } from '../../src/docker/ssh-config.js';
+import { THIS_HOST, machineOf } from '../../src/fleet/same-host.js';
 
 // This host, as the parser would see it: its name and one interface address besides loopback.
 const LOCAL = new Set(['localhost', 'box', '10.1.2.3', 'fe80::1']);
@@ -84,7 +89,9 @@ describe('parseDockerHost: what it refuses, and why', () => {
 
 describe('parseEngineHost: the host of an engine declared under engines:', () => {
   const tls = { ca: '/t/ca.pem', cert: '/t/cert.pem', key: '/t/key.pem' };
-  const eng = (raw: string, extra = {}) => parseEngineHost(raw, extra, 'engines.x.host', LOCAL);
+  // No ~/.ssh/config: the machine's own must not change what these cases mean.
+  const eng = (raw: string, extra = {}) =>
+    parseEngineHost(raw, extra, 'engines.x.host', LOCAL, () => undefined);
   it.each([
     ['ssh://ops@gpu-box', {}, { host: 'gpu-box', port: 22, ssh: { user: 'ops' } }],
     ['ssh://gpu-box:2222', {}, { host: 'gpu-box', port: 2222, ssh: {} }],
@@ -123,5 +130,88 @@ describe('parseEngineHost: the host of an engine declared under engines:', () =>
     expect(isRemoteAddress({ host: 'lab', port: 2376, tls }, LOCAL)).toBe(true);
     expect(isRemoteAddress({ host: '127.0.0.1', port: 2376, tls }, LOCAL)).toBe(false);
     expect(isRemoteAddress({ socketPath: '/x' }, LOCAL)).toBe(false);
+  });
+});
+
+describe('parseEngineHost with ~/.ssh/config: an ssh host is what `ssh HOST` reaches', () => {
+  const file = '/home/u/.ssh/config';
+  const config = SSHConfig.parse(
+    [
+      'Host gpu-box',
+      '  HostName 10.0.0.5',
+      '  User ops',
+      '  Port 2222',
+      '  IdentityFile ~/.ssh/gpu_key',
+      'Host *.lab',
+      '  HostName %h.example.com',
+      'Host jump-box',
+      '  HostName 10.0.0.9',
+      '  ProxyJump bastion',
+      'Host direct',
+      '  ProxyCommand none',
+      'Host rel-key',
+      '  IdentityFile keys/k',
+      'Host *',
+      '  User everyone',
+    ].join('\n'),
+  );
+  const lookup = (alias: string) => hostConfig(config, alias, file);
+  const eng = (raw: string, extra = {}) => parseEngineHost(raw, extra, 'engines.x.host', LOCAL, lookup);
+  const home = os.homedir();
+
+  it.each([
+    [
+      'the alias: HostName, User, Port and IdentityFile from the file',
+      'ssh://gpu-box',
+      {},
+      { host: '10.0.0.5', port: 2222, ssh: { user: 'ops', identityFile: path.join(home, '.ssh/gpu_key') } },
+    ],
+    [
+      "the address's user and port, and agents.yaml's identityFile, win over the file",
+      'ssh://root@gpu-box:22',
+      { identityFile: '/k' },
+      { host: '10.0.0.5', port: 22, ssh: { user: 'root', identityFile: '/k' } },
+    ],
+    [
+      '%h in HostName is the alias',
+      'ssh://a.lab',
+      {},
+      { host: 'a.lab.example.com', port: 22, ssh: { user: 'everyone' } },
+    ],
+    [
+      'ProxyCommand none is no proxy',
+      'ssh://direct',
+      {},
+      { host: 'direct', port: 22, ssh: { user: 'everyone' } },
+    ],
+    [
+      'a host the file does not name: only Host *',
+      'ssh://other',
+      {},
+      { host: 'other', port: 22, ssh: { user: 'everyone' } },
+    ],
+  ])('%s: %s', (_why, raw, extra, address) => {
+    expect(eng(raw, extra)).toEqual({ ok: true, address });
+  });
+
+  it.each([
+    [
+      'ssh://jump-box',
+      /config gives host jump-box "ProxyJump bastion", which agentctl's ssh client does not implement/,
+    ],
+    ['ssh://rel-key', /"IdentityFile keys\/k \(a relative path: give it from \/ or ~\/\)"/],
+  ])('%s is refused, never reached some other way', (raw, message) => {
+    const r = eng(raw);
+    expect(r).toMatchObject({ ok: false, kind: 'unsupported' });
+    expect(!r.ok && r.message).toMatch(message);
+  });
+
+  it('machineOf: an alias for this host is this host; one for another machine is that machine', () => {
+    const here = SSHConfig.parse('Host me\n  HostName 127.0.0.1\nHost far\n  HostName GPU-Box\n');
+    const look = (alias: string) => hostConfig(here, alias, file);
+    expect(machineOf({ host: 'ssh://me' }, LOCAL, look)).toBe(THIS_HOST);
+    expect(machineOf({ host: 'ssh://far' }, LOCAL, look)).toBe(
+      machineOf({ host: 'ssh://gpu-box' }, LOCAL, look),
+    );
   });
 });
