@@ -2,13 +2,15 @@
  * `apply -f` of a file whose agent runs on an engine reached over ssh, end to end through the built
  * binary: a loopback sshd of the test's own (test-sshd.ts) whose sessions' `docker` reaches a private
  * dockerd (test-dockerd.ts). The agent's working directory is made on that engine's runtimeDir by the
- * remote HostFs helper (a container on that engine); exec, inspect and rm --data go to that engine.
+ * remote HostFs helper (a container on that engine); exec, inspect, rm --data and down --data go to that
+ * engine, whose containers the in-use check asks.
  * The local engine (DOCKER_HOST) is only listed, for the project's name, which nothing else uses.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentctl } from '../helpers/cli.js';
+import { downDataOnEngine } from '../helpers/down-data-remote.js';
 import { TEST_IMAGE } from '../helpers/docker.js';
 import { SSHD, testSshd, type TestSshd } from '../helpers/test-sshd.js';
 import { testDockerd, type TestDockerd } from '../helpers/test-dockerd.js';
@@ -112,4 +114,8 @@ describe.skipIf(!haveSshd)('apply -f onto an engine over ssh (built binary, loop
     expect(d.ok('inspect', 'claude-agent-coder')).toBe(false);
     expect(existsSync(workDir())).toBe(false);
   }, 120_000);
+
+  it('down --data over ssh: a directory a container on that engine mounts is kept, deleted once free', () => {
+    downDataOnEngine(run, d, 'gpu', workDir(), `${PROJECT}-holder`);
+  }, 300_000);
 });

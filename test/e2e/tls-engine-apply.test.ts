@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentctl } from '../helpers/cli.js';
+import { downDataOnEngine } from '../helpers/down-data-remote.js';
 import { TEST_IMAGE } from '../helpers/docker.js';
 import { testDockerd, type TestDockerd } from '../helpers/test-dockerd.js';
 import { freePort } from '../helpers/test-sshd.js';
@@ -87,5 +88,9 @@ describe('apply -f onto an engine over TLS (built binary)', () => {
     expect(rm.status, rm.stdout + rm.stderr).toBe(0);
     expect(d.ok('inspect', 'claude-agent-coder')).toBe(false);
     expect(existsSync(workDir())).toBe(false);
+  }, 300_000);
+
+  it('down --data over TLS: a directory a container on that engine mounts is kept, deleted once free', () => {
+    downDataOnEngine(run, d, 'lab', workDir(), `${PROJECT}-holder`);
   }, 300_000);
 });

@@ -1,0 +1,54 @@
+/**
+ * `down --data` of a file whose agent `coder` runs on a non-local engine (ssh, TLS), through the built
+ * binary: the same steps for each transport. The in-use check must ask that engine: a container there
+ * that mounts the working directory keeps it (exit 1, named); once that container is gone, the next
+ * `down --data` deletes it. The world is asserted on that engine and on disk.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'vitest';
+import type { CliResult } from './cli.js';
+import { TEST_IMAGE } from './docker.js';
+import type { TestDockerd } from './test-dockerd.js';
+
+export function downDataOnEngine(
+  run: (...args: string[]) => CliResult,
+  d: TestDockerd,
+  engine: string,
+  workDir: string,
+  holder: string,
+): void {
+  const up = run('apply', '-f', 'agents.yaml');
+  expect(up.status, up.stdout + up.stderr).toBe(0);
+  const w = run('exec', 'coder', '--', 'sh', '-c', 'echo keep-me > /mnt/data');
+  expect(w.status, w.stderr).toBe(0);
+  d.docker(
+    'run',
+    '-d',
+    '--name',
+    holder,
+    '--network',
+    'none',
+    '-v',
+    `${workDir}:/held:ro`,
+    TEST_IMAGE,
+    'sleep',
+    '3600',
+  );
+  try {
+    const held = run('down', '-f', 'agents.yaml', '--data', '-t', '1');
+    expect(held.status, held.stdout + held.stderr).toBe(1);
+    expect(held.stdout).toContain(`removed claude-agent-coder on engine ${engine}`);
+    expect(held.stderr).toContain(
+      `kept ${workDir} on engine ${engine}: still mounted by container ${holder}`,
+    );
+    expect(d.ok('inspect', 'claude-agent-coder')).toBe(false);
+    expect(readFileSync(path.join(workDir, 'data'), 'utf8')).toBe('keep-me\n');
+  } finally {
+    d.docker('rm', '-f', holder);
+  }
+  const free = run('down', '-f', 'agents.yaml', '--data', '-t', '1');
+  expect(free.status, free.stdout + free.stderr).toBe(0);
+  expect(free.stdout).toContain(`deleted ${workDir} on engine ${engine}`);
+  expect(existsSync(workDir)).toBe(false);
+}
