@@ -504,8 +504,20 @@ class Controller {
     const action = (e.action.split(':')[0] ?? '').trim();
     if (!RELEVANT.has(action)) return;
     const agent = e.attributes[LABEL.agent] ?? '?';
+    if (action === 'health_status' && !this.healthMatters(agent, e.action)) return;
     if (ENDS_A_RUN.has(action)) this.backoff = sawUp(this.backoff, [agent], e.timeMs, this.policy);
     this.coalescer.trigger(`engine:${action}:${agent}`);
+  }
+
+  /**
+   * Whether a health change can change what a reconcile does or says: health never changes the plan,
+   * only the agents reported unwell. So only an agent turning unhealthy, or a change of one reported
+   * unwell, needs a reconcile. Agents turning healthy after their first probe (every agent, one probe
+   * interval after it starts: at 1000 agents a steady stream) changed nothing the watcher would say.
+   */
+  private healthMatters(agent: string, action: string): boolean {
+    const status = action.slice(action.indexOf(':') + 1).trim();
+    return status === 'unhealthy' || this.unwell.has(agent);
   }
 
   private onEngineConnected(w: EngineWatch): void {

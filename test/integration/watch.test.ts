@@ -189,6 +189,30 @@ describe('apply --watch (real engine, library)', () => {
     expect(projectContainers(p.project)).toEqual(['killed', 'removed', 'squeezed', 'stopped'].map(n));
   });
 
+  it('reconciles for a health change only when it changes what it says: unhealthy, then well again', async () => {
+    const p = project('whealth');
+    p.write(
+      'agents:\n  a: {}\n  b: {}',
+      '  network: none\n  healthcheck: { command: "test ! -e /mnt/sick", interval: 1s, retries: 1 }',
+    );
+    const { events } = await startWatch(p.file);
+    const health = (id: string) => inspect(`${p.prefix}${id}`).State.Health?.Status;
+    const reconciles = () =>
+      events.filter((e): e is Extract<WatchEvent, { type: 'reconcile' }> => e.type === 'reconcile');
+    await eventually('both agents healthy', () => health('a') === 'healthy' && health('b') === 'healthy');
+    // Turning healthy from starting changes nothing the watcher does or says: no reconcile for it.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(reconciles().flatMap((e) => e.trigger)).not.toContainEqual(expect.stringMatching(/health_status/));
+
+    writeFileSync(path.join(p.workDir('b'), 'sick'), '');
+    await eventually('b unhealthy, and said so', () => reconciles().some((e) => e.newlyUnwell.includes('b')));
+    expect(health('b')).toBe('unhealthy');
+    rmSync(path.join(p.workDir('b'), 'sick'));
+    await eventually('b well again, and said so', () => reconciles().some((e) => e.recovered.includes('b')));
+    expect(health('b')).toBe('healthy');
+    expect(reconciles().flatMap((e) => e.newlyUnwell)).toEqual(['b']);
+  });
+
   it('holds the project lock while it runs: a one-shot apply is refused, naming it', async () => {
     const p = project('wlock');
     p.write('agents:\n  a: {}');
