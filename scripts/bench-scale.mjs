@@ -18,6 +18,17 @@
 // The host's limits are printed first (what apply's warnings read, before the fleet exists), and what the
 // fleet takes of them once it runs: tasks, the engine's processes, descriptors and inotify instances.
 // Cleans up everything it creates.
+//
+// Some trials only (a full run at 1000 takes 35-45 min, most of it making and removing fleets):
+//
+//   BENCH_ONLY=watch,stats BENCH_N=1000 node scripts/bench-scale.mjs
+//                              trials among cold, noop, stats, watch, down (default: all). Without cold
+//                              and down there is no floor fleet; without cold the fleet is still made by
+//                              an apply (not a trial), without down it is still removed (not a trial)
+//   BENCH_KEEP=1               leaves the agentctl fleet running and prints its directory
+//   BENCH_DIR=<that directory> runs the trials on that fleet instead of making one (N must match);
+//                              leaves it running. E.g. make it once with BENCH_ONLY=cold BENCH_KEEP=1,
+//                              then BENCH_ONLY=watch BENCH_DIR=... as often as needed
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
@@ -34,6 +45,19 @@ const GRACE = 10;
 /** Alternating rounds of (floor, no-op apply, ps). */
 const ROUNDS = 5;
 const FLOOR = path.join(ROOT, 'scripts', 'bench-observe-floor.mjs');
+const TRIALS = ['cold', 'noop', 'stats', 'watch', 'down'];
+const ONLY = new Set(
+  (process.env.BENCH_ONLY ?? TRIALS.join(','))
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean),
+);
+for (const t of ONLY)
+  if (!TRIALS.includes(t)) throw new Error(`BENCH_ONLY: unknown trial ${t} (${TRIALS.join(', ')})`);
+const REUSE = process.env.BENCH_DIR;
+const KEEP = process.env.BENCH_KEEP === '1' || REUSE !== undefined;
+/** Saved changes of one agent timed against a running watcher (median). */
+const WATCH_TRIALS = 5;
 
 const { api, close } = engineClient({ maxSockets: 16 });
 const { loadConfig } = await import(path.join(ROOT, 'dist', 'config', 'load.js'));
@@ -41,6 +65,7 @@ const { createBody } = await import(path.join(ROOT, 'dist', 'docker', 'container
 const { hostLimits } = await import(path.join(ROOT, 'dist', 'reconcile', 'host-limits.js'));
 
 const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
+const spread = (xs) => `${s(Math.min(...xs))}-${s(Math.max(...xs))}`;
 const mb = (kb) => `${Math.round(kb / 1024)} MiB`;
 const sleep = (t) => new Promise((r) => setTimeout(r, t));
 /** N agents: N-1 replicas and `one`, whose memory the watch trial changes. */
@@ -203,23 +228,15 @@ function engineFootprint() {
   };
 }
 
-async function main() {
-  const image = buildTestImage();
-  const limits = await hostLimits();
-  console.log(
-    `N=${N}; parallelism ${PARALLEL}; image ${image}; ${os.cpus().length} CPUs; ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-  );
-  // Read now, before any agent of the run exists: apply's warnings read the same figures before it starts
-  // agents. `tasks` counts threads as the kernel's pid_max does (top's "Tasks" counts processes).
-  console.log(`host limits before the run (tasks: threads and processes): ${JSON.stringify(limits)}`);
-  const rows = [];
-  const row = (name, mine, floor, target) => rows.push([name, mine, floor ?? '-', target ?? '-']);
-  // Other work on the machine slows the engine and the floor alike: say how loaded it was.
-  const loads = [];
-  const loadTimer = setInterval(() => loads.push(os.loadavg()[0]), 10_000);
-  const started = performance.now();
+/** The project named by an existing fleet's file (BENCH_DIR). */
+function projectOf(dir) {
+  const m = /^project: (\S+)$/m.exec(readFileSync(path.join(dir, 'agents.yaml'), 'utf8'));
+  if (!m) throw new Error(`${dir}/agents.yaml names no project`);
+  return m[1];
+}
 
-  // 1. The floor fleet: raw create+start, then (down floor) raw stop with the same grace + remove.
+/** The floor fleet: raw create+start, then (down floor) raw stop with the same grace + remove. */
+async function floorFleet(image) {
   const fdir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-bench-scale-floor-'));
   const fproject = `bscale-floor-${randomBytes(3).toString('hex')}`;
   fleet(fdir, fproject, image);
@@ -232,148 +249,252 @@ async function main() {
     await api('POST', `/containers/${Id}/start`);
     ids.push(Id);
   });
-  const floorCold = performance.now() - t0;
+  const cold = performance.now() - t0;
   const engineIdleKb = engineRssKb();
   t0 = performance.now();
   await pool(ids, PARALLEL, async (id) => {
     await api('POST', `/containers/${id}/stop?t=${GRACE}`);
     await api('DELETE', `/containers/${id}?force=1`);
   });
-  const floorDown = performance.now() - t0;
+  const down = performance.now() - t0;
   rmSync(fdir, { recursive: true, force: true });
+  return { cold, down, engineIdleKb };
+}
 
-  // 2. agentctl.
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-bench-scale-'));
-  const project = `bscale-${randomBytes(3).toString('hex')}`;
-  fleet(dir, project, image);
-  let watcher;
-  try {
-    const cold = await cli(['apply', '--parallel', String(PARALLEL)], dir);
-    row(
-      `cold apply, ${N} agents (incl. 3 s settle)`,
-      s(cold.ms),
-      s(floorCold),
-      `<= 1.15x (${(cold.ms / floorCold).toFixed(2)}x)`,
-    );
-    const engineKb = engineRssKb();
-    const running = await hostLimits();
-    const foot = engineFootprint();
-    const agentTasks = (await api('GET', listQuery(project))).reduce((n, c) => n + containerTasks(c.Id), 0);
-    const each = (x, k) => (x / Math.max(1, k)).toFixed(1);
-    console.log(
-      `host with the ${N} agents running: ${running.tasks} tasks of kernel.pid_max ${running.pidMax} (${running.tasks - limits.tasks} more than before, other work on the machine included); ` +
-        `each agent ${each(foot.shimTasks, foot.shims)} shim threads + ${each(agentTasks, N)} tasks inside; ` +
-        `${foot.shims} shims of this engine (${each(foot.shimFds, foot.shims)} fds each); ${foot.text}; ` +
-        `${foot.inotify} inotify instances in the engine's processes (max_user_instances ${running.inotifyInstances}); ` +
-        `MemAvailable ${mb(running.memAvailableBytes / 1024)} (${mb(limits.memAvailableBytes / 1024)} before)`,
-    );
-
-    // The floor and agentctl alternate, the order rotating each round, so that load from elsewhere on
-    // the machine (which comes and goes) weighs on each about equally; each figure is a median.
-    const times = { floor: [], apply: [], ps: [] };
-    const runs = {
-      floor: () => nodeProcess([FLOOR, project], dir),
-      apply: () => cli(['apply'], dir),
-      ps: () => cli(['ps'], dir),
-    };
-    const order = Object.keys(runs);
-    const roundsLoad = [os.loadavg()[0]];
-    for (let r = 0; r < ROUNDS; r++) {
-      for (let k = 0; k < order.length; k++) {
-        const which = order[(r + k) % order.length];
-        times[which].push((await runs[which]()).ms);
-      }
+/**
+ * A running `apply --watch`: its JSON events as they arrive (each with `at`, this process's clock), and
+ * a wait for the next one matching a predicate.
+ */
+function startWatcher(dir) {
+  const child = spawn(process.execPath, [CLI, 'apply', '--watch', '-o', 'json'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const events = [];
+  let buf = '';
+  const waiters = [];
+  child.stdout.on('data', (c) => {
+    buf += c.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const l of lines.filter(Boolean)) {
+      const e = { ...JSON.parse(l), at: performance.now() };
+      events.push(e);
+      for (const w of waiters.splice(0)) w(e);
     }
-    roundsLoad.push(os.loadavg()[0]);
-    console.log(`no-op rounds: 1-min load average ${roundsLoad.map((l) => l.toFixed(1)).join(' -> ')}`);
-    const floorMs = median(times.floor);
-    const spread = (xs) => `${s(Math.min(...xs))}-${s(Math.max(...xs))}`;
-    for (const [which, name] of [
-      ['apply', 'no-op apply'],
-      ['ps', 'ps'],
-    ]) {
-      row(
-        `${name}, ${N} (median of ${ROUNDS}, range ${spread(times[which])})`,
-        s(median(times[which])),
-        `${s(floorMs)} (node + list + inspects, range ${spread(times.floor)})`,
-        `<= 1.25x (${(median(times[which]) / floorMs).toFixed(2)}x)`,
-      );
-    }
-    const stats = [];
-    for (let i = 0; i < 3; i++) stats.push((await cli(['stats', '--no-stream'], dir)).ms);
-    row(`stats --no-stream, ${N} (median of 3, range ${spread(stats)})`, s(median(stats)), '-', '<= 3 s');
-
-    // apply --watch: one saved change, converged; idle CPU; RSS.
-    watcher = spawn(process.execPath, [CLI, 'apply', '--watch', '-o', 'json'], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const events = [];
-    let buf = '';
-    const waiters = [];
-    watcher.stdout.on('data', (c) => {
-      buf += c.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      for (const l of lines.filter(Boolean)) {
-        const e = { ...JSON.parse(l), at: performance.now() };
-        events.push(e);
-        for (const w of waiters.splice(0)) w(e);
-      }
-    });
-    const nextEvent = (pred) =>
+  });
+  const next = (pred, timeoutMs = 60_000) =>
+    Promise.race([
       new Promise((resolve) => {
         const check = (e) => (pred(e) ? resolve(e) : waiters.push(check));
         waiters.push(check);
-      });
-    await nextEvent((e) => e.type === 'reconcile');
+      }),
+      sleep(timeoutMs).then(() => undefined),
+    ]);
+  const stop = async () => {
+    const exited = new Promise((r) => child.on('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return { child, events, next, stop };
+}
+
+/** Reconciles among events, by what triggered them: `engine:health_status: healthy:a-3` counts as engine:health_status. */
+function triggerCounts(events) {
+  const counts = {};
+  for (const e of events.filter((x) => x.type === 'reconcile')) {
+    for (const t of new Set(e.trigger.map((x) => x.split(':').slice(0, 2).join(':'))))
+      counts[t] = (counts[t] ?? 0) + 1;
+  }
+  return Object.entries(counts)
+    .map(([t, n]) => `${n} ${t}`)
+    .join(', ');
+}
+
+/** apply --watch: idle CPU and what it ran meanwhile; saved changes of one agent, converged; RSS. */
+async function watchTrial(dir, project, image, row) {
+  const w = startWatcher(dir);
+  try {
+    await w.next((e) => e.type === 'reconcile');
     await sleep(2000);
-    const c0 = cpuTicks(watcher.pid);
+    const from = w.events.length;
+    const c0 = cpuTicks(w.child.pid);
     await sleep(10_000);
-    const idleCpu = (cpuTicks(watcher.pid) - c0) / 100 / 10; // clock ticks (100/s) over 10 s
-    const watchRss = vmKb(watcher.pid, 'VmHWM');
+    const idleCpu = (cpuTicks(w.child.pid) - c0) / 100 / 10; // clock ticks (100/s) over 10 s
+    const idleRuns = w.events.slice(from).filter((e) => e.type === 'reconcile');
+    const watchRss = vmKb(w.child.pid, 'VmHWM');
     // The engine's own time for the change: a raw update of another container of the fleet.
     const other = (await api('GET', listQuery(project)))[0].Id;
-    t0 = performance.now();
+    let t0 = performance.now();
     await api('POST', `/containers/${other}/update`, { Memory: 96 << 20, MemorySwap: 96 << 20 });
     const engineUpdate = performance.now() - t0;
     await api('POST', `/containers/${other}/update`, { Memory: 64 << 20, MemorySwap: 64 << 20 });
     await sleep(3000); // the watcher's repair of that drift
-    const saved = performance.now();
-    const converged = nextEvent((e) => e.type === 'reconcile' && e.actions?.some((x) => x.agent === 'one'));
-    fleet(dir, project, image, '96m');
-    const ev = await Promise.race([converged, sleep(60_000).then(() => undefined)]);
+    // Each saved change: from the write to the reconcile that acted on `one`; `waited` is the part before
+    // that reconcile began (file notification, debounce, a run already in flight).
+    const took = [];
+    const waited = [];
+    let memory = 64;
+    for (let i = 0; i < WATCH_TRIALS; i++) {
+      memory = memory === 64 ? 96 : 64;
+      const saved = performance.now();
+      const converged = w.next((e) => e.type === 'reconcile' && e.actions?.some((x) => x.agent === 'one'));
+      fleet(dir, project, image, `${memory}m`);
+      const ev = await converged;
+      if (!ev) throw new Error(`apply --watch: the saved change ${i + 1} did not converge within 60 s`);
+      took.push(ev.at - saved);
+      waited.push(ev.at - ev.durationMs - saved);
+      await sleep(1500); // its follow-up (the engine's update event) done
+    }
     const mem = (await api('GET', `/containers/${project}-one/json`)).HostConfig.Memory;
+    if (mem >> 20 !== memory)
+      throw new Error(`apply --watch: one has ${mem >> 20}m, the file says ${memory}m`);
+    const ms = (x) => `${Math.round(x)} ms`;
     row(
-      `apply --watch: saved change of 1 agent -> converged`,
-      ev ? `${Math.round(ev.at - saved)} ms` : 'timed out',
-      `${Math.round(engineUpdate)} ms (update)`,
-      `<= 500 ms + engine (${ev ? Math.round(ev.at - saved - engineUpdate) : '?'} ms beyond); memory now ${mem >> 20}m`,
+      `apply --watch: saved change of 1 agent -> converged (median of ${WATCH_TRIALS}, range ${ms(Math.min(...took))}-${ms(Math.max(...took))}; ${ms(median(waited))} of it before its reconcile began)`,
+      ms(median(took)),
+      `${ms(engineUpdate)} (update)`,
+      `<= 500 ms + engine (${ms(median(took) - engineUpdate)} beyond)`,
     );
-    row(`apply --watch idle CPU over 10 s, ${N}`, `${(idleCpu * 100).toFixed(2)} % of a core`, '-', '< 1 %');
-    row(`RSS: apply (cold) / watch`, `${mb(cold.rssKb)} / ${mb(watchRss)}`, '-', 'reported');
+    row(
+      `apply --watch idle CPU over 10 s, ${N} (${idleRuns.length} reconciles meanwhile${idleRuns.length ? `: ${triggerCounts(idleRuns)}` : ''})`,
+      `${(idleCpu * 100).toFixed(2)} % of a core`,
+      '-',
+      '< 1 %',
+    );
+    return watchRss;
+  } finally {
+    await w.stop();
+  }
+}
+
+async function main() {
+  const image = buildTestImage();
+  const limits = await hostLimits();
+  console.log(
+    `N=${N}; parallelism ${PARALLEL}; image ${image}; ${os.cpus().length} CPUs; ${Math.round(os.totalmem() / 2 ** 30)} GiB; trials ${[...ONLY].join(', ')}${REUSE ? ` on the fleet of ${REUSE}` : ''}`,
+  );
+  // Read now, before any agent of the run exists: apply's warnings read the same figures before it starts
+  // agents. `tasks` counts threads as the kernel's pid_max does (top's "Tasks" counts processes).
+  console.log(`host limits before the run (tasks: threads and processes): ${JSON.stringify(limits)}`);
+  const rows = [];
+  const row = (name, mine, floor, target) => rows.push([name, mine, floor ?? '-', target ?? '-']);
+  // Other work on the machine slows the engine and the floor alike: say how loaded it was.
+  const loads = [];
+  const loadTimer = setInterval(() => loads.push(os.loadavg()[0]), 10_000);
+  const started = performance.now();
+
+  const floor = ONLY.has('cold') || ONLY.has('down') ? await floorFleet(image) : undefined;
+
+  // agentctl.
+  const dir = REUSE ?? mkdtempSync(path.join(os.tmpdir(), 'agentctl-bench-scale-'));
+  const project = REUSE ? projectOf(dir) : `bscale-${randomBytes(3).toString('hex')}`;
+  let removed = false;
+  try {
+    let coldRssKb;
+    if (REUSE) {
+      const have = (await api('GET', listQuery(project))).length;
+      if (have !== N) throw new Error(`BENCH_DIR: ${project} has ${have} containers, N is ${N}`);
+    } else {
+      fleet(dir, project, image);
+      const cold = await cli(['apply', '--parallel', String(PARALLEL)], dir);
+      coldRssKb = cold.rssKb;
+      if (ONLY.has('cold') && floor) {
+        row(
+          `cold apply, ${N} agents (incl. 3 s settle)`,
+          s(cold.ms),
+          s(floor.cold),
+          `<= 1.15x (${(cold.ms / floor.cold).toFixed(2)}x)`,
+        );
+      }
+      const running = await hostLimits();
+      const foot = engineFootprint();
+      const agentTasks = (await api('GET', listQuery(project))).reduce((n, c) => n + containerTasks(c.Id), 0);
+      const each = (x, k) => (x / Math.max(1, k)).toFixed(1);
+      console.log(
+        `host with the ${N} agents running: ${running.tasks} tasks of kernel.pid_max ${running.pidMax} (${running.tasks - limits.tasks} more than before, other work on the machine included); ` +
+          `each agent ${each(foot.shimTasks, foot.shims)} shim threads + ${each(agentTasks, N)} tasks inside; ` +
+          `${foot.shims} shims of this engine (${each(foot.shimFds, foot.shims)} fds each); ${foot.text}; ` +
+          `${foot.inotify} inotify instances in the engine's processes (max_user_instances ${running.inotifyInstances}); ` +
+          `MemAvailable ${mb(running.memAvailableBytes / 1024)} (${mb(limits.memAvailableBytes / 1024)} before)`,
+      );
+    }
+    const engineKb = engineRssKb();
+
+    if (ONLY.has('noop')) {
+      // The floor and agentctl alternate, the order rotating each round, so that load from elsewhere on
+      // the machine (which comes and goes) weighs on each about equally; each figure is a median.
+      const times = { floor: [], apply: [], ps: [] };
+      const runs = {
+        floor: () => nodeProcess([FLOOR, project], dir),
+        apply: () => cli(['apply'], dir),
+        ps: () => cli(['ps'], dir),
+      };
+      const order = Object.keys(runs);
+      const roundsLoad = [os.loadavg()[0]];
+      for (let r = 0; r < ROUNDS; r++) {
+        for (let k = 0; k < order.length; k++) {
+          const which = order[(r + k) % order.length];
+          times[which].push((await runs[which]()).ms);
+        }
+      }
+      roundsLoad.push(os.loadavg()[0]);
+      console.log(`no-op rounds: 1-min load average ${roundsLoad.map((l) => l.toFixed(1)).join(' -> ')}`);
+      const floorMs = median(times.floor);
+      for (const [which, name] of [
+        ['apply', 'no-op apply'],
+        ['ps', 'ps'],
+      ]) {
+        row(
+          `${name}, ${N} (median of ${ROUNDS}, range ${spread(times[which])})`,
+          s(median(times[which])),
+          `${s(floorMs)} (node + list + inspects, range ${spread(times.floor)})`,
+          `<= 1.25x (${(median(times[which]) / floorMs).toFixed(2)}x)`,
+        );
+      }
+    }
+    if (ONLY.has('stats')) {
+      const stats = [];
+      for (let i = 0; i < 3; i++) stats.push((await cli(['stats', '--no-stream'], dir)).ms);
+      row(`stats --no-stream, ${N} (median of 3, range ${spread(stats)})`, s(median(stats)), '-', '<= 3 s');
+    }
+    const watchRss = ONLY.has('watch') ? await watchTrial(dir, project, image, row) : undefined;
+    if (coldRssKb !== undefined || watchRss !== undefined) {
+      row(
+        `RSS: apply (cold) / watch`,
+        `${coldRssKb !== undefined ? mb(coldRssKb) : '-'} / ${watchRss !== undefined ? mb(watchRss) : '-'}`,
+        '-',
+        'reported',
+      );
+    }
     row(
       `memory: engine (dockerd+containerd+shims)`,
       `RSS ${mb(engineKb.rss)} / PSS ${mb(engineKb.pss)} with ${N} agents`,
-      `RSS ${mb(engineIdleKb.rss)} / PSS ${mb(engineIdleKb.pss)} with the floor's ${N}`,
+      floor
+        ? `RSS ${mb(floor.engineIdleKb.rss)} / PSS ${mb(floor.engineIdleKb.pss)} with the floor's ${N}`
+        : '-',
       'reported',
     );
-    const exited = new Promise((r) => watcher.on('exit', r));
-    watcher.kill('SIGTERM');
-    await exited;
-    watcher = undefined;
 
-    const down = await cli(['down', '--data', '--timeout', String(GRACE)], dir);
-    row(
-      `down --data, ${N} (grace ${GRACE} s)`,
-      s(down.ms),
-      s(floorDown),
-      `<= 1.5x (${(down.ms / floorDown).toFixed(2)}x)`,
-    );
+    if (ONLY.has('down') && !KEEP) {
+      const down = await cli(['down', '--data', '--timeout', String(GRACE)], dir);
+      removed = true;
+      row(
+        `down --data, ${N} (grace ${GRACE} s)`,
+        s(down.ms),
+        s(floor.down),
+        `<= 1.5x (${(down.ms / floor.down).toFixed(2)}x)`,
+      );
+    }
   } finally {
-    if (watcher) watcher.kill('SIGKILL');
-    spawnSync(process.execPath, [CLI, 'down', '--data', '--timeout', '0'], { cwd: dir, stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
+    if (KEEP) {
+      console.log(`fleet kept: BENCH_DIR=${dir} (remove it with: cd ${dir} && agentctl down --data)`);
+    } else {
+      if (!removed) {
+        spawnSync(process.execPath, [CLI, 'down', '--data', '--timeout', '0'], { cwd: dir, stdio: 'ignore' });
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
     close();
   }
   clearInterval(loadTimer);
