@@ -291,8 +291,8 @@ function startWatcher(dir) {
       }),
       sleep(timeoutMs).then(() => undefined),
     ]);
+  const exited = new Promise((r) => child.on('exit', r));
   const stop = async () => {
-    const exited = new Promise((r) => child.on('exit', r));
     child.kill('SIGTERM');
     await exited;
   };
@@ -315,7 +315,8 @@ function triggerCounts(events) {
 async function watchTrial(dir, project, image, row) {
   const w = startWatcher(dir);
   try {
-    await w.next((e) => e.type === 'reconcile');
+    const first = await w.next((e) => e.type === 'reconcile', 600_000);
+    if (!first) throw new Error('apply --watch: no first reconcile within 10 min');
     await sleep(2000);
     const from = w.events.length;
     const c0 = cpuTicks(w.child.pid);
@@ -334,7 +335,8 @@ async function watchTrial(dir, project, image, row) {
     // that reconcile began (file notification, debounce, a run already in flight).
     const took = [];
     const waited = [];
-    let memory = 64;
+    // Alternating from what `one` has now (a kept fleet may have been left at either).
+    let memory = (await api('GET', `/containers/${project}-one/json`)).HostConfig.Memory >> 20;
     for (let i = 0; i < WATCH_TRIALS; i++) {
       memory = memory === 64 ? 96 : 64;
       const saved = performance.now();
