@@ -41,7 +41,9 @@ export type OptIn =
   | 'allowForeignChange'
   | 'project'
   | 'engineTimeout'
-  | 'adopt';
+  | 'adopt'
+  /** Move an agent, and its working directory, to the engine the file now puts it on. */
+  | 'migrate';
 
 export class AgentctlError extends Error {
   readonly kind: ErrorKind;

@@ -5,6 +5,8 @@
  * reconcile/execute(plan) -> ApplyReport.
  */
 
+import type { OptIn } from './errors.js';
+
 /** A position in the source file, 1-based, for `file:line:col` messages. */
 export interface SourcePos {
   file: string;
@@ -429,6 +431,8 @@ export interface Conflict {
   name: string;
   containerId: string;
   message: string;
+  /** What the caller may set to go ahead (the CLI names its flag; the message never does). */
+  optIn?: OptIn;
 }
 
 export interface Plan {

@@ -58,7 +58,7 @@ export async function migrate(
     if (existing && (existing.type !== 'directory' || !(await dst.host.isEmptyDir(m.spec.workDir))))
       throw new AgentctlError(
         'unsafe',
-        `its working directory on engine ${dst.name}, ${m.spec.workDir}, already holds data; nothing was moved: move that directory away (or delete it), then apply --migrate again`,
+        `its working directory on engine ${dst.name}, ${m.spec.workDir}, already holds data; nothing was moved: move that directory away (or delete it), then migrate again`,
       );
     // Nor into one a container of any engine of that host mounts (the source's own copy aside).
     const users = (

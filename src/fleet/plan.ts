@@ -137,7 +137,7 @@ export function planFleet(
         engine: to,
         name: spec.name,
         containerId: first?.[1].id ?? '',
-        message: `agent ${id} is on engines ${sources.map(([n]) => n).join(' and ')} but the file puts it on engine ${to}; agentctl moves one copy only: remove the others (agentctl down on that engine, or docker rm) and apply --migrate`,
+        message: `agent ${id} is on engines ${sources.map(([n]) => n).join(' and ')} but the file puts it on engine ${to}; agentctl moves one copy only: remove the others (agentctl down on that engine, or docker rm), then migrate it`,
       });
       continue;
     }
@@ -149,7 +149,8 @@ export function planFleet(
         engine: to,
         name: spec.name,
         containerId: c.id,
-        message: `agent ${id} is on engine ${from}, but the file puts it on engine ${to}: moving it copies its /mnt to ${to} (apply --migrate); nothing was moved, its data stays on ${from}'s host${dir ? ` in ${dir}` : ''}`,
+        message: `agent ${id} is on engine ${from}, but the file puts it on engine ${to}: moving it copies its /mnt to ${to} (a migration); nothing was moved, its data stays on ${from}'s host${dir ? ` in ${dir}` : ''}`,
+        optIn: 'migrate',
       });
       continue;
     }

@@ -35,10 +35,7 @@ export class AgentBinding {
 
   static async create(opts: BindingOptions): Promise<AgentBinding> {
     if (opts.agents.length === 0 && opts.project === undefined)
-      throw new AgentctlError(
-        'usage',
-        'mcp: name the agents it serves: --agent ID (repeatable), or --project NAME',
-      );
+      throw new AgentctlError('usage', 'mcp: name the agents it serves: one or more agent ids, or a project');
     const b = new AgentBinding(opts);
     for (const id of opts.agents) {
       const agent = await locateAgent(id, { port: opts.port, project: opts.project, desired: opts.desired });

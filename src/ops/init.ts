@@ -62,7 +62,9 @@ export function init(file: string, opts: InitOptions = {}): InitResult {
     writeFileSync(abs, starterFile(schema), { flag: opts.force ? 'w' : 'wx' });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new AgentctlError('usage', `${file} already exists; refusing to overwrite it (pass --force to)`);
+      throw new AgentctlError('usage', `${file} already exists; refusing to overwrite it`, {
+        optIn: 'force',
+      });
     }
     throw err;
   }

@@ -54,12 +54,14 @@ export async function locateAgent(idOrName: string, opts: LocateOptions = {}): P
     const [first] = elsewhere.found;
     if (!first) throw withUnreachable(missing, elsewhere.unreachable);
     const where = elsewhere.found.map((a) => `engine ${a.engine}`).join(' and ');
+    const one = elsewhere.found.length === 1;
     throw new AgentctlError(
       'not-found',
       `agent ${declared.id} is not on its engine ${home.name} but on ${where}: a stray copy, left where it was; ` +
-        (elsewhere.found.length === 1
-          ? `apply with --migrate moves it (and its /mnt) to ${home.name}`
+        (one
+          ? `a migration moves it (and its /mnt) to ${home.name}`
           : `apply refuses copies on two other engines; remove the one you do not want`),
+      one ? { optIn: 'migrate' } : {},
     );
   }
   // Not an id or container name of the file: a container id (prefix), or an agent the file no longer

@@ -20,7 +20,7 @@ import type { RunProblem } from './guards.js';
 
 const BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none']);
 
-/** One thing found wrong (see RunProblem: preflight's problems never carry an optIn). */
+/** One thing found wrong (see RunProblem: only a conflict's carries an optIn, a migration's). */
 export type PreflightProblem = RunProblem;
 
 export interface PreflightOptions {
@@ -50,8 +50,11 @@ export async function preflight(
 /** The error a run refused for `problems` fails with. */
 export function preflightError(problems: readonly PreflightProblem[]): AgentctlError {
   const lines = problems.map((x) => x.message);
+  // The hint goes on the line it belongs to: the first (the CLI adds it to the message).
+  const optIn = problems[0]?.optIn;
   return new AgentctlError('preflight', `preflight failed, nothing was changed: ${lines[0] ?? ''}`, {
     details: lines.slice(1),
+    ...(optIn !== undefined && { optIn }),
   });
 }
 
@@ -68,6 +71,7 @@ export async function preflightProblems(
   const problems: PreflightProblem[] = p.conflicts.map((c) => ({
     message: formatAt(desired.positions[c.agentId], c.message),
     agents: [c.agentId],
+    ...(c.optIn !== undefined && { optIn: c.optIn }),
   }));
   const specs = actionSpecs(p);
   const at = (spec: AgentSpec, msg: string): PreflightProblem => ({

@@ -43,7 +43,7 @@ export function resolveTargets(
         : [];
       throw new AgentctlError(
         'usage',
-        `--target ${t}: no agent "${t}" in ${desired.file} or ${where}${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
+        `target ${t}: no agent "${t}" in ${desired.file} or ${where}${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
         {
           details: [
             `agents: ${[...new Set([...byKey.keys(), ...known])].sort(naturalCompare).join(', ') || '(none)'}`,

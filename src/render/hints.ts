@@ -13,6 +13,7 @@ const HINTS: Record<OptIn, string> = {
   project: 'pass --project (or --file) to choose one',
   engineTimeout: 'the deadline is set with --engine-timeout or AGENTCTL_ENGINE_TIMEOUT',
   adopt: 'pass --adopt to take it over',
+  migrate: 'apply --migrate does it',
 };
 
 export function cliHint(optIn: OptIn | undefined): string | undefined {

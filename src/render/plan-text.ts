@@ -5,6 +5,7 @@ import { formatBytes, formatCpus } from './units.js';
 import { paint, type Painter } from './color.js';
 import { DURATION_PATHS, SECRET, SECRET_CHANGED } from '../reconcile/field-diff.js';
 import { formatDuration } from '../util/duration.js';
+import { cliHint } from './hints.js';
 
 export const SYMBOL: Record<ActionKind, string> = {
   create: '+',
@@ -82,7 +83,10 @@ export function renderPlan(p: Plan, color = false): string {
       c.red(`  ! engine ${u.engine} is unreachable: ${u.message}`) +
         (u.agents.length > 0 ? ` (withheld: ${u.agents.join(', ')})` : ''),
     );
-  for (const conflict of p.conflicts) lines.push(c.red(`  ! ${conflict.agentId}: ${conflict.message}`));
+  for (const conflict of p.conflicts) {
+    const hint = cliHint(conflict.optIn);
+    lines.push(c.red(`  ! ${conflict.agentId}: ${conflict.message}`) + (hint ? ` (${hint})` : ''));
+  }
   for (const f of p.failing ?? []) lines.push(c.red(`  ! ${f.agentId} is ${f.message}`));
   for (const [file, n] of adoptedByFile(p))
     lines.push(
@@ -230,6 +234,7 @@ export function planToJson(p: Plan): unknown {
       container: c.name,
       containerId: c.containerId,
       message: c.message,
+      optIn: c.optIn ?? null,
     })),
     failing: (p.failing ?? []).map((f) => ({
       agent: f.agentId,

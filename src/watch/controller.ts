@@ -209,7 +209,7 @@ class Controller {
       if (this.opts.file === '-') {
         throw new AgentctlError(
           'usage',
-          '--watch needs a file to watch; it cannot read the agents file from stdin',
+          'a watcher needs a file to watch; it cannot read the agents file from stdin',
         );
       }
       // Watch before the first read, so that a change made while starting is never missed.

@@ -97,7 +97,7 @@ describe('agent commands on the engine the file pins the agent to (built binary,
       const r = run('exec', 'x', '--', 'true');
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(
-        /agent x is not on its engine b but on engine local: a stray copy, left where it was; apply with --migrate moves it \(and its \/mnt\) to b/,
+        /agent x is not on its engine b but on engine local: a stray copy, left where it was; a migration moves it \(and its \/mnt\) to b \(apply --migrate does it\)/,
       );
       // Nothing is done to the copy on the wrong engine.
       const stop = run('stop', 'x', '-t', '1');

@@ -102,7 +102,7 @@ describe('diff/apply --target over several engines (real dockerds, built binary)
     const unknown = await run(['diff', '--target', 'nope'], agents, [gone()]);
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain(
-      `--target nope: no agent "nope" in ${t.dir}/agents.yaml or on any engine of it`,
+      `target nope: no agent "nope" in ${t.dir}/agents.yaml or on any engine of it`,
     );
     expect(unknown.stderr).toContain('not looked at: engine gone could not be reached');
     expect(t.names(t.b, PROJECT)).toEqual(['claude-agent-y running']);

@@ -54,7 +54,9 @@ describe('agentctl init', () => {
     writeFileSync(file, 'mine\n');
     const r = agentctl(['init'], { cwd: dir });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('agents.yaml already exists; refusing to overwrite it (pass --force to)');
+    expect(r.stderr).toContain(
+      'agents.yaml already exists; refusing to overwrite it (pass --force to do it anyway)',
+    );
     expect(readFileSync(file, 'utf8')).toBe('mine\n');
     const j = agentctl(['init', '-o', 'json'], { cwd: dir });
     expect(JSON.parse(j.stdout).error.kind).toBe('usage');

@@ -90,7 +90,7 @@ describe('apply/diff --target (real engine)', () => {
   it('an unknown target is a usage error with a did-you-mean, and nothing changes', () => {
     const r = run('apply', '--target', 'sol');
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('--target sol: no agent "sol"');
+    expect(r.stderr).toContain('target sol: no agent "sol"');
     expect(r.stderr).toContain('did you mean "solo"?');
     const j = run('diff', '--target', 'sol', '-o', 'json');
     expect(JSON.parse(j.stdout).error.kind).toBe('usage');

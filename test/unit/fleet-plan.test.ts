@@ -96,7 +96,8 @@ describe('planFleet', () => {
         engine: 'b',
         containerId: 'local-b1',
         message:
-          "agent b1 is on engine local, but the file puts it on engine b: moving it copies its /mnt to b (apply --migrate); nothing was moved, its data stays on local's host in /srv/rt/agent-working-directory/b1",
+          "agent b1 is on engine local, but the file puts it on engine b: moving it copies its /mnt to b (a migration); nothing was moved, its data stays on local's host in /srv/rt/agent-working-directory/b1",
+        optIn: 'migrate',
       }),
     ]);
     expect(plan.unchanged).toEqual([]);
@@ -131,8 +132,10 @@ describe('planFleet', () => {
     });
     expect(plan.migrations).toBeUndefined();
     expect(plan.conflicts.map((c) => c.message)).toEqual([
-      'agent b1 is on engines c and local but the file puts it on engine b; agentctl moves one copy only: remove the others (agentctl down on that engine, or docker rm) and apply --migrate',
+      'agent b1 is on engines c and local but the file puts it on engine b; agentctl moves one copy only: remove the others (agentctl down on that engine, or docker rm), then migrate it',
     ]);
+    // --migrate alone does not let it go ahead: no opt-in to name.
+    expect(plan.conflicts[0]?.optIn).toBeUndefined();
   });
 
   it('a container elsewhere whose home engine is unreachable is left alone', () => {

@@ -35,11 +35,7 @@ describe('resolveTargets', () => {
   const bad: [string, string, RegExp][] = [
     ['a typo gets a did-you-mean', 'codr', /no agent "codr".*did you mean "coder"\?/],
     ['a typo of a replicated key', 'wroker', /did you mean "worker"\?/],
-    [
-      'nothing close',
-      'zzzzzz',
-      /^--target zzzzzz: no agent "zzzzzz" in \/srv\/agents.yaml or on the engine$/,
-    ],
+    ['nothing close', 'zzzzzz', /^target zzzzzz: no agent "zzzzzz" in \/srv\/agents.yaml or on the engine$/],
   ];
   it.each(bad)('%s', (_name, target, message) => {
     expect(() => resolveTargets([target], d, world)).toThrow(message);
@@ -152,7 +148,7 @@ describe('targetPlan', () => {
       expect.unreachable();
     } catch (e) {
       expect((e as Error).message).toBe(
-        '--target nope: no agent "nope" in /srv/agents.yaml or on any engine of it',
+        'target nope: no agent "nope" in /srv/agents.yaml or on any engine of it',
       );
       expect((e as { details: string[] }).details).toEqual([
         'agents: coder, gone, worker, worker-1, worker-2, worker-3',
