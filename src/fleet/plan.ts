@@ -22,7 +22,7 @@ import type {
   UnreachableEngine,
 } from '../types.js';
 import { LOCAL_ENGINE } from '../types.js';
-import { plan as planEngine } from '../reconcile/plan.js';
+import { plan as planEngine, type PlanOptions } from '../reconcile/plan.js';
 import { naturalCompare } from '../util/natural-sort.js';
 import { engineOf, enginesOf } from './engines-of.js';
 
@@ -35,6 +35,8 @@ export interface FleetPlanOptions {
   prune?: boolean;
   /** Carry out moves between engines (copying /mnt); without it a move is a conflict. */
   migrate?: boolean;
+  /** Agents another file created, taken over on each engine (see PlanOptions.takeOver). */
+  takeOver?: PlanOptions['takeOver'];
 }
 
 export interface FleetPlan {
@@ -93,7 +95,14 @@ export function planFleet(
     const observed = observedOn(e.name);
     if (!observed) continue;
     const own = observed.containers.filter((c) => (home.get(c.agentId) ?? e.name) === e.name);
-    const p = planEngine(desiredOn(desired, e), { ...observed, containers: own }, { prune: opts.prune });
+    const p = planEngine(
+      desiredOn(desired, e),
+      { ...observed, containers: own },
+      {
+        prune: opts.prune,
+        takeOver: opts.takeOver,
+      },
+    );
     perEngine[e.name] = p;
     extra[e.name] = [];
     for (const c of observed.containers) {

@@ -33,6 +33,7 @@ import {
   refuseEmptyTeardown,
   resolveFor,
   runLock,
+  takeOverOf,
 } from '../ops/reconcile.js';
 import type { SecretValues } from '../secrets/values.js';
 import {
@@ -109,6 +110,7 @@ export async function diffFleet(
     willBuild: new Set(builds.map((b) => b.image)),
     minFree: opts.minFree,
     targeted: d.targeted,
+    allowForeignChange: opts.allowForeignChange,
   });
   return {
     ...d,
@@ -136,7 +138,11 @@ async function diffResolved(
 ): Promise<FleetDiffResult> {
   const observed = await observeFleet(desired, engines, opts.inspectOn);
   const all = Object.values(observed).flatMap((o) => (o.ok ? o.observed.containers : []));
-  const fleet = planFleet(desired, observed, { prune: opts.prune, migrate: opts.migrate });
+  const fleet = planFleet(desired, observed, {
+    prune: opts.prune,
+    migrate: opts.migrate,
+    takeOver: takeOverOf(opts),
+  });
   if (opts.targets?.length) {
     // As one engine's --target: the whole plan first, then cut down to the targets, here on every
     // engine that holds one of them (a stray copy, a move's two ends).

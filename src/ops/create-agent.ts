@@ -33,8 +33,10 @@ export interface CreateOptions extends OpContext {
   /**
    * Take over an agent that a file manages (its container records the agents.yaml that applied it, and
    * that file still exists): without it such an agent is refused with a FileManagedAgentError and left
-   * as it is. Its new container records no file; that file's next apply will change it back. Not with
-   * createOnly (which never replaces an agent).
+   * as it is. With it the agent is recreated (data kept), even when nothing else differs: a container's
+   * labels are fixed when it is made, and only a new one records that no file manages it. That file's
+   * next apply changes it back (an agent no file records is anyone's). Not with createOnly (which never
+   * replaces an agent).
    */
   adopt?: boolean;
 }

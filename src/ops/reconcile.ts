@@ -8,6 +8,7 @@ import { acquireLock } from '../lock.js';
 import type { ProgressEvent } from '../reconcile/execute.js';
 import { observe, type ObserveOptions } from '../reconcile/observe.js';
 import { plan } from '../reconcile/plan.js';
+import type { TakeOver } from '../reconcile/file-owner.js';
 import { resolveTargets, targetBuilds, targetPlan } from '../reconcile/target.js';
 import { type BuildPolicy, imagesToBuild, plannedBuilds } from '../reconcile/builds.js';
 import { type PreflightProblem, preflightError } from '../reconcile/preflight.js';
@@ -60,6 +61,12 @@ export interface DiffOptions extends OpContext {
    * onHostWarning instead: it needs no space itself, but its agents writing /mnt there may fail.
    */
   minFree?: FreeSpaceMinimum;
+  /**
+   * Let the run change agents that another existing file created, and take them over: each such agent
+   * with a change is recreated (data kept), so that its container records this file, and the other
+   * file's next run sees it as this file's. Refused otherwise. Also a diff option: it plans the same.
+   */
+  allowForeignChange?: boolean;
 }
 
 export interface ApplyOptions extends DiffOptions {
@@ -70,8 +77,6 @@ export interface ApplyOptions extends DiffOptions {
    * exists); refused otherwise: two files would prune each other's agents.
    */
   allowForeignPrune?: boolean;
-  /** Let the run change (recreate, update, start, stop) agents that another existing file created. */
-  allowForeignChange?: boolean;
   dryRun?: boolean;
   buildOptions?: Omit<BuildOptions, 'port'>;
   /** Agents worked on at once (default 4). */
@@ -164,20 +169,32 @@ export async function diff(desired: DesiredState, opts: DiffOptions = {}): Promi
     builds: targeted ? targetBuilds(all, targeted) : all,
     targeted,
     minFree: opts.minFree,
+    allowForeignChange: opts.allowForeignChange,
   });
   return { ...planned, check };
 }
 
-async function diffResolved(desired: DesiredState, opts: DiffOptions): Promise<Planned> {
+async function diffResolved(
+  desired: DesiredState,
+  opts: DiffOptions & Pick<ApplyOptions, 'fromCode'>,
+): Promise<Planned> {
   refuseOtherEngines(desired, 'diff and apply');
   const observed = await observe(portOf(opts), desired, { inspect: opts.inspect });
-  const full = plan(desired, observed, { prune: opts.prune });
+  const full = plan(desired, observed, { prune: opts.prune, takeOver: takeOverOf(opts) });
   if (opts.targets?.length) {
     const targeted = resolveTargets(opts.targets, desired, observed);
     return { plan: targetPlan(full, targeted, desired, opts.targets), observed, targeted };
   }
   refuseEmptyTeardown(desired, observed, opts.allowEmpty);
   return { plan: full, observed };
+}
+
+/** createAgent's adopt takes the agent over whatever else differs; allowForeignChange, what it changes. */
+export function takeOverOf(
+  opts: Pick<ApplyOptions, 'fromCode' | 'allowForeignChange'>,
+): TakeOver | undefined {
+  if (opts.fromCode?.adopt) return 'all';
+  return opts.allowForeignChange ? 'changed' : undefined;
 }
 
 /** The specs with their secrets' digests, and the values, read from the references. */

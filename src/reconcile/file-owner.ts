@@ -15,6 +15,23 @@ import { LABEL } from '../labels.js';
 import type { Action, AdoptedAgent, DesiredState, ObservedContainer, ObservedState } from '../types.js';
 import { naturalCompare } from '../util/natural-sort.js';
 
+/** How a run takes over agents another file created (PlanOptions.takeOver). */
+export type TakeOver = 'changed' | 'all';
+
+/**
+ * The other file, still there, that created `c`, if any: a leftover of an interrupted recreate is never
+ * an agent, and a file that no longer exists manages nothing (its agents are adopted, not guarded).
+ */
+export function foreignFileOf(
+  c: ObservedContainer,
+  desired: Pick<DesiredState, 'realFile'>,
+  observed: Pick<ObservedState, 'otherFiles'>,
+): string | undefined {
+  const file = c.labels[LABEL.file];
+  if (c.temporary || file === undefined || file === desired.realFile) return undefined;
+  return observed.otherFiles?.[file] === true ? file : undefined;
+}
+
 export function attributeOwners(
   actions: Action[],
   desired: Pick<DesiredState, 'realFile'>,

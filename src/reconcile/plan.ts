@@ -18,12 +18,19 @@ import type {
 } from '../types.js';
 import { fieldChanges } from './field-diff.js';
 import { planEgress } from '../egress/plan.js';
-import { attributeOwners } from './file-owner.js';
+import { attributeOwners, foreignFileOf, type TakeOver } from './file-owner.js';
 import { naturalCompare } from '../util/natural-sort.js';
 
 export interface PlanOptions {
   /** Remove containers of agents that are no longer in the file (default true). */
   prune?: boolean;
+  /**
+   * Agents another file (still there) created that this run may change (see takeOver in file-owner.ts):
+   * `changed` (apply's allowForeignChange) makes each such agent's change a recreate, so that its new
+   * container records this file; `all` (createAgent's adopt) recreates every such declared agent, changed
+   * or not. Without it their changes are planned as usual and marked for the guard to refuse.
+   */
+  takeOver?: TakeOver;
 }
 
 export function plan(desired: DesiredState, observed: ObservedState, opts: PlanOptions = {}): Plan {
@@ -46,7 +53,11 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
     if (spec && steps.length === 0) unchanged.push(id);
     actions.push(...steps);
   }
-  const withEgress = planEgress(desired, observed, actions, unchanged, prune);
+  // Before egress, which gives every create and recreate its slot on the gateway's network.
+  const own = opts.takeOver
+    ? takeOverAgents(actions, unchanged, opts.takeOver, wanted, byAgent, desired, observed)
+    : { actions, unchanged };
+  const withEgress = planEgress(desired, observed, own.actions, own.unchanged, prune);
   // After egress: its in-place rule updates change agents too.
   const owned = attributeOwners(withEgress.actions, desired, observed);
   const failing = withEgress.unchanged.flatMap((id) => {
@@ -66,6 +77,66 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
     ...(owned.adopted.length > 0 ? { adopted: owned.adopted } : {}),
     ...(withEgress.egress.length > 0 && { egress: withEgress.egress }),
   };
+}
+
+/**
+ * The agents another file (still there) created, taken over: a container's labels are fixed when it is
+ * made, so only a new container records this file (or, from code, none) as the agent's. Each such agent's
+ * own steps (update, start, stop, unpause) become one recreate, data kept; removals of its extra
+ * containers stay. `all` also recreates those with nothing else to change. (An egress rules change alone
+ * stays in place, as it always does: it takes nothing over.) attributeOwners marks them afterwards.
+ */
+function takeOverAgents(
+  actions: Action[],
+  unchanged: string[],
+  mode: TakeOver,
+  wanted: ReadonlyMap<string, AgentSpec>,
+  byAgent: ReadonlyMap<string, ObservedContainer[]>,
+  desired: DesiredState,
+  observed: ObservedState,
+): { actions: Action[]; unchanged: string[] } {
+  const foreign = new Map<string, { spec: AgentSpec; current: ObservedContainer; file: string }>();
+  for (const [id, spec] of wanted) {
+    const current = pickCurrent(spec, byAgent.get(id) ?? []);
+    const file = current && foreignFileOf(current, desired, observed);
+    if (current && file !== undefined) foreign.set(id, { spec, current, file });
+  }
+  const owner = desired.realFile !== undefined ? 'this file' : 'no file';
+  const cause = (file: string): string =>
+    `taken over from ${file}: a new container records ${owner} as its owner, data kept`;
+  const out: Action[] = [];
+  const done = new Set<string>();
+  for (const a of actions) {
+    const f = foreign.get(a.agentId);
+    if (!f || a.kind === 'remove' || a.kind === 'create') {
+      out.push(a);
+      continue;
+    }
+    if (done.has(a.agentId)) continue;
+    done.add(a.agentId);
+    if (a.kind === 'recreate') out.push({ ...a, cause: `${a.cause}; ${cause(f.file)}` });
+    else {
+      const changes = a.kind === 'update' ? a.changes : [];
+      out.push(recreation(f.spec, f.current, changes, `${a.cause}; ${cause(f.file)}`));
+    }
+  }
+  if (mode === 'changed') return { actions: out, unchanged };
+  const still: string[] = [];
+  for (const id of unchanged) {
+    const f = foreign.get(id);
+    if (!f) still.push(id);
+    else out.push(recreation(f.spec, f.current, [], cause(f.file)));
+  }
+  // Stable order: by agent, as plan orders them (the added recreates came last).
+  return { actions: sortByAgent(out), unchanged: still };
+}
+
+/** Actions by agent id (natural order), each agent's steps in the order they were planned. */
+function sortByAgent(actions: Action[]): Action[] {
+  return actions
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => naturalCompare(x.a.agentId, y.a.agentId) || x.i - y.i)
+    .map(({ a }) => a);
 }
 
 /**

@@ -118,6 +118,25 @@ describe('a second file naming the same project (real engine, built CLI)', () =>
     expect(change.status).toBe(1);
     expect(change.stderr).toContain(`would change 1 agent(s) created by ${realB} (z)`);
     expect(inspect(`${prefix}z`).HostConfig.Memory).toBe(64 * 1024 ** 2);
+    // With the flag A takes z over: memory alone would be changed in place, but only a new container
+    // records A, so diff and apply say it is recreated; then B's own change of z is the refused one.
+    const beforeId = inspect(`${prefix}z`).Id;
+    const takeDiff = agentctl(['diff', '-f', fileA, '--allow-foreign-change']);
+    expect(takeDiff.stdout).toContain(
+      `taken over from ${realB}: a new container records this file as its owner`,
+    );
+    expect(takeDiff.status).toBe(2);
+    expect(agentctl(['apply', '-f', fileA, '--allow-foreign-change', '--wait-ready', '0']).status).toBe(0);
+    expect(inspect(`${prefix}z`)).toMatchObject({ HostConfig: { Memory: 96 * 1024 ** 2 } });
+    expect(inspect(`${prefix}z`).Id).not.toBe(beforeId);
+    expect(createdBy('z')).toBe(realpathSync(fileA));
+    write(path.join(root, 'b'), ['z: { memory: 80m }']);
+    const back = agentctl(['apply', '-f', fileB, '--wait-ready', '0']);
+    expect(back.status).toBe(1);
+    expect(back.stderr).toContain(`would change 1 agent(s) created by ${realpathSync(fileA)} (z)`);
+    // Hand it back to B (for the moved-checkout part below).
+    expect(agentctl(['apply', '-f', fileB, '--allow-foreign-change', '--wait-ready', '0']).status).toBe(0);
+    expect(createdBy('z')).toBe(realB);
 
     // B's checkout moves: its agents are adopted (a note), and its prune needs no flag.
     const movedDir = path.join(root, 'b-moved');

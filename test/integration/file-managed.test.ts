@@ -3,7 +3,7 @@
  * agents.yaml that applied it, and the file is still there): refused with a FileManagedAgentError naming
  * the file and the agent, nothing changed; createAgent's `adopt` takes it over. Real engine.
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileManagedAgentError } from '../../src/errors.js';
@@ -54,15 +54,22 @@ describe('an agent a file manages, met from code (real engine)', () => {
     expect((ran as FileManagedAgentError).optIn).toBeUndefined();
     expect(inspect(name).Id).toBe(before.Id);
 
-    // adopt: converged to the call's fields (an env change recreates it); the new container records no
-    // file. (A change made in place, such as memory alone, keeps the container and its label.)
-    await mgr.createAgent({ ...fields, env: { MODE: 'code' } }, { adopt: true });
+    // adopt: converged to the call's fields. memory alone would be changed in place, which keeps the
+    // container and so its label: adopt recreates it instead, the new container records no file, and the
+    // agent's working directory is kept.
+    const notes = path.join(p.dir, 'runtime', 'agent-working-directory', 'a', 'notes.txt');
+    writeFileSync(notes, 'kept\n');
+    await mgr.createAgent(fields, { adopt: true });
     const after = inspect(name);
     expect(after.Id).not.toBe(before.Id);
     expect(after.HostConfig.Memory).toBe(96 * MiB);
     expect(after.Config.Labels[LABEL.file]).toBeUndefined();
-    // Now the code's: createAgent converges it without adopt.
-    await mgr.createAgent({ ...fields, env: { MODE: 'code' }, memory: '80m' });
-    expect(inspect(name).HostConfig.Memory).toBe(80 * MiB);
+    expect(readFileSync(notes, 'utf8')).toBe('kept\n');
+    // Now the code's: createAgent converges it without adopt, and adopt of an agent no file records has
+    // nothing to take over (kept as it is).
+    await mgr.createAgent({ ...fields, memory: '80m' });
+    expect(inspect(name)).toMatchObject({ Id: after.Id, HostConfig: { Memory: 80 * MiB } });
+    await mgr.createAgent({ ...fields, memory: '80m' }, { adopt: true });
+    expect(inspect(name).Id).toBe(after.Id);
   });
 });

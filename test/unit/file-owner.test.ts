@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LABEL } from '../../src/labels.js';
-import { describeForeign, foreignActions } from '../../src/reconcile/file-owner.js';
+import { describeForeign, foreignActions, type TakeOver } from '../../src/reconcile/file-owner.js';
 import { foreignProblems } from '../../src/reconcile/guards.js';
 import { renderProblems } from '../../src/render/apply-check.js';
 import { plan } from '../../src/reconcile/plan.js';
@@ -39,7 +39,13 @@ interface Case {
   /** `kind agent [createdBy]` per action. */
   expect: string[];
   adopted?: string[];
+  takeOver?: TakeOver;
+  /** The causes of the actions, in order, when the case checks them. */
+  causes?: RegExp[];
 }
+
+const stopped = spec('a', { state: 'stopped' });
+const TAKEN = new RegExp(`taken over from ${B}: a new container records this file as its owner, data kept`);
 
 const cases: Case[] = [
   {
@@ -100,12 +106,79 @@ const cases: Case[] = [
     observed: world([by(container(a), A), by(container(b), B)]),
     expect: [`remove b ${B}`],
   },
+  // Taking over (allowForeignChange: 'changed'; createAgent's adopt: 'all'). Labels are fixed when a
+  // container is made: only a new one records the new owner, so every step of a taken agent is a recreate.
+  {
+    name: "takeOver 'changed': an in-place update of another file's agent becomes a recreate, still marked",
+    desired: mine(desired([spec('a', { memoryBytes: 1024 ** 3 })])),
+    observed: world([by(container(a), B)]),
+    takeOver: 'changed',
+    expect: [`recreate a ${B}`],
+    causes: [TAKEN],
+  },
+  {
+    name: "takeOver 'changed': a stop of another file's agent too",
+    desired: mine(desired([stopped])),
+    observed: world([by(container(a), B)]),
+    takeOver: 'changed',
+    expect: [`recreate a ${B}`],
+    causes: [/^file wants it stopped; taken over from/],
+  },
+  {
+    name: "takeOver 'changed': a recreate keeps its own cause and says it takes the agent over",
+    desired: mine(desired([spec('a', { env: { MODE: 'x' } })])),
+    observed: world([by(container(a), B)]),
+    takeOver: 'changed',
+    expect: [`recreate a ${B}`],
+    causes: [/^changed: .*env\.MODE.*; taken over from/],
+  },
+  {
+    name: "takeOver 'changed': another file's agent in sync stays as it is",
+    desired: mine(desired([a])),
+    observed: world([by(container(a), B)]),
+    takeOver: 'changed',
+    expect: [],
+  },
+  {
+    name: "takeOver 'all': another file's agent in sync is recreated; this file's own and unlabelled are not",
+    desired: mine(desired([a, b, spec('c')])),
+    observed: world([by(container(a), B), by(container(b), A), container(spec('c'))]),
+    takeOver: 'all',
+    expect: [`recreate a ${B}`],
+    causes: [TAKEN],
+  },
+  {
+    name: "takeOver 'all' from code (no file): the new container records no file",
+    desired: { ...desired([a]), file: 'createAgent("a")' },
+    observed: world([by(container(a), B)]),
+    takeOver: 'all',
+    expect: [`recreate a ${B}`],
+    causes: [/a new container records no file as its owner, data kept$/],
+  },
+  {
+    name: "takeOver: a moved file's agent is adopted, never recreated for it",
+    desired: mine(desired([a])),
+    observed: world([by(container(a), MOVED)]),
+    takeOver: 'all',
+    expect: [],
+    adopted: [`a ${MOVED}`],
+  },
+  {
+    name: "takeOver: a second container of the agent is still removed, before the agent's recreate",
+    desired: mine(desired([spec('a', { memoryBytes: 1024 ** 3 })])),
+    observed: world([by(container(a), B), by(container(a, { id: 'c-a-2', name: 'other-a' }), B)]),
+    takeOver: 'changed',
+    expect: [`remove a ${B}`, `recreate a ${B}`],
+  },
 ];
 
 describe('plan: which file created each agent', () => {
   for (const c of cases) {
     it(c.name, () => {
-      const p = plan(c.desired, c.observed);
+      const p = plan(c.desired, c.observed, c.takeOver ? { takeOver: c.takeOver } : {});
+      if (c.causes)
+        expect(p.actions.map((x) => x.cause)).toEqual(c.causes.map((r) => expect.stringMatching(r)));
+      if (c.takeOver && c.expect.length > 0) expect(p.unchanged).not.toContain('a');
       expect(p.actions.map((x) => [x.kind, x.agentId, x.createdBy].filter(Boolean).join(' '))).toEqual(
         c.expect,
       );

@@ -16,6 +16,7 @@ interface DiffFlags {
   target?: string[];
   migrate?: boolean;
   build?: boolean;
+  allowForeignChange?: boolean;
 }
 
 export function registerDiff(program: Command): void {
@@ -31,12 +32,17 @@ export function registerDiff(program: Command): void {
     .addOption(targetOption())
     .option('--migrate', 'plan moving agents whose engine changed, with their data (see apply --migrate)')
     .option('--build', 'plan rebuilding every image the file declares with build: (as apply --build)')
+    .option(
+      '--allow-foreign-change',
+      'plan as apply --allow-foreign-change would: agents another file created are taken over (recreated)',
+    )
     .action(async (opts: DiffFlags) => {
       const desired = await loadDesired(opts.file);
       const common = {
         prune: opts.prune,
         allowEmpty: opts.allowEmpty,
         build: opts.build ? 'always' : 'missing',
+        allowForeignChange: opts.allowForeignChange,
       } as const;
       // A file with engines: is planned over all of them (--target: the targets on whichever engines).
       const { plan, check } = desired.engines
