@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.js';
 import { AgentctlError, formatAt } from '../errors.js';
 import { jsonText } from '../render/json.js';
 import type { DesiredState } from '../types.js';
+import { parseSince } from '../util/duration.js';
 
 export type OutputFormat = 'text' | 'json';
 
@@ -38,6 +39,17 @@ export function printJson(value: unknown): void {
 
 export const positiveInt = (name: string) => wholeNumber(name, 1);
 export const nonNegativeInt = (name: string) => wholeNumber(name, 0);
+
+/**
+ * A commander value parser for a time flag (`--since`, `--until`): checked here, so that the usage error
+ * names the flag, and passed on as written (a relative time is read when the command runs).
+ */
+export function timeFlag(name: string): (v: string) => string {
+  return (v: string) => {
+    parseSince(v, Date.now(), name);
+    return v;
+  };
+}
 
 /** A commander value parser for a whole-number flag, with a usage error naming the flag. */
 function wholeNumber(name: string, min: number): (v: string) => number {

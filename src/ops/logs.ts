@@ -65,7 +65,7 @@ export async function getLogs(id: string, opts: LogsOptions = {}): Promise<LogsR
       follow: opts.follow,
       tail: opts.tail,
       since: sinceSeconds(opts.since),
-      until: sinceSeconds(opts.until, '--until'),
+      until: sinceSeconds(opts.until, 'until'),
       timestamps: opts.timestamps ?? false,
       signal: opts.signal,
       onNotice: opts.onNotice,
@@ -89,7 +89,7 @@ export async function getLogs(id: string, opts: LogsOptions = {}): Promise<LogsR
 }
 
 /** A `since` or `until` value as the engine takes it: unix seconds. */
-export function sinceSeconds(since: LogsOptions['since'], flag = '--since'): number | undefined {
+export function sinceSeconds(since: LogsOptions['since'], flag = 'since'): number | undefined {
   if (since === undefined) return undefined;
   if (since instanceof Date) return since.getTime() / 1000;
   if (typeof since === 'number') return since;

@@ -72,7 +72,7 @@ export async function getManyLogs(ids: readonly string[], opts: ManyLogsOptions)
       containerId: a.id,
     })),
   );
-  const range = { since: sinceSeconds(opts.since), until: sinceSeconds(opts.until, '--until') };
+  const range = { since: sinceSeconds(opts.since), until: sinceSeconds(opts.until, 'until') };
   const sources = agents.map((a) => agentLines(a.port, a.agent, { ...opts, ...range }));
   if (opts.follow) await Promise.all(sources.map((s) => drain(s, opts.onLine)));
   else for await (const line of mergeByTime(sources)) await opts.onLine(line);

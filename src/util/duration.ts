@@ -56,7 +56,7 @@ export function formatDuration(ms: number): string {
  * `--since` as docker reads it: a duration before `now` (`10m`), an RFC 3339 date or time
  * (`2024-05-01T10:00:00Z`, `2024-05-01`), or a unix timestamp (`1714557600`) -> unix seconds.
  */
-export function parseSince(text: string, now = Date.now(), flag = '--since'): number {
+export function parseSince(text: string, now = Date.now(), flag = 'since'): number {
   const value = text.trim();
   if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
   if (/^\d{4}-\d{2}-\d{2}/.test(value)) {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AgentctlError, type OptIn } from '../../src/errors.js';
 import { init } from '../../src/ops/init.js';
+import { sinceSeconds } from '../../src/ops/logs.js';
 import { resolveTargets } from '../../src/reconcile/target.js';
 import { cliHint } from '../../src/render/hints.js';
 import { planToJson, renderPlan } from '../../src/render/plan-text.js';
@@ -32,6 +33,8 @@ describe('library messages name no flag; the CLI hint does', () => {
   writeFileSync(existing, 'version: 1\n');
   const cases: [string, () => unknown, OptIn | undefined, RegExp | undefined][] = [
     ['init over an existing file', () => init(existing), 'force', /--force/],
+    ['a logs since that is no time', () => sinceSeconds('yesterday'), undefined, undefined],
+    ['a logs until that is no time', () => sinceSeconds('nope', 'until'), undefined, undefined],
     [
       'a target that names no agent',
       () => resolveTargets(['nope'], desired([spec('a')]), observed([])),

@@ -12,7 +12,7 @@ import {
 } from '../../render/json-results.js';
 import { useColor } from '../../render/color.js';
 import { logLineFormatter } from '../../render/log-prefix.js';
-import { nonNegativeInt, outputOption, printJson, type OutputFormat } from '../io.js';
+import { nonNegativeInt, outputOption, printJson, timeFlag, type OutputFormat } from '../io.js';
 import { exitQuietlyOnClosedPipe } from '../stdio.js';
 import { projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
 
@@ -37,10 +37,18 @@ export function registerLogs(program: Command): void {
       'keep streaming new output, on into the new container when apply recreates an agent',
     )
     .option('-n, --tail <lines>', 'only the last N lines (of each agent)', nonNegativeInt('--tail'))
-    .option('--since <time>', 'only output since then: 10m, 1h30m, 2024-05-01T10:00:00Z or unix seconds')
-    .option('--until <time>', 'only output before then, in the same forms as --since (10m: ten minutes ago)')
+    .option(
+      '--since <time>',
+      'only output since then: 10m, 1h30m, 2024-05-01T10:00:00Z or unix seconds',
+      timeFlag('--since'),
+    )
+    .option(
+      '--until <time>',
+      'only output before then, in the same forms as --since (10m: ten minutes ago)',
+      timeFlag('--until'),
+    )
     .option('-t, --timestamps', 'prefix each line with its time (with -o json every line has its time)')
-    .option('--no-prefix', 'with several agents: no `agent |` prefix on the lines')
+    .option('--no-prefix', 'with several agents: no `agent |` prefix on the lines (text output)')
     .addOption(targetFileOption(false))
     .addOption(projectOption())
     .addOption(outputOption())
