@@ -77,8 +77,9 @@ describe('help', () => {
 
 describe('flags that would be silently ignored', () => {
   it.each([
-    [['apply', '--resync', '5'], /--resync only apply with --watch/],
-    [['apply', '--debounce', '50'], /--debounce only apply with --watch/],
+    [['apply', '--resync', '5'], /--resync only applies with --watch \(add --watch, or drop it\)/],
+    [['apply', '--debounce', '50'], /--debounce only applies with --watch/],
+    [['apply', '--debounce', '50', '--resync', '5'], /--resync and --debounce only apply with --watch/],
   ])('%j is refused without --watch', (args, message) => {
     const p = testProject('resync8');
     try {

@@ -162,7 +162,9 @@ function refuseWatchOnlyFlags(opts: ApplyFlags, cmd: Command): void {
   if (given.length > 0) {
     throw new AgentctlError(
       'usage',
-      `${given.map((n) => `--${n}`).join(' and ')} only apply with --watch (add --watch, or drop them)`,
+      given.length === 1
+        ? `--${given[0]} only applies with --watch (add --watch, or drop it)`
+        : `${given.map((n) => `--${n}`).join(' and ')} only apply with --watch (add --watch, or drop them)`,
     );
   }
 }
