@@ -1,9 +1,8 @@
 /**
  * A file with several engines through the built binary, with one engine (lab) that does not exist:
- * commands that look at every engine say which one they could not reach and exit 1; those that look at
- * one engine only refuse the file instead of acting on `local` alone.
+ * commands that look at every engine say which one they could not reach and exit 1.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,9 +52,14 @@ describe('a file with several engines (built binary)', () => {
     expect(r.stdout).toMatch(/^0 container\(s\) removed from project "engref-\d+"/m);
   });
 
-  it.each([['cleanup']])('%s refuses it, naming the other engine, exit 1', (cmd) => {
-    const r = agentctl([cmd, '-f', 'agents.yaml'], { cwd: dir });
+  it("cleanup names lab and, lab being on this host, looks at none of this host's working directories; exit 1", () => {
+    mkdirSync(path.join(dir, 'rt', 'agent-working-directory', 'orphan'), { recursive: true });
+    const r = agentctl(['cleanup', '--older-than', '0s', '-f', 'agents.yaml'], { cwd: dir });
     expect(r.status, r.stdout + r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/engines other than local \(lab\) is not supported yet; nothing was changed/);
+    expect(r.stderr).toMatch(/^agentctl: engine lab \(unix:\/\/.*no-such\.sock\): cannot connect/m);
+    expect(r.stderr).toContain(
+      `agentctl: engine local: engine lab on the same host could not be asked whether a container of it mounts a working directory; none in ${dir}/rt was looked at\n`,
+    );
+    expect(existsSync(path.join(dir, 'rt', 'agent-working-directory', 'orphan'))).toBe(true);
   });
 });

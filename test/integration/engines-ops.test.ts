@@ -3,14 +3,17 @@
  * dockerds (test/helpers/two-engines.ts): DOCKER_HOST is dockerd A (`local`), engine `b` is dockerd B.
  * Asserts what each engine holds (docker ps / inspect there) and the directories on disk.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { reconcileFleet } from '../../src/fleet/reconcile.js';
+import { cleanup } from '../../src/ops/cleanup.js';
 import { reconcile } from '../../src/ops/reconcile.js';
+import type { DockerPort } from '../../src/docker/port.js';
 import { agentctl } from '../helpers/cli.js';
+import { shape } from '../helpers/output-schema.js';
 import { TEST_IMAGE } from '../helpers/docker.js';
 import { twoEngines } from '../helpers/two-engines.js';
 
@@ -198,5 +201,154 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
     expect(t.names(t.b, P)).toEqual(['claude-agent-v running']);
     expect(t.names(t.a, P)).toEqual([]);
     t.b.docker('rm', '-f', foreign);
+  }, 120_000);
+
+  it('cleanup cleans every engine in its runtimeDir, keeps what any engine of the host mounts, and names what it could not look at', async () => {
+    const P = `${PROJECT}-c`;
+    const agents = ['  x: { state: stopped }', '  y: { engine: b, state: stopped }'];
+    expect((await reconcileFleet(t.file(P, agents), { port: t.localPort })).report.ok).toBe(true);
+    const orphan = (rt: string, id: string) => {
+      mkdirSync(workDir(rt, id), { recursive: true });
+      writeFileSync(path.join(workDir(rt, id), 'f'), Buffer.alloc(10_000, 1));
+    };
+    orphan(rtA(), 'orphan-a');
+    orphan(rtB(), 'orphan-b');
+    orphan(rtB(), 'held');
+    // A container of the OTHER engine of this host (A) mounts b's directory `held`: it must stay.
+    const foreign = `i13o-cl-${process.pid}`;
+    t.a.docker(
+      'run',
+      '-d',
+      '--name',
+      foreign,
+      '--network',
+      'none',
+      '-v',
+      `${workDir(rtB(), 'held')}:/d`,
+      TEST_IMAGE,
+      'sleep',
+      '3600',
+    );
+    type Out = {
+      containers: { engine: string; container: string; ok: boolean }[];
+      directories: { engine: string; path: string; ok: boolean }[];
+      engines: { engine: string; reachable: boolean; error: string | null; freedBytes: number }[];
+    };
+    const cl = (extra: string[], extraEngines: string[] = []) => {
+      writeFileSync(path.join(t.dir, 'agents.yaml'), t.fileText(P, agents, extraEngines));
+      return agentctl(['cleanup', '--older-than', '0s', ...extra, '-f', 'agents.yaml'], {
+        cwd: t.dir,
+        env: { DOCKER_HOST: t.a.host },
+      });
+    };
+
+    const dry = cl(['--dry-run', '-o', 'json']);
+    expect(dry.status, dry.stderr).toBe(0);
+    shape('cleanup')(json(dry.stdout));
+    const d = json<Out>(dry.stdout);
+    expect(d.containers.map((c) => `${c.engine}:${c.container}`)).toEqual([
+      'b:claude-agent-y',
+      'local:claude-agent-x',
+    ]);
+    // (Directories earlier tests of this file left are cleaned too: only this test's are looked at.)
+    const ours = (r: { path: string }) => /\/(orphan-.*|held|x|y)$/.test(r.path);
+    expect(d.directories.filter(ours).map((r) => `${r.engine}:${r.path}`)).toEqual([
+      `b:${workDir(rtB(), 'orphan-b')}`,
+      `local:${workDir(rtA(), 'orphan-a')}`,
+    ]);
+    expect(d.engines.map((e) => [e.engine, e.reachable, e.error])).toEqual([
+      ['b', true, null],
+      ['local', true, null],
+    ]);
+    expect(t.names(t.b, P)).toEqual(['claude-agent-y created']);
+
+    // An engine of this host that cannot be asked: containers go on the others, no directory of the
+    // host is deleted (one of its containers might mount it), and it is named; exit 1.
+    const gone = `  gone: { host: "unix://${t.dir}/nowhere.sock", runtimeDir: ${t.dir}/rt-gone }`;
+    const blind = cl(['-o', 'json'], [gone]);
+    expect(blind.status, blind.stderr).toBe(1);
+    shape('cleanup')(json(blind.stdout));
+    const b = json<Out>(blind.stdout);
+    expect(b.containers.map((c) => [c.engine, c.container, c.ok])).toEqual([
+      ['b', 'claude-agent-y', true],
+      ['local', 'claude-agent-x', true],
+    ]);
+    expect(b.directories).toEqual([]);
+    expect(b.engines.map((e) => [e.engine, e.reachable])).toEqual([
+      ['b', true],
+      ['gone', false],
+      ['local', true],
+    ]);
+    expect(b.engines[0]?.error).toBe(
+      `engine gone on the same host could not be asked whether a container of it mounts a working directory; none in ${rtB()} was looked at`,
+    );
+    expect(b.engines[1]?.error).toMatch(/nowhere\.sock/);
+    expect(t.names(t.a, P)).toEqual([]);
+    expect(t.names(t.b, P)).toEqual([]);
+    expect(existsSync(workDir(rtA(), 'orphan-a')) && existsSync(workDir(rtB(), 'orphan-b'))).toBe(true);
+
+    // Every engine answering: both orphans go, `held` and the declared agents' data stay.
+    const real = cl([]);
+    expect(real.status, real.stdout + real.stderr).toBe(0);
+    expect(real.stdout).toContain(`deleted ${workDir(rtB(), 'orphan-b')} on engine b (`);
+    expect(real.stdout).toContain(`deleted ${workDir(rtA(), 'orphan-a')} on engine local (`);
+    expect(existsSync(workDir(rtA(), 'orphan-a'))).toBe(false);
+    expect(existsSync(workDir(rtB(), 'orphan-b'))).toBe(false);
+    expect(readFileSync(path.join(workDir(rtB(), 'held'), 'f')).length).toBe(10_000);
+    expect(existsSync(workDir(rtA(), 'x')) && existsSync(workDir(rtB(), 'y'))).toBe(true);
+    t.a.docker('rm', '-f', foreign);
+
+    // b's runtimeDir given through a symlink: refused for b (named, exit 1), local still cleaned.
+    const link = path.join(t.dir, 'rt-b-link');
+    symlinkSync(rtB(), link);
+    orphan(rtA(), 'orphan-a2');
+    orphan(rtB(), 'orphan-b2');
+    writeFileSync(
+      path.join(t.dir, 'agents.yaml'),
+      t.fileText(P, agents).replace(`runtimeDir: ${rtB()}`, `runtimeDir: ${link}`),
+    );
+    const sym = agentctl(['cleanup', '--older-than', '0s', '-f', 'agents.yaml'], {
+      cwd: t.dir,
+      env: { DOCKER_HOST: t.a.host },
+    });
+    expect(sym.status, sym.stdout + sym.stderr).toBe(1);
+    expect(sym.stderr).toBe(
+      `agentctl: engine b: ${link} is a symlink; agentctl refuses to follow it (data must stay inside ${link}); its working directories were not looked at\n`,
+    );
+    expect(sym.stdout).toContain(`deleted ${workDir(rtA(), 'orphan-a2')} on engine local (`);
+    expect(existsSync(workDir(rtA(), 'orphan-a2'))).toBe(false);
+    expect(existsSync(workDir(rtB(), 'orphan-b2'))).toBe(true);
+  }, 180_000);
+
+  it('cleanup reads the mounts of a host a fixed number of times, however many directories it deletes', async () => {
+    const P = `${PROJECT}-n`;
+    for (let i = 0; i < 8; i++) {
+      mkdirSync(workDir(rtA(), `n${i}`), { recursive: true });
+      mkdirSync(workDir(rtB(), `n${i}`), { recursive: true });
+    }
+    // Every list of all containers (a mount snapshot) that local's engine (A) is asked for.
+    let snapshots = 0;
+    const port = new Proxy(t.localPort as DockerPort, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          if (prop === 'listContainers' && Object.keys(args[0] as object).length === 0) snapshots++;
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const r = await cleanup({
+      port,
+      desired: t.file(P, ['  x: {}']),
+      runtimeDir: rtA(),
+      olderThanMs: 0,
+      project: P,
+      now: Date.now() + 60_000,
+    });
+    expect(r.directories.filter((d) => d.agent.startsWith('n') && d.ok).length).toBe(16);
+    // When the run began, under the locks, and right before the host's directories were deleted.
+    expect(snapshots).toBe(3);
+    for (let i = 0; i < 8; i++) expect(existsSync(workDir(rtB(), `n${i}`))).toBe(false);
   }, 120_000);
 });

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { DEFAULT_RUNTIME_DIR } from '../../config/defaults.js';
 import { EXIT } from '../../errors.js';
 import { cleanup } from '../../ops/cleanup.js';
-import { refuseOtherEngines } from '../../fleet/engines-of.js';
+import { hasOtherEngines } from '../../fleet/engines-of.js';
 import { cleanupToJson } from '../../render/json-results.js';
 import { formatDuration, humanBytes } from '../../render/units.js';
 import { parseDuration } from '../../util/duration.js';
@@ -54,12 +54,11 @@ export function registerCleanup(program: Command): void {
         (flags.file === undefined && existsSync(DEFAULT_FILE)
           ? await loadDesired(DEFAULT_FILE, { quietWarnings: true })
           : undefined);
-      // cleanup looks at this engine and runtimeDir only: a file placing agents elsewhere is refused,
-      // never cleaned on `local` alone while the user believes every engine was looked at.
-      if (declared) refuseOtherEngines(declared, 'cleanup');
+      // A file's engines are each cleaned in their own runtimeDir (--runtime-dir is local's).
       const result = await cleanup({
         project,
         runtimeDir,
+        desired: declared,
         olderThanMs,
         dryRun: flags.dryRun,
         keep: declared?.agents.map((a) => a.id),
@@ -67,18 +66,21 @@ export function registerCleanup(program: Command): void {
         lockWaitMs: flags.wait * 1000,
       });
       const failed = [...result.containers, ...result.directories].filter((x) => !x.ok);
+      const several = hasOtherEngines(declared);
+      const on = (engine: string) => (several ? ` on engine ${engine}` : '');
+      const refused = result.engines.filter((e) => e.error !== undefined);
       if (flags.output === 'json') printJson(cleanupToJson(project, result));
       else {
         const verb = result.dryRun ? 'would remove' : 'removed';
         const now = Date.now();
         for (const c of result.containers.filter((x) => x.ok)) {
           process.stdout.write(
-            `${verb} container ${c.container} (${c.project}/${c.agent}, ${c.state} for ${formatDuration(now - Date.parse(c.since))})\n`,
+            `${verb} container ${c.container}${on(c.engine)} (${c.project}/${c.agent}, ${c.state} for ${formatDuration(now - Date.parse(c.since))})\n`,
           );
         }
         for (const d of result.directories.filter((x) => x.ok)) {
           process.stdout.write(
-            `${result.dryRun ? 'would delete' : 'deleted'} ${d.path} (${humanBytes(d.bytes)})\n`,
+            `${result.dryRun ? 'would delete' : 'deleted'} ${d.path}${on(d.engine)} (${humanBytes(d.bytes)})\n`,
           );
         }
         for (const s of result.skipped) process.stderr.write(`agentctl: left alone: ${s}\n`);
@@ -89,8 +91,17 @@ export function registerCleanup(program: Command): void {
         );
       }
       for (const f of failed) {
-        process.stderr.write(`agentctl: ${'container' in f ? f.container : f.path}: ${f.error}\n`);
+        process.stderr.write(
+          `agentctl: ${'container' in f ? f.container : f.path}${on(f.engine)}: ${f.error}\n`,
+        );
       }
-      if (failed.length > 0) process.exitCode = EXIT.failure;
+      // An engine not (fully) looked at: the transport's message names the engine already when it can.
+      for (const e of refused) {
+        const msg = e.error ?? '';
+        process.stderr.write(
+          `agentctl: ${msg.startsWith(`engine ${e.engine} `) ? msg : `engine ${e.engine}: ${msg}`}\n`,
+        );
+      }
+      if (failed.length > 0 || refused.length > 0) process.exitCode = EXIT.failure;
     });
 }
