@@ -9,24 +9,14 @@ import { watchEventToJson } from '../render/json-results.js';
 import { FleetStatus, watchLines } from '../render/watch.js';
 import { watch } from '../watch/controller.js';
 import type { WatchEvent } from '../watch/events.js';
-import { sharedApplyOptions } from './apply-options.js';
+import { type SharedApplyFlags, sharedApplyOptions } from './apply-options.js';
 import type { OutputFormat } from './io.js';
 
-/** apply's flags that matter to --watch. */
-export interface WatchFlags {
+/** apply's flags that matter to --watch: those one-shot apply has too, and the watcher's own. */
+export interface WatchFlags extends SharedApplyFlags {
   file: string;
   output: OutputFormat;
   dryRun?: boolean;
-  prune: boolean;
-  parallel: number;
-  timeout: number;
-  allowEmpty?: boolean;
-  allowMassPrune?: boolean;
-  allowForeignPrune?: boolean;
-  allowForeignChange?: boolean;
-  wait: number;
-  minFree?: string;
-  minFreeInodes?: string;
   resync: number;
   debounce: number;
 }
