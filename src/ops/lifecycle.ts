@@ -12,7 +12,11 @@ import type { HostFs } from '../docker/host-fs.js';
 import { type LocatedAgent, type LocateOptions, locateAgent } from './locate-agent.js';
 import { lockProjects } from './project-locks.js';
 import { type LifecycleAction, undoneByWatchers } from './watcher-guard.js';
-import { inUseReason, workDirUsers } from './workdir-in-use.js';
+import { inUseReason, type MountingEngine, workDirUsers } from './workdir-in-use.js';
+import { openEngine } from '../docker/engines.js';
+import { enginesOf, hasOtherEngines } from '../fleet/engines-of.js';
+import { sameHostAs } from '../fleet/same-host.js';
+import { portOf } from './context.js';
 
 export interface LifecycleOptions extends LocateOptions {
   /** Resolve ids in this project only (otherwise: among every agent we manage). */
@@ -86,8 +90,8 @@ export async function removeAgents(ids: string[], opts: RemoveOptions = {}): Pro
         await port.stopContainer(a.id, opts.stopTimeoutSeconds ?? 10);
         await port.removeContainer(a.id);
         if (!opts.removeData) return { ...base, ok: true };
-        // On the agent's engine and its host: the in-use check asks that engine's containers.
-        const freed = await removeWorkDir(port, a.host, a.agentId, workDir);
+        // On the agent's engine's host: the in-use check asks every engine of the file on that host.
+        const freed = await removeWorkDir(sameHostEngines(a, opts), a.host, a.agentId, workDir);
         return { ...base, ok: true, ...freed };
       } catch (err) {
         return { ...base, ok: false, error: toAgentctlError(err).message };
@@ -105,7 +109,7 @@ export async function removeAgents(ids: string[], opts: RemoveOptions = {}): Pro
  * or anything holding it (see workdir-in-use.ts).
  */
 async function removeWorkDir(
-  port: DockerPort,
+  engines: (MountingEngine | { name: string; message: string })[],
   host: HostFs,
   agentId: string,
   workDir: string | undefined,
@@ -124,7 +128,7 @@ async function removeWorkDir(
   }
   const runtimeDir = path.dirname(path.dirname(workDir));
   await assertNoSymlinks(runtimeDir, workDir, host);
-  const users = await workDirUsers(port, workDir, host);
+  const users = await usersOn(engines, workDir);
   if (users.length > 0) {
     throw new AgentctlError(
       'unsafe',
@@ -138,6 +142,58 @@ async function removeWorkDir(
   const usage = await host.diskUsage(workDir);
   await host.removeTree(workDir);
   return { removedData: workDir, freedBytes: usage?.bytes ?? 0 };
+}
+
+/**
+ * The engines whose containers could mount the agent's working directory: its own, and with a file of
+ * engines every other engine of it on the same machine (two dockerds of one host share its disk). One
+ * that cannot even be opened is kept with its message: the directory is then not deleted.
+ */
+function sameHostEngines(
+  a: LocatedAgent,
+  opts: RemoveOptions,
+): (MountingEngine | { name: string; message: string })[] {
+  const own: MountingEngine = { name: a.engine, port: a.port, host: a.host };
+  if (!hasOtherEngines(opts.desired)) return [own];
+  const specs = enginesOf(opts.desired).map((spec) => ({ spec }));
+  const home = specs.find((s) => s.spec.name === a.engine);
+  if (!home) return [own];
+  return sameHostAs(home, specs).map(({ spec }) => {
+    if (spec.name === a.engine) return own;
+    try {
+      const e = openEngine(spec, { localPort: portOf(opts) });
+      return { name: e.name, port: e.port, host: e.host };
+    } catch (err) {
+      return { name: spec.name, message: toAgentctlError(err).message };
+    }
+  });
+}
+
+/** Who mounts `dir` on these engines (named by engine when there are several); throws when one cannot say. */
+async function usersOn(
+  engines: (MountingEngine | { name: string; message: string })[],
+  dir: string,
+): Promise<string[]> {
+  const lost = engines.filter((e): e is { name: string; message: string } => 'message' in e);
+  const open = engines.filter((e): e is MountingEngine => 'port' in e);
+  if (open.length === 1 && lost.length === 0) return workDirUsers(open[0]!.port, dir, open[0]!.host);
+  const asked = await Promise.allSettled(
+    open.map(async (e) => ({ e, users: await workDirUsers(e.port, dir, e.host) })),
+  );
+  const users: string[] = [];
+  asked.forEach((r, i) => {
+    if (r.status === 'fulfilled') users.push(...r.value.users.map((u) => `${u} on engine ${r.value.e.name}`));
+    else lost.push({ name: open[i]!.name, message: toAgentctlError(r.reason).message });
+  });
+  if (lost.length > 0) {
+    const names = lost.map((l) => l.name).sort();
+    throw new AgentctlError(
+      'engine-unreachable',
+      `container removed, but engine ${names.join(', ')} on the same host could not be asked whether a container of it mounts ${dir}; not deleting it`,
+      { details: lost.map((l) => `  ${l.message}`) },
+    );
+  }
+  return users.sort();
 }
 
 async function forEachAgent(

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentctl } from '../helpers/cli.js';
+import { TEST_IMAGE } from '../helpers/docker.js';
 import { twoEngines } from '../helpers/two-engines.js';
 
 const PROJECT = `i13-cmds-${process.pid}`;
@@ -130,6 +131,45 @@ describe('agent commands on the engine the file pins the agent to (built binary,
       write(['  x: {}', '  y: { engine: b, command: [sh, -c, "echo up-on-b; exec sleep 3600"] }']);
     }
   }, 60_000);
+
+  it("rm --data of an agent on b keeps its directory while a container of the other engine of b's host (local) mounts it", () => {
+    const agents = ['  x: {}', '  y: { engine: b, command: [sh, -c, "echo up-on-b; exec sleep 3600"] }'];
+    write([...agents, '  z: { engine: b }']);
+    try {
+      const up = run('apply', '-f', 'agents.yaml');
+      expect(up.status, up.stdout + up.stderr).toBe(0);
+      const dir = t.workDir(t.rtB(), 'z');
+      writeFileSync(path.join(dir, 'f'), 'keep');
+      // dockerd A is `local`: another engine, but on the same host and disk as b.
+      const holder = `i13c-hold-${process.pid}`;
+      t.a.docker(
+        'run',
+        '-d',
+        '--name',
+        holder,
+        '--network',
+        'none',
+        '-v',
+        `${dir}:/held:ro`,
+        TEST_IMAGE,
+        'sleep',
+        '3600',
+      );
+      try {
+        const r = run('rm', 'z', '--data', '-t', '1');
+        expect(r.status, r.stdout + r.stderr).toBe(1);
+        expect(r.stderr).toContain(
+          `container removed, but ${dir} is still mounted by container ${holder} on engine local; not deleting it`,
+        );
+        expect(t.b.ok('inspect', 'claude-agent-z')).toBe(false);
+        expect(readFileSync(path.join(dir, 'f'), 'utf8')).toBe('keep');
+      } finally {
+        t.a.docker('rm', '-f', holder);
+      }
+    } finally {
+      write(agents);
+    }
+  }, 120_000);
 
   it('rm --data removes the container on b and its working directory on b host', () => {
     const r = run('rm', 'y', '--data', '-t', '1');
