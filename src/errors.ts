@@ -43,7 +43,11 @@ export type OptIn =
   | 'engineTimeout'
   | 'adopt'
   /** Move an agent, and its working directory, to the engine the file now puts it on. */
-  | 'migrate';
+  | 'migrate'
+  /** Look the agent up on one named engine of the file (where a stray copy is), not on its own. */
+  | 'engine'
+  /** A stray copy: `migrate` moves it to its own engine, `engine` acts on it where it is. */
+  | 'migrateOrEngine';
 
 export class AgentctlError extends Error {
   readonly kind: ErrorKind;

@@ -9,7 +9,7 @@ import { AgentctlError } from '../errors.js';
 import { enginesOf, engineOf, hasOtherEngines } from '../fleet/engines-of.js';
 import { LABEL } from '../labels.js';
 import { AgentManager } from '../ops/agent-manager.js';
-import { type AgentsFile, locateAgent } from '../ops/locate-agent.js';
+import { type AgentsFile, engineNamed, locateAgent } from '../ops/locate-agent.js';
 import { LOCAL_ENGINE } from '../types.js';
 import type { Editor } from '../tools/editor.js';
 import type { Session } from '../session/session.js';
@@ -22,6 +22,8 @@ export interface BindingOptions {
   project?: string;
   /** The agents file (`--file`): with `engines:`, each agent is served on its own engine. */
   desired?: AgentsFile;
+  /** Only this engine of the file: its containers of the project are the agents, strays included. */
+  engine?: string;
   /** Bytes of each stream a bash result keeps (head and tail). */
   maxOutputBytes: number;
 }
@@ -36,9 +38,15 @@ export class AgentBinding {
   static async create(opts: BindingOptions): Promise<AgentBinding> {
     if (opts.agents.length === 0 && opts.project === undefined)
       throw new AgentctlError('usage', 'mcp: name the agents it serves: one or more agent ids, or a project');
+    if (opts.engine !== undefined) engineNamed(opts.desired, opts.engine);
     const b = new AgentBinding(opts);
     for (const id of opts.agents) {
-      const agent = await locateAgent(id, { port: opts.port, project: opts.project, desired: opts.desired });
+      const agent = await locateAgent(id, {
+        port: opts.port,
+        project: opts.project,
+        desired: opts.desired,
+        engine: opts.engine,
+      });
       b.fixed.set(agent.agentId, { project: agent.project, engine: agent.engine, port: agent.port });
     }
     return b;
@@ -53,6 +61,7 @@ export class AgentBinding {
   async ids(): Promise<string[]> {
     if (this.fixed.size > 0) return [...this.fixed.keys()].sort();
     const { desired } = this.opts;
+    if (this.opts.engine !== undefined) return this.agentsOn(this.portOn(this.opts.engine));
     if (!hasOtherEngines(desired)) return this.agentsOn(this.opts.port);
     // Each engine's agents of the project, but only those it is home to: a stray copy elsewhere is
     // not what a call for that agent reaches (entry() goes to its engine).
@@ -70,8 +79,9 @@ export class AgentBinding {
     return [...new Set(rows.map((r) => r.labels[LABEL.agent]).filter((a): a is string => !!a))].sort();
   }
 
-  /** The engine the file pins an agent to (`local` for one it does not declare). */
+  /** The engine the file pins an agent to (`local` for one it does not declare), or the one chosen. */
   private homeOf(id: string): string {
+    if (this.opts.engine !== undefined) return this.opts.engine;
     const spec = this.opts.desired?.agents.find((a) => a.id === id);
     return spec ? engineOf(spec) : LOCAL_ENGINE;
   }

@@ -21,6 +21,8 @@ export interface McpServeOptions {
   project?: string;
   /** The agents file, when one was given: its `engines:` place the agents. */
   desired?: AgentsFile;
+  /** Serve the agents on this engine of the file only (a stray copy's), not where the file pins them. */
+  engine?: string;
   maxOutputBytes: number;
   /** Serve Streamable HTTP here instead of stdio. */
   http?: { host: string; port: number; token: string; allowHosts: string[] };

@@ -4,12 +4,17 @@
  * looked up there, on that engine's connection. An agent that is not there but on another engine of the
  * file is reported as such (apply would move or remove it), never as "not found" and never acted on in
  * the wrong place. Without such a file (or without a file) it is the local engine, as before.
+ *
+ * `engine` names one engine of the file to look on instead, and only there: that is how a stray copy is
+ * reached (inspected, its logs read, its files copied out, stopped or removed) while the file pins the
+ * agent elsewhere.
  */
 import type { HostFs } from '../docker/host-fs.js';
 import { localHostFs } from '../docker/local-host-fs.js';
 import { openEngine } from '../docker/engines.js';
 import type { DockerPort } from '../docker/port.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
+import { closest } from '../util/did-you-mean.js';
 import { enginesOf, engineOf, hasOtherEngines } from '../fleet/engines-of.js';
 import { type DesiredState, type EngineSpec, LOCAL_ENGINE } from '../types.js';
 import { type OpContext, portOf } from './context.js';
@@ -22,6 +27,8 @@ export interface LocateOptions extends OpContext {
   project?: string;
   /** The agents file the id comes from (`--file`, ./agents.yaml): its `engines:` say where to look. */
   desired?: AgentsFile;
+  /** Look on this engine of the file only (a stray copy's), whatever engine the file pins the agent to. */
+  engine?: string;
 }
 
 export interface LocatedAgent extends ResolvedAgent {
@@ -34,6 +41,15 @@ export interface LocatedAgent extends ResolvedAgent {
 
 export async function locateAgent(idOrName: string, opts: LocateOptions = {}): Promise<LocatedAgent> {
   const { desired, project } = opts;
+  if (opts.engine !== undefined) {
+    const spec = engineNamed(desired, opts.engine);
+    return lookOn(spec, idOrName, opts).catch((err: unknown) => {
+      const e = toAgentctlError(err);
+      if (e.kind !== 'not-found') throw e;
+      const where = project !== undefined ? ` in project "${project}"` : '';
+      throw new AgentctlError('not-found', `no agent "${idOrName}"${where} on engine ${spec.name}`);
+    });
+  }
   if (!hasOtherEngines(desired)) {
     const port = portOf(opts);
     const agent = await resolveAgent(port, idOrName, { project });
@@ -61,7 +77,7 @@ export async function locateAgent(idOrName: string, opts: LocateOptions = {}): P
         (one
           ? `a migration moves it (and its /mnt) to ${home.name}`
           : `apply refuses copies on two other engines; remove the one you do not want`),
-      one ? { optIn: 'migrate' } : {},
+      { optIn: one ? 'migrateOrEngine' : 'engine' },
     );
   }
   // Not an id or container name of the file: a container id (prefix), or an agent the file no longer
@@ -81,6 +97,27 @@ export async function locateAgent(idOrName: string, opts: LocateOptions = {}): P
     {
       details: found.map((a) => `  ${a.project}/${a.agentId} (${a.name}) on engine ${a.engine}`).sort(),
     },
+  );
+}
+
+/**
+ * The engine of the file called `name`, for a caller that chooses one: a usage error naming the file's
+ * engines (and the closest) for any other name, or when there is no file with `engines:` to choose from.
+ */
+export function engineNamed(desired: AgentsFile | undefined, name: string): EngineSpec {
+  if (desired?.engines === undefined)
+    throw new AgentctlError(
+      'usage',
+      `engine "${name}": only an agents file that declares engines: has engines to choose from`,
+    );
+  const engines = enginesOf(desired);
+  const spec = engines.find((e) => e.name === name);
+  if (spec) return spec;
+  const names = engines.map((e) => e.name);
+  const suggestion = closest(name, names);
+  throw new AgentctlError(
+    'usage',
+    `unknown engine "${name}"${suggestion ? `; did you mean "${suggestion}"?` : ''} (the file's engines: ${names.join(', ')})`,
   );
 }
 

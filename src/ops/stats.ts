@@ -15,7 +15,7 @@ import { LOCAL_ENGINE } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { DiskUsage } from '../util/disk-usage.js';
 import { portOf } from './context.js';
-import type { LocateOptions } from './locate-agent.js';
+import { engineNamed, type LocateOptions } from './locate-agent.js';
 import { naturalCompare } from '../util/natural-sort.js';
 
 export interface StatsRow {
@@ -55,17 +55,20 @@ export class StatsSampler {
 
   constructor(private readonly opts: StatsOptions = {}) {}
 
-  /** Every engine's running agents (one engine without a file declaring others). */
+  /** Every engine's running agents (one engine without a file declaring others; or the one chosen). */
   async sample(): Promise<StatsRow[]> {
-    const engines = hasOtherEngines(this.opts.desired)
-      ? enginesOf(this.opts.desired).map((spec) => {
-          try {
-            return openEngine(spec, { localPort: portOf(this.opts) });
-          } catch (err) {
-            return { name: spec.name, error: toAgentctlError(err) };
-          }
-        })
-      : [{ name: LOCAL_ENGINE, port: portOf(this.opts), host: localHostFs }];
+    const { engine, desired } = this.opts;
+    const chosen = engine !== undefined ? [engineNamed(desired, engine)] : undefined;
+    const engines =
+      chosen || hasOtherEngines(desired)
+        ? (chosen ?? enginesOf(desired!)).map((spec) => {
+            try {
+              return openEngine(spec, { localPort: portOf(this.opts) });
+            } catch (err) {
+              return { name: spec.name, error: toAgentctlError(err) };
+            }
+          })
+        : [{ name: LOCAL_ENGINE, port: portOf(this.opts), host: localHostFs }];
     const settled = await Promise.all(
       engines.map((e) =>
         'error' in e

@@ -14,6 +14,8 @@ const HINTS: Record<OptIn, string> = {
   engineTimeout: 'the deadline is set with --engine-timeout or AGENTCTL_ENGINE_TIMEOUT',
   adopt: 'pass --adopt to take it over',
   migrate: 'apply --migrate does it',
+  engine: "pass --engine with a copy's engine to act on that copy",
+  migrateOrEngine: "apply --migrate does it; --engine with the copy's engine acts on the copy where it is",
 };
 
 export function cliHint(optIn: OptIn | undefined): string | undefined {

@@ -59,6 +59,8 @@ describe('library messages name no flag; the CLI hint does', () => {
     'engineTimeout',
     'adopt',
     'migrate',
+    'engine',
+    'migrateOrEngine',
   ];
   it.each(every)('the CLI names a flag for %s', (optIn) => {
     expect(cliHint(optIn)).toMatch(/--[a-z]/);

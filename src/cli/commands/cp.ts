@@ -4,7 +4,7 @@ import { copy, type CopyResult } from '../../ops/cp.js';
 import { humanBytes } from '../../render/units.js';
 import { outputOption, printJson, type OutputFormat } from '../io.js';
 import { exitQuietlyOnClosedPipe } from '../stdio.js';
-import { projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
+import { engineOption, projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
 
 export function registerCp(program: Command): void {
   program
@@ -14,16 +14,18 @@ export function registerCp(program: Command): void {
     )
     .addOption(targetFileOption())
     .addOption(projectOption())
+    .addOption(engineOption())
     .addOption(outputOption())
     .action(async (src: string, dest: string, flags: TargetFlags & { output: OutputFormat }) => {
       const toStdout = dest === '-';
       refuseStreamMisuse(src === '-', toStdout, flags.output);
-      const { project, desired } = await resolveTarget(flags);
+      const { project, desired, engine } = await resolveTarget(flags);
       // The tar owns stdout: a reader that goes away (`| head`) ends the copy quietly.
       if (toStdout) exitQuietlyOnClosedPipe();
       const r = await copy(src, dest, {
         project,
         desired,
+        engine,
         ...(src === '-' && { stdin: process.stdin as AsyncIterable<Buffer> }),
         ...(toStdout && { stdout: process.stdout }),
       });

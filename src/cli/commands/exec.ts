@@ -12,6 +12,7 @@ import { portOf } from '../../ops/context.js';
 import { runInAgent } from '../../ops/exec.js';
 import { notRunningError, type ResolvedAgent, resolveAgent } from '../../ops/resolve-agent.js';
 import { outputSink } from '../output-sink.js';
+import { checkEngine, engineOption, engineWithoutFile } from '../target.js';
 
 export interface ExecFlags {
   interactive?: boolean;
@@ -22,6 +23,7 @@ export interface ExecFlags {
   user?: string;
   file?: string;
   project?: string;
+  engine?: string;
 }
 
 export function registerExec(program: Command): void {
@@ -84,7 +86,8 @@ export function addExecOptions(cmd: Command): Command {
     .option(
       '--project <name>',
       "look the agent up in this project (default: ./agents.yaml's if present, else every project)",
-    );
+    )
+    .addOption(engineOption());
 }
 
 /** Resolves the agent, runs the command streaming its output to ours; resolves to our exit code. */
@@ -191,13 +194,15 @@ async function agentOf(
   const file =
     flags.file ?? (flags.project === undefined && existsSync('agents.yaml') ? 'agents.yaml' : undefined);
   if (file === undefined) {
+    if (flags.engine !== undefined) throw engineWithoutFile(flags.engine);
     const port = portOf({});
     return { port, agent: await resolveAgent(port, idOrName, { project: flags.project }) };
   }
   const { loadDesired } = await import('../io.js');
   const desired = await loadDesired(file, { quietWarnings: true });
+  if (flags.engine !== undefined) await checkEngine(desired, flags.engine);
   const { locateAgent } = await import('../../ops/locate-agent.js');
-  const agent = await locateAgent(idOrName, { project: desired.project, desired });
+  const agent = await locateAgent(idOrName, { project: desired.project, desired, engine: flags.engine });
   return { port: agent.port, agent };
 }
 

@@ -6,7 +6,7 @@ import { agentRecordToJson } from '../../render/json.js';
 import { formatBytes, formatCpus, humanBytes } from '../../render/units.js';
 import { outputOption, printJson, type OutputFormat } from '../io.js';
 import { pressureFlag, pressureText } from '../../reconcile/free-space.js';
-import { projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
+import { engineOption, projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
 
 export function registerInspect(program: Command): void {
   program
@@ -14,10 +14,11 @@ export function registerInspect(program: Command): void {
     .description('one agent: its spec, state, limits, working directory and its disk use, image')
     .addOption(targetFileOption())
     .addOption(projectOption())
+    .addOption(engineOption())
     .addOption(outputOption())
     .action(async (id: string, flags: TargetFlags & { output: OutputFormat }) => {
-      const { project, desired } = await resolveTarget(flags);
-      const record = await inspectAgent(id, { project, desired });
+      const { project, desired, engine } = await resolveTarget(flags);
+      const record = await inspectAgent(id, { project, desired, engine });
       if (flags.output === 'json') printJson(agentRecordToJson(record));
       else process.stdout.write(renderRecord(record));
     });

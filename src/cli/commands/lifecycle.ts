@@ -11,7 +11,7 @@ import {
 import { lifecycleToJson } from '../../render/json-results.js';
 import { humanBytes } from '../../render/units.js';
 import { nonNegativeInt, outputOption, printJson, type OutputFormat } from '../io.js';
-import { projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
+import { engineOption, projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
 
 interface Flags extends TargetFlags {
   output: OutputFormat;
@@ -46,13 +46,14 @@ export function registerLifecycle(program: Command): void {
       .description(description)
       .addOption(targetFileOption())
       .addOption(projectOption())
+      .addOption(engineOption())
       .addOption(outputOption());
     if (name !== 'start') timeoutOption(cmd);
     cmd.option('--force', `${name} even where a running apply --watch of the project will undo it`);
     cmd.action(async (ids: string[], flags: Flags) => {
-      const { project, desired } = await resolveTarget(flags);
+      const { project, desired, engine } = await resolveTarget(flags);
       report(
-        await op(ids, { project, desired, stopTimeoutSeconds: flags.timeout, force: flags.force }),
+        await op(ids, { project, desired, engine, stopTimeoutSeconds: flags.timeout, force: flags.force }),
         flags.output,
         done,
       );
@@ -64,6 +65,7 @@ export function registerLifecycle(program: Command): void {
     .description("remove agents' containers (working directories are kept unless --data)")
     .addOption(targetFileOption())
     .addOption(projectOption())
+    .addOption(engineOption())
     .addOption(outputOption())
     .option('--data', "also delete the agents' working directories (never through a symlink)")
     .option(
@@ -73,10 +75,11 @@ export function registerLifecycle(program: Command): void {
       0,
     );
   timeoutOption(rm).action(async (ids: string[], flags: Flags) => {
-    const { project, desired } = await resolveTarget(flags);
+    const { project, desired, engine } = await resolveTarget(flags);
     const results = await removeAgents(ids, {
       project,
       desired,
+      engine,
       stopTimeoutSeconds: flags.timeout,
       removeData: flags.data,
       lockWaitMs: (flags.wait ?? 0) * 1000,

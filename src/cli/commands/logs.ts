@@ -14,7 +14,7 @@ import { useColor } from '../../render/color.js';
 import { logLineFormatter } from '../../render/log-prefix.js';
 import { nonNegativeInt, outputOption, printJson, timeFlag, type OutputFormat } from '../io.js';
 import { exitQuietlyOnClosedPipe } from '../stdio.js';
-import { projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
+import { engineOption, projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
 
 interface Flags extends TargetFlags {
   follow?: boolean;
@@ -51,15 +51,17 @@ export function registerLogs(program: Command): void {
     .option('--no-prefix', 'with several agents: no `agent |` prefix on the lines (text output)')
     .addOption(targetFileOption(false))
     .addOption(projectOption())
+    .addOption(engineOption())
     .addOption(outputOption())
     .action(async (ids: string[], flags: Flags) => {
-      const { project, desired } = await resolveTarget(flags);
+      const { project, desired, engine } = await resolveTarget(flags);
       exitQuietlyOnClosedPipe();
       const stop = new AbortController();
       // Ctrl-C ends a followed stream: that is the normal way out, exit 0 like docker logs -f.
       process.once('SIGINT', () => stop.abort());
       const common = {
         project,
+        engine,
         follow: flags.follow,
         tail: flags.tail,
         since: flags.since,

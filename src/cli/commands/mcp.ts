@@ -9,7 +9,7 @@ import { AgentctlError } from '../../errors.js';
 import { portOf } from '../../ops/context.js';
 import { DEFAULT_TOOL_OUTPUT_BYTES } from '../../tools/claude.js';
 import { nonNegativeInt } from '../io.js';
-import { projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
+import { engineOption, projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
 
 interface Flags extends TargetFlags {
   agent?: string[];
@@ -33,6 +33,7 @@ export function registerMcp(program: Command): void {
     )
     .addOption(targetFileOption())
     .addOption(projectOption())
+    .addOption(engineOption())
     .option(
       '--http <[host:]port>',
       'serve Streamable HTTP at http://host:port/mcp (default host 127.0.0.1) instead of stdio',
@@ -50,7 +51,7 @@ export function registerMcp(program: Command): void {
       nonNegativeInt('--max-output-bytes'),
     )
     .action(async (flags: Flags) => {
-      const { project, desired } = await resolveTarget(flags);
+      const { project, desired, engine } = await resolveTarget(flags);
       const agents = flags.agent ?? [];
       if (agents.length === 0 && project === undefined)
         throw new AgentctlError(
@@ -64,6 +65,7 @@ export function registerMcp(program: Command): void {
         agents,
         project,
         desired,
+        engine,
         maxOutputBytes: flags.maxOutputBytes ?? DEFAULT_TOOL_OUTPUT_BYTES,
         http,
         onListening: (url) => process.stderr.write(`agentctl mcp: serving ${url}\n`),

@@ -6,7 +6,7 @@ import { statsRowToJson } from '../../render/json.js';
 import { renderTable } from '../../render/table.js';
 import { humanBytes } from '../../render/units.js';
 import { outputOption, printJson, type OutputFormat } from '../io.js';
-import { projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
+import { engineOption, projectOption, resolveTarget, targetFileOption, type TargetFlags } from '../target.js';
 
 const REFRESH_MS = 2000;
 
@@ -21,11 +21,12 @@ export function registerStats(program: Command): void {
     .description('CPU, memory, pids and /mnt disk use of running agents (live on a terminal)')
     .addOption(targetFileOption())
     .addOption(projectOption())
+    .addOption(engineOption())
     .addOption(outputOption())
     .option('--no-stream', 'print one sample and exit')
     .action(async (flags: Flags) => {
-      const { project, desired } = await resolveTarget(flags);
-      const sampler = new StatsSampler({ project, desired });
+      const { project, desired, engine } = await resolveTarget(flags);
+      const sampler = new StatsSampler({ project, desired, engine });
       const live = flags.stream && flags.output === 'text' && Boolean(process.stdout.isTTY);
       if (!live) {
         const rows = await sampler.sample();
