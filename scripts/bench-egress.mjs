@@ -12,10 +12,10 @@
 // is a busybox httpd container this script makes. Cleans up everything it creates.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI } from './bench-lib.mjs';
+import { CLI, writeFleet } from './bench-lib.mjs';
 import { buildTestImage, TEST_IMAGE } from './build-test-image.mjs';
 
 const REQUESTS = Number(process.env.BENCH_EGRESS_REQUESTS ?? 100);
@@ -48,21 +48,12 @@ function loop(container, target, request) {
 
 try {
   buildTestImage();
-  writeFileSync(
-    path.join(dir, 'agents.yaml'),
-    [
-      'version: 1',
-      `project: ${project}`,
-      `namePrefix: ${project}-`,
-      'runtimeDir: ./runtime',
-      'agents:',
-      '  coder:',
-      `    image: ${TEST_IMAGE}`,
-      '    command: [sleep, "3600"]',
-      '    memory: 64m',
-      '    egress: { allow: ["web.test:8080"] }',
-      '',
-    ].join('\n'),
+  writeFleet(
+    dir,
+    project,
+    TEST_IMAGE,
+    ['coder:', '  command: [sleep, "3600"]', '  egress: { allow: ["web.test:8080"] }'],
+    { cpus: null },
   );
   cli('apply');
   const outbound = `agentctl-egress-out-${project}`;

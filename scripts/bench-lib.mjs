@@ -58,8 +58,11 @@ export async function pool(items, limit, fn) {
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Writes dir/agents.yaml for a bench project: defaults on the test image, then the given agent lines. */
-export function writeFleet(dir, project, image, agentLines) {
+/**
+ * Writes dir/agents.yaml for a bench project: defaults on the test image, then the given agent lines.
+ * `cpus: null` leaves the CPU limit out, for a benchmark whose timing a 0.1-CPU quota would skew.
+ */
+export function writeFleet(dir, project, image, agentLines, { cpus = 0.1 } = {}) {
   writeFileSync(
     path.join(dir, 'agents.yaml'),
     [
@@ -70,7 +73,7 @@ export function writeFleet(dir, project, image, agentLines) {
       'defaults:',
       `  image: ${image}`,
       '  memory: 64m',
-      '  cpus: 0.1',
+      ...(cpus === null ? [] : [`  cpus: ${cpus}`]),
       'agents:',
       ...agentLines.map((l) => `  ${l}`),
       '',
