@@ -7,11 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentctl } from '../helpers/cli.js';
 import { dockerTry, inspect, TEST_IMAGE } from '../helpers/docker.js';
 import { eventually } from '../helpers/eventually.js';
-import { type TestProject, testProject } from '../helpers/project.js';
+import { testProjects } from '../helpers/project.js';
 
 /** An image of this test's own with a HEALTHCHECK that always fails. */
 const FAILING_IMAGE = `agentctl-i12h-failing-hc:${process.pid}`;
@@ -25,15 +25,7 @@ const healthOf = (name: string): string | undefined =>
   (inspect(name) as { State: { Health?: { Status: string } } }).State.Health?.Status;
 
 describe('healthcheck (real engine)', () => {
-  const projects: TestProject[] = [];
-  const project = (tag: string) => {
-    const p = testProject(tag);
-    projects.push(p);
-    return p;
-  };
-  afterEach(() => {
-    for (const p of projects.splice(0)) p.cleanup();
-  });
+  const project = testProjects();
 
   beforeAll(() => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-i12h-image-'));

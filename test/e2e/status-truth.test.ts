@@ -3,21 +3,13 @@
  * fails (exit 1, with the agent's last output) for an agent that exits or restart-loops; diff and ps show
  * a crash loop as such. The engine's view is checked with docker inspect.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { agentctl } from '../helpers/cli.js';
 import { inspect } from '../helpers/docker.js';
-import { type TestProject, testProject } from '../helpers/project.js';
+import { testProjects } from '../helpers/project.js';
 
 describe('apply, diff and ps tell the truth about agents that do not stay up (real engine)', () => {
-  const projects: TestProject[] = [];
-  const project = (tag: string) => {
-    const p = testProject(tag);
-    projects.push(p);
-    return p;
-  };
-  afterEach(() => {
-    for (const p of projects.splice(0)) p.cleanup();
-  });
+  const project = testProjects();
 
   it('fails apply for a crash-looping agent with its last output; diff and ps say it is looping', () => {
     const p = project('loop');

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { reconcile } from '../../src/ops/reconcile.js';
 import type { DesiredState } from '../../src/types.js';
@@ -54,6 +54,22 @@ export function testProject(tag = 't'): TestProject {
       removeProjectContainers(project);
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * For a describe block: `project(tag)` makes a testProject that is cleaned up after the test that made
+ * it (registers the afterEach; call it at describe level).
+ */
+export function testProjects(): (tag: string) => TestProject {
+  const projects: TestProject[] = [];
+  afterEach(() => {
+    for (const p of projects.splice(0)) p.cleanup();
+  });
+  return (tag) => {
+    const p = testProject(tag);
+    projects.push(p);
+    return p;
   };
 }
 

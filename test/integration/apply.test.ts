@@ -5,10 +5,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { diff, reconcile } from '../../src/ops/reconcile.js';
 import { docker, dockerTry, exists, inspect, projectContainers, TEST_IMAGE } from '../helpers/docker.js';
-import { type TestProject, testProject } from '../helpers/project.js';
+import { type TestProject, testProjects } from '../helpers/project.js';
 
 const MiB = 1024 ** 2;
 
@@ -27,15 +27,7 @@ async function planKinds(p: TestProject): Promise<string[]> {
 }
 
 describe('apply (real engine)', () => {
-  const projects: TestProject[] = [];
-  const project = (tag: string) => {
-    const p = testProject(tag);
-    projects.push(p);
-    return p;
-  };
-  afterEach(() => {
-    for (const p of projects.splice(0)) p.cleanup();
-  });
+  const project = testProjects();
 
   it('creates hardened containers whose inspect shows every field of the table', async () => {
     const p = project('hard');

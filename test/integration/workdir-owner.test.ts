@@ -16,10 +16,10 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { reconcile } from '../../src/ops/reconcile.js';
 import { docker, dockerTry, TEST_IMAGE } from '../helpers/docker.js';
-import { type TestProject, testProject } from '../helpers/project.js';
+import { type TestProject, testProjects } from '../helpers/project.js';
 
 /** An image of our own (never the shared test image's tag): the test image running as uid 2000. */
 const UID2000_IMAGE = 'agentctl-i12-uid2000:latest';
@@ -64,15 +64,7 @@ function canWrite(name: string, tag: string): void {
 }
 
 describe('working directory ownership follows the agent (real engine)', () => {
-  const projects: TestProject[] = [];
-  const project = (tag: string) => {
-    const p = testProject(tag);
-    projects.push(p);
-    return p;
-  };
-  afterEach(() => {
-    for (const p of projects.splice(0)) p.cleanup();
-  });
+  const project = testProjects();
   afterAll(() => {
     dockerTry('rmi', UID2000_IMAGE);
   });
