@@ -6,61 +6,27 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/cli.js';
+import { projectPs } from '../helpers/docker.js';
 import { eventually } from '../helpers/eventually.js';
-import { type TestProject, testProject } from '../helpers/project.js';
-import { type TestDockerd, testDockerd } from '../helpers/test-dockerd.js';
+import { ownEngineProject } from '../helpers/own-engine.js';
+import { agentsBlock } from '../helpers/project.js';
 
 const ids = Array.from({ length: 10 }, (_, i) => `a${i}`);
 
 describe('apply interrupted by a signal (own dockerd)', () => {
-  let engine: TestDockerd;
-  let p: TestProject;
-  let env: Record<string, string>;
-  const locks = () => path.join(engine.root, 'locks');
+  const t = ownEngineProject('ac9', 'ac9sig');
+  const env = () => ({ ...process.env, NO_COLOR: '1', ...t.env });
 
-  beforeAll(async () => {
-    engine = testDockerd('ac9');
-    await engine.start();
-    engine.loadTestImage();
-    p = testProject('ac9sig');
-    env = {
-      ...(process.env as Record<string, string>),
-      NO_COLOR: '1',
-      DOCKER_HOST: engine.host,
-      AGENTCTL_LOCK_DIR: locks(),
-    };
-  });
-  afterAll(async () => {
-    await engine?.cleanup();
-    p?.cleanup();
-  });
-
-  const write = (mode: string) =>
-    p.write(
-      `agents:\n${ids.map((id) => `  ${id}: {}`).join('\n')}`,
-      `  network: none\n  env: { MODE: ${mode} }`,
-    );
-  const states = () =>
-    engine
-      .docker(
-        'ps',
-        '-a',
-        '--filter',
-        `label=agentctl.project=${p.project}`,
-        '--format',
-        '{{.Names}} {{.State}}',
-      )
-      .split('\n')
-      .filter(Boolean);
+  const write = (mode: string) => t.p.write(agentsBlock(ids), `  network: none\n  env: { MODE: ${mode} }`);
+  const states = () => projectPs(t.p.project, '{{.Names}} {{.State}}', t.engine);
 
   /** Starts apply one agent at a time and sends `signals` once the first action is done. */
   async function interrupt(signals: NodeJS.Signals[]) {
     const child = spawn(process.execPath, [CLI, 'apply', '-p', '1'], {
-      cwd: p.dir,
-      env,
+      cwd: t.p.dir,
+      env: env(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -73,7 +39,8 @@ describe('apply interrupted by a signal (own dockerd)', () => {
     return { code: await exited, stdout: () => stdout, stderr: () => stderr };
   }
 
-  const apply = () => spawnSync(process.execPath, [CLI, 'apply'], { cwd: p.dir, env, encoding: 'utf8' });
+  const apply = () =>
+    spawnSync(process.execPath, [CLI, 'apply'], { cwd: t.p.dir, env: env(), encoding: 'utf8' });
 
   it('SIGINT: in-flight actions end, the rest are reported not started, lock released, exit 130', async () => {
     write('one');
@@ -89,7 +56,7 @@ describe('apply interrupted by a signal (own dockerd)', () => {
     // What was done is whole: every container made is running (none left `created`), one per done create.
     expect(states()).toHaveLength(Number(done));
     expect(states().every((l) => l.endsWith(' running'))).toBe(true);
-    expect(existsSync(locks()) ? readdirSync(locks()) : []).toEqual([]);
+    expect(existsSync(t.locks) ? readdirSync(t.locks) : []).toEqual([]);
 
     const next = apply();
     expect(next.status, next.stderr).toBe(0);
@@ -114,7 +81,7 @@ describe('apply interrupted by a signal (own dockerd)', () => {
     expect(all.every((l) => l.endsWith(' running'))).toBe(true);
     for (const id of ids) {
       expect(
-        engine.docker('inspect', '-f', '{{range .Config.Env}}{{.}},{{end}}', `${p.prefix}${id}`),
+        t.engine.docker('inspect', '-f', '{{range .Config.Env}}{{.}},{{end}}', `${t.p.prefix}${id}`),
       ).toContain('MODE=three');
     }
   });

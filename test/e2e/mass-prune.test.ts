@@ -4,54 +4,27 @@
  * change and keeps the last good state until restarted with the flag). Built CLI, own dockerd.
  */
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/cli.js';
+import { projectPs } from '../helpers/docker.js';
 import { eventually } from '../helpers/eventually.js';
-import { type TestProject, testProject } from '../helpers/project.js';
-import { type TestDockerd, testDockerd } from '../helpers/test-dockerd.js';
+import { ownEngineProject } from '../helpers/own-engine.js';
+import { agentsBlock } from '../helpers/project.js';
 import { spawnWatch } from '../helpers/watch-process.js';
 
 const all = ['a', 'b', 'c', 'd', 'e', 'f'];
 
 describe('mass prune guard (own dockerd)', () => {
-  let engine: TestDockerd;
-  let p: TestProject;
-  let env: Record<string, string>;
+  const t = ownEngineProject('ac9', 'ac9prune');
 
-  beforeAll(async () => {
-    engine = testDockerd('ac9');
-    await engine.start();
-    engine.loadTestImage();
-    p = testProject('ac9prune');
-    env = { DOCKER_HOST: engine.host, AGENTCTL_LOCK_DIR: path.join(engine.root, 'locks') };
-  });
-  afterAll(async () => {
-    await engine?.cleanup();
-    p?.cleanup();
-  });
-
-  const write = (ids: string[]) =>
-    p.write(`agents:\n${ids.map((id) => `  ${id}: {}`).join('\n')}`, '  network: none');
+  const write = (ids: string[]) => t.p.write(agentsBlock(ids), '  network: none');
   const apply = (...args: string[]) =>
     spawnSync(process.execPath, [CLI, 'apply', ...args], {
-      cwd: p.dir,
-      env: { ...process.env, NO_COLOR: '1', ...env },
+      cwd: t.p.dir,
+      env: { ...process.env, NO_COLOR: '1', ...t.env },
       encoding: 'utf8',
     });
-  const agents = () =>
-    engine
-      .docker(
-        'ps',
-        '-a',
-        '--filter',
-        `label=agentctl.project=${p.project}`,
-        '--format',
-        '{{.Label "agentctl.agent"}}',
-      )
-      .split('\n')
-      .filter(Boolean)
-      .sort();
+  const agents = () => projectPs(t.p.project, '{{.Label "agentctl.agent"}}', t.engine);
 
   it('one-shot apply refuses to remove more than half of the agents without --allow-mass-prune', () => {
     write(all);
@@ -74,7 +47,7 @@ describe('mass prune guard (own dockerd)', () => {
   it('watch holds such a change, keeps the last good state, and applies it once restarted with the flag', async () => {
     write(all);
     expect(apply().status).toBe(0);
-    const w = spawnWatch(['--resync', '600'], { cwd: p.dir, env });
+    const w = spawnWatch(['--resync', '600'], { cwd: t.p.dir, env: t.env });
     try {
       await w.waitFor('the first apply', (e) => e.type === 'reconcile');
       write(['a']);
@@ -83,13 +56,13 @@ describe('mass prune guard (own dockerd)', () => {
         "holding a change that would remove 5 of the project's 6 agents",
       );
       // The last good state stays in force, for repairs too: a removed agent comes back.
-      engine.docker('rm', '-f', `${p.prefix}f`);
+      t.engine.docker('rm', '-f', `${t.p.prefix}f`);
       await eventually('f repaired', () => agents().length === all.length && agents().join() === all.join());
     } finally {
       w.child.kill('SIGTERM');
       await w.exited;
     }
-    const confirmed = spawnWatch(['--resync', '600', '--allow-mass-prune'], { cwd: p.dir, env });
+    const confirmed = spawnWatch(['--resync', '600', '--allow-mass-prune'], { cwd: t.p.dir, env: t.env });
     try {
       await confirmed.waitFor('the first apply', (e) => e.type === 'reconcile');
       expect(agents()).toEqual(['a']);

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentctl } from '../helpers/cli.js';
-import { docker } from '../helpers/docker.js';
+import { docker, projectPs } from '../helpers/docker.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 
 describe('apply/diff --target (real engine)', () => {
@@ -16,18 +16,7 @@ describe('apply/diff --target (real engine)', () => {
   afterAll(() => p?.cleanup());
 
   const run = (...args: string[]) => agentctl(args, { cwd: p.dir });
-  const agents = () =>
-    docker(
-      'ps',
-      '-a',
-      '--filter',
-      `label=agentctl.project=${p.project}`,
-      '--format',
-      '{{.Label "agentctl.agent"}}',
-    )
-      .split('\n')
-      .filter(Boolean)
-      .sort();
+  const agents = () => projectPs(p.project, '{{.Label "agentctl.agent"}}');
   const memoryOf = (id: string) =>
     docker('inspect', '-f', '{{.HostConfig.Memory}}', `${p.prefix}${id}`).trim();
 

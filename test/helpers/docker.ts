@@ -27,10 +27,22 @@ export function exists(nameOrId: string): boolean {
   return dockerTry('inspect', '--type', 'container', nameOrId).status === 0;
 }
 
+/**
+ * One line per container (any state) of a project, as `format` shows it, sorted: on the machine's
+ * engine, or on `on` (a test's own dockerd).
+ */
+export function projectPs(
+  project: string,
+  format: string,
+  on: { docker(...args: string[]): string } = { docker },
+): string[] {
+  const out = on.docker('ps', '-a', '--filter', `label=agentctl.project=${project}`, '--format', format);
+  return out.split('\n').filter(Boolean).sort();
+}
+
 /** Names of all containers (any state) of a project. */
 export function projectContainers(project: string): string[] {
-  const out = docker('ps', '-a', '--filter', `label=agentctl.project=${project}`, '--format', '{{.Names}}');
-  return out ? out.split('\n').sort() : [];
+  return projectPs(project, '{{.Names}}');
 }
 
 export function removeProjectContainers(project: string): void {

@@ -24,6 +24,11 @@ export interface TestProject {
   cleanup(): void;
 }
 
+/** An `agents:` block of the given ids, each with nothing but the defaults. */
+export function agentsBlock(ids: string[]): string {
+  return `agents:\n${ids.map((id) => `  ${id}: {}`).join('\n')}`;
+}
+
 export function testProject(tag = 't'): TestProject {
   const project = `${tag}-${randomBytes(4).toString('hex')}`;
   const dir = mkdtempSync(path.join(os.tmpdir(), `agentctl-${project}-`));

@@ -7,60 +7,37 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/cli.js';
+import { projectPs } from '../helpers/docker.js';
 import { eventually } from '../helpers/eventually.js';
-import { type TestProject, testProject } from '../helpers/project.js';
-import { type TestDockerd, testDockerd } from '../helpers/test-dockerd.js';
+import { ownEngineProject } from '../helpers/own-engine.js';
+import { agentsBlock } from '../helpers/project.js';
 
 const AGENTS = 20;
 const ids = Array.from({ length: AGENTS }, (_, i) => `a${String(i).padStart(2, '0')}`);
 
 describe('an engine crash mid-apply (own dockerd, SIGKILLed)', () => {
-  let engine: TestDockerd;
-  let p: TestProject;
-  let env: Record<string, string>;
+  const t = ownEngineProject('ac9', 'ac9crash');
+  const env = () => ({ ...process.env, NO_COLOR: '1', ...t.env, AGENTCTL_ENGINE_TIMEOUT: '20' });
 
-  beforeAll(async () => {
-    engine = testDockerd('ac9');
-    await engine.start();
-    engine.loadTestImage();
-    p = testProject('ac9crash');
-    env = {
-      ...(process.env as Record<string, string>),
-      NO_COLOR: '1',
-      DOCKER_HOST: engine.host,
-      AGENTCTL_LOCK_DIR: path.join(engine.root, 'locks'),
-      AGENTCTL_ENGINE_TIMEOUT: '20',
-    };
-  });
-
-  afterAll(async () => {
-    await engine?.cleanup();
-    p?.cleanup();
-  });
-
-  const write = (mode: string) =>
-    p.write(
-      `agents:\n${ids.map((id) => `  ${id}: {}`).join('\n')}`,
-      `  network: none\n  env: { MODE: ${mode} }`,
-    );
+  const write = (mode: string) => t.p.write(agentsBlock(ids), `  network: none\n  env: { MODE: ${mode} }`);
   const apply = () =>
-    spawnSync(process.execPath, [CLI, 'apply', '-p', '4'], { cwd: p.dir, env, encoding: 'utf8' });
-  const names = () => ids.map((id) => `${p.prefix}${id}`);
+    spawnSync(process.execPath, [CLI, 'apply', '-p', '4'], { cwd: t.p.dir, env: env(), encoding: 'utf8' });
+  const names = () => ids.map((id) => `${t.p.prefix}${id}`);
 
   // Its own waits add up to minutes (a 60 s wait for progress, up to 180 s to converge): the suite-wide
   // 60 s limit cut it short on a loaded CI machine.
   it('the next apply recreates what the crash broke and converges, data kept', async () => {
     write('one');
     expect(apply().status).toBe(0);
-    for (const id of ids) writeFileSync(path.join(p.workDir(id), 'kept.txt'), id);
+    for (const id of ids) writeFileSync(path.join(t.p.workDir(id), 'kept.txt'), id);
 
     // Every agent is recreated (MODE changed); the engine dies once a few of them are done.
     write('two');
     const child = spawn(process.execPath, [CLI, 'apply', '-p', '4'], {
-      cwd: p.dir,
-      env,
+      cwd: t.p.dir,
+      env: env(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -68,10 +45,10 @@ describe('an engine crash mid-apply (own dockerd, SIGKILLed)', () => {
     child.stderr.on('data', (c: Buffer) => (progress += c.toString()));
     child.stdout.resume();
     await eventually('a few recreates done', () => (progress.match(/^ok /gm) ?? []).length >= 5, 60_000);
-    engine.signal('SIGKILL');
-    await engine.exited();
+    t.engine.signal('SIGKILL');
+    await t.engine.exited();
     await exited;
-    await engine.start();
+    await t.engine.start();
 
     // Converged within a few runs (each may still fail what it finds broken, but must repair it).
     const runs: string[] = [];
@@ -86,19 +63,11 @@ describe('an engine crash mid-apply (own dockerd, SIGKILLed)', () => {
     );
     expect(runs.length, runs.join('\n---\n')).toBeLessThanOrEqual(3);
 
-    const diff = spawnSync(process.execPath, [CLI, 'diff'], { cwd: p.dir, env, encoding: 'utf8' });
+    const diff = spawnSync(process.execPath, [CLI, 'diff'], { cwd: t.p.dir, env: env(), encoding: 'utf8' });
     expect(diff.status, diff.stdout).toBe(0);
-    const all = engine.docker(
-      'ps',
-      '-a',
-      '--filter',
-      `label=agentctl.project=${p.project}`,
-      '--format',
-      '{{.Names}}',
-    );
-    expect(all.split('\n').sort()).toEqual(names());
+    expect(projectPs(t.p.project, '{{.Names}}', t.engine)).toEqual(names());
     for (const [i, name] of names().entries()) {
-      const [running, started, mode] = engine
+      const [running, started, mode] = t.engine
         .docker(
           'inspect',
           '-f',
@@ -110,8 +79,8 @@ describe('an engine crash mid-apply (own dockerd, SIGKILLed)', () => {
       expect(started, name).not.toMatch(/^0001-01-01/);
       expect(mode, name).toContain('MODE=two');
       // Really running: a command runs in it, and it sees its data.
-      expect(engine.docker('exec', name, 'cat', '/mnt/kept.txt')).toBe(ids[i]);
-      expect(readFileSync(path.join(p.workDir(ids[i] as string), 'kept.txt'), 'utf8')).toBe(ids[i]);
+      expect(t.engine.docker('exec', name, 'cat', '/mnt/kept.txt')).toBe(ids[i]);
+      expect(readFileSync(path.join(t.p.workDir(ids[i] as string), 'kept.txt'), 'utf8')).toBe(ids[i]);
     }
   }, 300_000);
 });
