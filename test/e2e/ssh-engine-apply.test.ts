@@ -6,12 +6,11 @@
  * engine, whose containers the in-use check asks.
  * The local engine (DOCKER_HOST) is only listed, for the project's name, which nothing else uses.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentctl } from '../helpers/cli.js';
-import { downDataOnEngine } from '../helpers/down-data-remote.js';
-import { TEST_IMAGE } from '../helpers/docker.js';
+import { downDataOnEngine, rmDataOnEngine, writeCoderOnEngine } from '../helpers/down-data-remote.js';
 import { SSHD, testSshd, type TestSshd } from '../helpers/test-sshd.js';
 import { testDockerd, type TestDockerd } from '../helpers/test-dockerd.js';
 
@@ -33,23 +32,9 @@ describe.skipIf(!haveSshd)('apply -f onto an engine over ssh (built binary, loop
     d.loadTestImage();
     sshd = await testSshd('i13s', { dockerHost: d.host });
     dir = mkdtempSync('/tmp/i13-sshapply-');
-    writeFileSync(
-      path.join(dir, 'agents.yaml'),
-      [
-        'version: 1',
-        `project: ${PROJECT}`,
-        'runtimeDir: ./rt-local',
-        'engines:',
-        `  gpu: { host: "ssh://root@127.0.0.1:${sshd.port}", runtimeDir: ${rt()} }`,
-        'agents:',
-        '  coder:',
-        '    engine: gpu',
-        `    image: ${TEST_IMAGE}`,
-        '    command: [sleep, "3600"]',
-        '    network: none',
-        '',
-      ].join('\n'),
-    );
+    writeCoderOnEngine(dir, PROJECT, 'gpu', [
+      `  gpu: { host: "ssh://root@127.0.0.1:${sshd.port}", runtimeDir: ${rt()} }`,
+    ]);
   }, 180_000);
 
   afterAll(async () => {
@@ -109,10 +94,7 @@ describe.skipIf(!haveSshd)('apply -f onto an engine over ssh (built binary, loop
   }, 120_000);
 
   it('rm --data removes the container and, through the helper, its working directory', () => {
-    const r = run('rm', 'coder', '--data', '-t', '1');
-    expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(d.ok('inspect', 'claude-agent-coder')).toBe(false);
-    expect(existsSync(workDir())).toBe(false);
+    rmDataOnEngine(run, d, workDir());
   }, 120_000);
 
   it('down --data over ssh: a directory a container on that engine mounts is kept, deleted once free', () => {

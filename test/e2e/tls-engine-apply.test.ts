@@ -4,70 +4,38 @@
  * `--bridge none`), certificates made by the test (test-tls.ts). The engine is on this host, so its
  * working directories are made on this disk; exec goes over TLS.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentctl } from '../helpers/cli.js';
-import { downDataOnEngine } from '../helpers/down-data-remote.js';
-import { TEST_IMAGE } from '../helpers/docker.js';
-import { testDockerd, type TestDockerd } from '../helpers/test-dockerd.js';
-import { freePort } from '../helpers/test-sshd.js';
-import { testTls, type TestTls } from '../helpers/test-tls.js';
+import { downDataOnEngine, rmDataOnEngine, writeCoderOnEngine } from '../helpers/down-data-remote.js';
+import type { TestDockerd } from '../helpers/test-dockerd.js';
+import { tlsDockerd, type TlsDockerd } from '../helpers/tls-dockerd.js';
 
 const PROJECT = `i13-tlsapply-${process.pid}`;
 
 describe('apply -f onto an engine over TLS (built binary)', () => {
+  let engineTls: TlsDockerd | undefined;
   let d: TestDockerd;
-  let tls: TestTls;
   let dir: string;
   const rt = () => path.join(dir, 'rt-lab');
   const workDir = () => path.join(rt(), 'agent-working-directory', 'coder');
 
   beforeAll(async () => {
-    tls = testTls('i13-tlsapply');
-    const port = await freePort();
-    d = testDockerd('i13-tlsa', {
-      bridge: { name: 'i13tla0', cidr: '10.213.14.1/24' },
-      extraArgs: [
-        '--host',
-        `tcp://127.0.0.1:${port}`,
-        '--tlsverify',
-        '--tlscacert',
-        tls.ca,
-        '--tlscert',
-        tls.serverCert,
-        '--tlskey',
-        tls.serverKey,
-      ],
-    });
-    await d.start();
-    d.loadTestImage();
+    engineTls = await tlsDockerd('i13-tlsa', { name: 'i13tla0', cidr: '10.213.14.1/24' });
+    const { tls, port } = engineTls;
+    d = engineTls.d;
     dir = mkdtempSync('/tmp/i13-tlsapply-');
-    writeFileSync(
-      path.join(dir, 'agents.yaml'),
-      [
-        'version: 1',
-        `project: ${PROJECT}`,
-        'runtimeDir: ./rt-local',
-        'engines:',
-        '  lab:',
-        `    host: "tcp://127.0.0.1:${port}"`,
-        `    runtimeDir: ${rt()}`,
-        `    tls: { ca: "${tls.ca}", cert: "${tls.clientCert}", key: "${tls.clientKey}" }`,
-        'agents:',
-        '  coder:',
-        '    engine: lab',
-        `    image: ${TEST_IMAGE}`,
-        '    command: [sleep, "3600"]',
-        '    network: none',
-        '',
-      ].join('\n'),
-    );
+    writeCoderOnEngine(dir, PROJECT, 'lab', [
+      '  lab:',
+      `    host: "tcp://127.0.0.1:${port}"`,
+      `    runtimeDir: ${rt()}`,
+      `    tls: { ca: "${tls.ca}", cert: "${tls.clientCert}", key: "${tls.clientKey}" }`,
+    ]);
   }, 180_000);
 
   afterAll(async () => {
-    await d?.cleanup();
-    if (tls) rmSync(tls.dir, { recursive: true, force: true });
+    await engineTls?.cleanup();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
@@ -84,10 +52,7 @@ describe('apply -f onto an engine over TLS (built binary)', () => {
     const e = run('exec', 'coder', '--', 'sh', '-c', 'echo over-tls > /mnt/note');
     expect(e.status, e.stderr).toBe(0);
     expect(readFileSync(path.join(workDir(), 'note'), 'utf8')).toBe('over-tls\n');
-    const rm = run('rm', 'coder', '--data', '-t', '1');
-    expect(rm.status, rm.stdout + rm.stderr).toBe(0);
-    expect(d.ok('inspect', 'claude-agent-coder')).toBe(false);
-    expect(existsSync(workDir())).toBe(false);
+    rmDataOnEngine(run, d, workDir());
   }, 300_000);
 
   it('down --data over TLS: a directory a container on that engine mounts is kept, deleted once free', () => {

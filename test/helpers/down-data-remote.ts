@@ -1,15 +1,52 @@
 /**
- * `down --data` of a file whose agent `coder` runs on a non-local engine (ssh, TLS), through the built
- * binary: the same steps for each transport. The in-use check must ask that engine: a container there
+ * A file whose agent `coder` runs on a non-local engine (ssh, TLS), through the built binary: the same
+ * file and steps for each transport. `down --data`: The in-use check must ask that engine: a container there
  * that mounts the working directory keeps it (exit 1, named); once that container is gone, the next
  * `down --data` deletes it. The world is asserted on that engine and on disk.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import type { CliResult } from './cli.js';
 import { TEST_IMAGE } from './docker.js';
 import type { TestDockerd } from './test-dockerd.js';
+
+/**
+ * `dir/agents.yaml` of `project`: the given lines under `engines:` (one of them `engine`), and agent
+ * `coder` on `engine`, sleeping on the test image with no network.
+ */
+export function writeCoderOnEngine(
+  dir: string,
+  project: string,
+  engine: string,
+  engineLines: string[],
+): void {
+  writeFileSync(
+    path.join(dir, 'agents.yaml'),
+    [
+      'version: 1',
+      `project: ${project}`,
+      'runtimeDir: ./rt-local',
+      'engines:',
+      ...engineLines,
+      'agents:',
+      '  coder:',
+      `    engine: ${engine}`,
+      `    image: ${TEST_IMAGE}`,
+      '    command: [sleep, "3600"]',
+      '    network: none',
+      '',
+    ].join('\n'),
+  );
+}
+
+/** `rm coder --data`: the container is gone from that engine, its working directory from disk. */
+export function rmDataOnEngine(run: (...args: string[]) => CliResult, d: TestDockerd, workDir: string): void {
+  const rm = run('rm', 'coder', '--data', '-t', '1');
+  expect(rm.status, rm.stdout + rm.stderr).toBe(0);
+  expect(d.ok('inspect', 'claude-agent-coder')).toBe(false);
+  expect(existsSync(workDir)).toBe(false);
+}
 
 export function downDataOnEngine(
   run: (...args: string[]) => CliResult,

@@ -3,18 +3,19 @@
  * the host's network namespace, on a bridge of its own), certificates made by the test with openssl.
  * The engine's certificate is always verified and ours presented; every bad file is a clear error.
  */
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerEngine } from '../../src/docker/engine.js';
 import type { TlsFiles } from '../../src/docker/engine-address.js';
 import type { CreateContainerBody } from '../../src/docker/port.js';
 import { TEST_IMAGE } from '../helpers/docker.js';
-import { testDockerd, type TestDockerd } from '../helpers/test-dockerd.js';
-import { freePort } from '../helpers/test-sshd.js';
-import { testTls, type TestTls } from '../helpers/test-tls.js';
+import type { TestDockerd } from '../helpers/test-dockerd.js';
+import type { TestTls } from '../helpers/test-tls.js';
+import { tlsDockerd, type TlsDockerd } from '../helpers/tls-dockerd.js';
 
 describe('an engine over TLS (private dockerd with --tlsverify)', () => {
+  let engineTls: TlsDockerd | undefined;
   let d: TestDockerd;
   let tls: TestTls;
   let port: number;
@@ -32,31 +33,14 @@ describe('an engine over TLS (private dockerd with --tlsverify)', () => {
     );
 
   beforeAll(async () => {
-    tls = testTls('i13-tls');
-    port = await freePort();
+    engineTls = await tlsDockerd('i13-tls', { name: 'i13tls0', cidr: '10.213.13.1/24' });
+    ({ d, tls, port } = engineTls);
     files = { ca: tls.ca, cert: tls.clientCert, key: tls.clientKey };
-    d = testDockerd('i13-tls', {
-      bridge: { name: 'i13tls0', cidr: '10.213.13.1/24' },
-      extraArgs: [
-        '--host',
-        `tcp://127.0.0.1:${port}`,
-        '--tlsverify',
-        '--tlscacert',
-        tls.ca,
-        '--tlscert',
-        tls.serverCert,
-        '--tlskey',
-        tls.serverKey,
-      ],
-    });
-    await d.start();
-    d.loadTestImage();
   }, 120_000);
 
   afterAll(async () => {
     for (const e of engines) (e as unknown as { http: { close(): void } }).http.close();
-    await d?.cleanup();
-    if (tls) rmSync(tls.dir, { recursive: true, force: true });
+    await engineTls?.cleanup();
   }, 120_000);
 
   it('drives that engine: info, create, start, exec with stdin', async () => {
