@@ -49,6 +49,13 @@ export interface DiffOptions extends OpContext {
   /** How observe inspects a container (the watcher's InspectCache); default: ask the engine. */
   inspect?: ObserveOptions['inspect'];
   /**
+   * `desired` holds only some of the file's agents (the watcher's run for a saved change of a few): only
+   * their containers are listed, looked at and planned. The rest of the project is not looked at, so
+   * nothing of it is changed or pruned, and the emptied-file refusal is the caller's (the watcher
+   * checked the whole file). One engine only.
+   */
+  partial?: boolean;
+  /**
    * Only these agents (ids, replica instances, or the key declaring replicas): see reconcile/target.ts.
    * Agents outside the target are never changed, pruned or counted by the mass-prune guard.
    */
@@ -179,13 +186,16 @@ async function diffResolved(
   opts: DiffOptions & Pick<ApplyOptions, 'fromCode'>,
 ): Promise<Planned> {
   refuseOtherEngines(desired, 'diff and apply');
-  const observed = await observe(portOf(opts), desired, { inspect: opts.inspect });
+  const observed = await observe(portOf(opts), desired, {
+    inspect: opts.inspect,
+    ...(opts.partial && { agents: desired.agents.map((a) => a.id) }),
+  });
   const full = plan(desired, observed, { prune: opts.prune, takeOver: takeOverOf(opts) });
   if (opts.targets?.length) {
     const targeted = resolveTargets(opts.targets, desired, observed);
     return { plan: targetPlan(full, targeted, desired, opts.targets), observed, targeted };
   }
-  refuseEmptyTeardown(desired, observed, opts.allowEmpty);
+  if (!opts.partial) refuseEmptyTeardown(desired, observed, opts.allowEmpty);
   return { plan: full, observed };
 }
 
@@ -222,8 +232,9 @@ export async function reconcile(desired: DesiredState, opts: ApplyOptions = {}):
   const port = portOf(opts);
   const release = await runLock(desired.project, opts);
   // Throwaway containers a killed run left behind (they belong to no project, so no plan sees them):
-  // swept on every run that may change things, alongside the run's own work.
-  const sweep = opts.dryRun ? undefined : port.removeLeftoverScratch().catch(() => 0);
+  // swept on every run that may change things, alongside the run's own work (a partial run is the
+  // watcher's, whose full runs sweep).
+  const sweep = opts.dryRun || opts.partial ? undefined : port.removeLeftoverScratch().catch(() => 0);
   try {
     // Before anything changes: an unresolvable secret reference refuses the run.
     const secrets = await resolveFor(desired, { create: !opts.dryRun, env: opts.env });

@@ -20,6 +20,12 @@ export interface ObserveOptions {
   inspectAll?: boolean;
   /** How to inspect a container (default: ask the engine); the watcher answers from its InspectCache. */
   inspect?: (id: string) => Promise<ContainerDetails | undefined>;
+  /**
+   * List only these agents' containers (one list call each, by their agent label) instead of the
+   * project's: the watcher's run for a saved change of a few agents. At 1000 agents the project's list
+   * is the largest part of such a run; one agent's is a few milliseconds.
+   */
+  agents?: readonly string[];
 }
 
 export async function observe(
@@ -27,7 +33,11 @@ export async function observe(
   desired: DesiredState,
   opts: ObserveOptions = {},
 ): Promise<ObservedState> {
-  const all = await port.listContainers({ [LABEL.project]: desired.project });
+  const imageRefs = [...new Set(desired.agents.map((a) => a.image))].sort();
+  // Asked alongside the list: they need nothing from it.
+  const imageIdsP = Promise.all(imageRefs.map(async (ref) => (await port.inspectImage(ref))?.id ?? null));
+  imageIdsP.catch(() => undefined);
+  const all = await listOf(port, desired.project, opts.agents);
   // The egress gateway carries the project's label (so watch sees its events and down removes it) but
   // is not an agent.
   const gateway = all.find((s) => s.labels[GATEWAY_LABEL] !== undefined);
@@ -35,7 +45,6 @@ export async function observe(
   const withEgress = gateway !== undefined || desired.agents.some((a) => a.egress);
   const ownedNames = new Set(summaries.map((s) => s.name));
   const unclaimedNames = desired.agents.map((a) => a.name).filter((n) => !ownedNames.has(n));
-  const imageRefs = [...new Set(desired.agents.map((a) => a.image))].sort();
   const declared = new Set(desired.agents.map((a) => a.id));
   // Limits matter only for containers that stay: the rest are removed whatever their limits are.
   const needsInspect = (s: ContainerSummary) =>
@@ -49,7 +58,7 @@ export async function observe(
   const [containers, foreign, imageIds, egress] = await Promise.all([
     mapLimit(summaries, INSPECT_CONCURRENCY, (s) => toObserved(inspect, s, needsInspect(s), egressNet)),
     port.listContainersByName(unclaimedNames),
-    Promise.all(imageRefs.map(async (ref) => (await port.inspectImage(ref))?.id ?? null)),
+    imageIdsP,
     withEgress ? observeEgress(port, desired, gateway) : undefined,
   ]);
 
@@ -70,6 +79,21 @@ export async function observe(
     ...(Object.keys(otherFiles).length > 0 && { otherFiles }),
     ...(egress && { egress }),
   };
+}
+
+/** The project's containers, or only those of `agents` (one container may carry only one agent label). */
+async function listOf(
+  port: DockerPort,
+  project: string,
+  agents: readonly string[] | undefined,
+): Promise<ContainerSummary[]> {
+  if (!agents) return port.listContainers({ [LABEL.project]: project });
+  const lists = await Promise.all(
+    [...new Set(agents)].map((agent) =>
+      port.listContainers({ [LABEL.project]: project, [LABEL.agent]: agent }),
+    ),
+  );
+  return lists.flat();
 }
 
 /** The other files the containers' labels name, and whether each still exists (a moved file does not). */

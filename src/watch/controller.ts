@@ -49,6 +49,8 @@ import { followEngineEvents } from './engine-events.js';
 import type { WatchEvent, WatchEventBody, WatchUnreachable, WatchUnwell } from './events.js';
 import { naturalCompare } from '../util/natural-sort.js';
 import { type FileWatch, watchFile } from './file-watcher.js';
+import { changedAgents, narrowed } from './narrow.js';
+import { cacheInfo, type InfoCache } from './info-cache.js';
 
 export interface WatchOptions extends OpContext {
   /** The agents file. It must be a file: stdin cannot be watched. */
@@ -140,8 +142,9 @@ class Controller {
   readonly done: Promise<void>;
   private resolveDone: () => void = () => undefined;
   private readonly file: string;
-  /** The `local` engine's port (DOCKER_HOST, or a test's). */
+  /** The `local` engine's port (DOCKER_HOST, or a test's), its info remembered (see info-cache.ts). */
   private readonly port: DockerPort;
+  private readonly info: InfoCache;
   /**
    * One event subscription per engine of the file (just `local` for a file without `engines:`), each
    * with its own reconnect back-off and its own memory of inspects (see inspect-cache.ts).
@@ -165,6 +168,8 @@ class Controller {
   private backingOff = new Map<string, number>();
   /** Agents the last reconcile found not well (restart-looping, unhealthy). */
   private unwell = new Set<string>();
+  /** What was said of them (a narrowed reconcile keeps it for the agents it did not look at). */
+  private unwellSaid: WatchUnwell[] = [];
   /** Preflight problems of withheld agents already reported (message -> its agents), each said once. */
   private withheldShown = new Map<string, readonly string[]>();
   private warningsShown = '';
@@ -177,7 +182,8 @@ class Controller {
 
   constructor(private readonly opts: WatchOptions) {
     this.file = path.resolve(opts.cwd ?? process.cwd(), opts.file);
-    this.port = portOf(opts);
+    this.info = cacheInfo(portOf(opts));
+    this.port = this.info.port;
     this.policy = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.resyncMs = opts.resyncMs ?? DEFAULT_RESYNC_MS;
     this.debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
@@ -327,24 +333,39 @@ class Controller {
   }
 
   private async reconcileOnce(trigger: string[]): Promise<void> {
+    const before = this.desired;
+    let reloaded = false;
     if (trigger.includes('file')) {
-      const changed = await this.reload();
+      reloaded = await this.reload();
       // A file that cannot be used changes nothing; other triggers still repair with the last good state.
-      if (!changed && trigger.every((t) => t === 'file')) return;
+      if (!reloaded && trigger.every((t) => t === 'file')) return;
     }
     const desired = this.desired;
     if (!desired) return;
     // A full look: what the event stream may have missed (or the first one).
-    if (trigger.some((t) => FULL_LOOK.has(t))) for (const w of this.engines.values()) w.cache.forgetAll();
+    if (trigger.some((t) => FULL_LOOK.has(t))) {
+      for (const w of this.engines.values()) w.cache.forgetAll();
+      this.info.forget();
+      // Asked now, beside this run's look, so that the next saved change finds it ready.
+      Promise.resolve()
+        .then(() => this.port.info())
+        .catch(() => undefined);
+    }
     const keys = specKeys(desired.agents);
+    // A saved change alone (no engine event with it) of a few agents: reconciled for them alone.
+    const only =
+      reloaded && before && trigger.every((t) => t === 'file')
+        ? changedAgents(before, desired, this.applied, keys)
+        : undefined;
     let decision: Decision | undefined;
     try {
       const {
         plan: planned0,
         report,
         withheld,
-      } = await (desired.engines ? reconcileFleet : reconcile)(desired, {
+      } = await (desired.engines ? reconcileFleet : reconcile)(only ? narrowed(desired, only) : desired, {
         port: this.port,
+        partial: only !== undefined,
         inspect: this.engines.get(LOCAL_ENGINE)?.cache.inspect,
         inspectOn: (engine) => this.engines.get(engine)?.cache.inspect,
         lockHeld: true,
@@ -405,9 +426,18 @@ class Controller {
       });
       const appliedBefore = this.applied;
       this.applied = appliedAfter(keys, this.applied, new Set([...out, ...away]));
-      this.reportWithheld(trigger, withheld, d);
-      const unwell = (planned0.failing ?? []).map((f) => ({ agent: f.agentId, message: f.message }));
-      this.emit(this.reconcileEvent(trigger, d, report, desired, now, [...out].sort(), unwell, unreachable));
+      this.reportWithheld(trigger, withheld, d, only);
+      const found = (planned0.failing ?? []).map((f) => ({ agent: f.agentId, message: f.message }));
+      // Agents a narrowed run did not look at are as the last reconcile found them.
+      const unwell = only
+        ? [...this.unwellSaid.filter((u) => !only.has(u.agent)), ...found].sort((a, b) =>
+            naturalCompare(a.agent, b.agent),
+          )
+        : found;
+      const unlooked = only ? desired.agents.length - only.size : 0;
+      this.emit(
+        this.reconcileEvent(trigger, d, report, desired, now, [...out].sort(), unwell, unreachable, unlooked),
+      );
       this.reportBackoff(d, keys, appliedBefore);
       this.scheduleWake(d, report);
     } catch (err) {
@@ -532,6 +562,7 @@ class Controller {
   private onEngineDisconnected(w: EngineWatch, err: AgentctlError | undefined, retryInMs: number): void {
     // Events are missed while disconnected: nothing remembered of this engine can be trusted.
     w.cache.forgetAll();
+    if (w.name === LOCAL_ENGINE) this.info.forget();
     if (w.state === 'disconnected') return;
     w.state = 'disconnected';
     // With several engines, only this one's agents wait for it: said once, with who they are.
@@ -558,12 +589,19 @@ class Controller {
    * Each withheld agent's problem is reported as an error when it appears (or changes), not again on
    * every reconcile that finds it still there; one that goes away and comes back is reported again.
    */
-  private reportWithheld(trigger: string[], withheld: readonly PreflightProblem[], d: Decision): void {
+  private reportWithheld(
+    trigger: string[],
+    withheld: readonly PreflightProblem[],
+    d: Decision,
+    only: ReadonlySet<string> | undefined,
+  ): void {
     const shown = new Map<string, readonly string[]>();
-    // Agents held by their back-off were not checked this time: what was said of them still stands.
+    // Agents held by their back-off, or left out of a narrowed run, were not checked this time: what was
+    // said of them still stands.
     const unchecked = new Set(d.held.map((h) => h.agent));
+    const isUnchecked = (a: string) => unchecked.has(a) || (only !== undefined && !only.has(a));
     for (const [message, agents] of this.withheldShown) {
-      if (agents.every((a) => unchecked.has(a))) shown.set(message, agents);
+      if (agents.every(isUnchecked)) shown.set(message, agents);
     }
     for (const w of withheld) {
       if (!this.withheldShown.has(w.message)) {
@@ -653,9 +691,12 @@ class Controller {
     withheld: string[],
     unwell: WatchUnwell[],
     unreachable: WatchUnreachable[],
+    /** Agents a narrowed run left alone: their spec is the one applied, and no event said they changed. */
+    unlooked: number,
   ): WatchEventBody {
     const repairs = new Set(d.repairs);
     const before = this.unwell;
+    this.unwellSaid = unwell;
     this.unwell = new Set(unwell.map((u) => u.agent));
     const newlyUnwell = [...this.unwell].filter((a) => !before.has(a));
     // No longer listed: well again, or acted on (recreated, removed), which ends the old verdict too.
@@ -688,7 +729,7 @@ class Controller {
       })),
       withheld,
       unreachable,
-      unchanged: report.unchanged.length,
+      unchanged: report.unchanged.length + unlooked,
       agents: desired.agents.length,
       unwell,
       newlyUnwell,
