@@ -1,16 +1,19 @@
 /**
  * The library's front door for code that drives agents directly (an LLM tool loop): create an agent,
  * run commands in it, read its logs, stop and remove it. One manager works in one project and keeps one
- * engine connection pool; it remembers which container each agent is and which shell it has, so a
- * command costs only the exec itself.
+ * engine connection pool per engine; it remembers which container each agent is (and on which engine)
+ * and which shell it has, so a command costs only the exec itself.
+ *
+ * Attached to a file with `engines:`, each agent is addressed on the engine the file pins it to, found
+ * as the CLI's agent commands find it (locate-agent.ts): a stray copy elsewhere is reported, never used.
  */
 import path from 'node:path';
 import { DEFAULT_NAME_PREFIX, DEFAULT_RUNTIME_DIR } from '../config/defaults.js';
 import type { DockerPort } from '../docker/port.js';
 import { loadConfig } from '../config/load.js';
 import { AgentctlError } from '../errors.js';
-import { hasOtherEngines } from '../fleet/engines-of.js';
-import type { DesiredState } from '../types.js';
+import { engineOf, hasOtherEngines } from '../fleet/engines-of.js';
+import { type DesiredState, LOCAL_ENGINE } from '../types.js';
 import { type OpContext, portOf } from './context.js';
 import { createAgent, type CreateAgentOptions } from './create-agent.js';
 import { isStaleContainerError } from './exec.js';
@@ -23,7 +26,8 @@ import {
 import { removeAgents, startAgents, stopAgents, type LifecycleResult } from './lifecycle.js';
 import { getLogs, type LogsOptions, type LogsResult } from './logs.js';
 import { type AgentRow, type ManagedAgentRow, psAll, psReport } from './ps.js';
-import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
+import { type LocatedAgent, locateAgent } from './locate-agent.js';
+import type { ResolvedAgent } from './resolve-agent.js';
 import { Session, type SessionOptions } from '../session/session.js';
 import { Editor } from '../tools/editor.js';
 
@@ -47,8 +51,11 @@ export class AgentManager {
   readonly runtimeDir: string;
   readonly namePrefix: string;
   private readonly port: DockerPort;
-  /** Agent id -> its container, as last resolved. A stale entry is noticed by exec and refreshed. */
-  private readonly agents = new Map<string, ResolvedAgent>();
+  /**
+   * Agent id -> its container and the engine it is on, as last resolved. A stale entry is noticed by
+   * exec and refreshed.
+   */
+  private readonly agents = new Map<string, LocatedAgent>();
   private readonly shells: ShellCache = new Map();
   /** Open sessions by agent id and session name. */
   private readonly sessions = new Map<string, Session>();
@@ -68,18 +75,12 @@ export class AgentManager {
    * prefix come from the file (validated as `agentctl validate` does; a bad file throws with
    * file:line:col), so executeCommand, sessions, logs and the rest address the file's agents by id, and
    * listAgents() lists what the file declares. It does not apply the file (that stays `apply`'s job):
-   * the agents are used as they are. A file with agents on other engines is refused: a manager drives
-   * one engine.
+   * the agents are used as they are. With `engines:`, each agent is used on the engine the file pins it
+   * to (listAgents looks at every engine, as ps does); createAgent makes agents on the local engine
+   * only, and refuses an id the file puts on another engine.
    */
   static async fromFile(file: string, opts: OpContext = {}): Promise<AgentManager> {
-    const desired = await loadConfig(file);
-    if (hasOtherEngines(desired)) {
-      throw new AgentctlError(
-        'config',
-        `${desired.file}: declares agents on other engines (engines:); an AgentManager drives one engine, so attach to such a fleet per engine or use the CLI`,
-      );
-    }
-    return new AgentManager(opts, desired);
+    return new AgentManager(opts, await loadConfig(file));
   }
 
   /**
@@ -101,6 +102,14 @@ export class AgentManager {
    */
   async createAgent(agent: CreateAgentOptions, opts: { adopt?: boolean } = {}): Promise<ResolvedAgent> {
     this.agents.delete(agent.id);
+    // Made here on the local engine, an agent the file places elsewhere would be a stray copy of it.
+    const declared = this.file?.agents.find((a) => a.id === agent.id);
+    if (declared && engineOf(declared) !== LOCAL_ENGINE) {
+      throw new AgentctlError(
+        'usage',
+        `agent ${agent.id}: ${this.file?.file} puts it on engine ${engineOf(declared)}; an AgentManager creates agents on the local engine only (applying the file creates it there)`,
+      );
+    }
     await createAgent(
       agent,
       { project: this.project, runtimeDir: this.runtimeDir, namePrefix: this.namePrefix },
@@ -118,7 +127,7 @@ export class AgentManager {
     const cached = this.agents.get(id);
     const agent = cached ?? (await this.resolve(id));
     try {
-      return await executeInAgent(this.port, agent, command, opts, this.shells);
+      return await executeInAgent(agent.port, agent, command, opts, this.shells);
     } catch (err) {
       // The agent's container was recreated or removed since we last looked: look again, once. Safe
       // to retry: these errors come from creating the exec, before anything ran.
@@ -126,7 +135,7 @@ export class AgentManager {
       this.agents.delete(id);
       const fresh = await this.resolve(id);
       if (fresh.id === agent.id) throw err;
-      return executeInAgent(this.port, fresh, command, opts, this.shells);
+      return executeInAgent(fresh.port, fresh, command, opts, this.shells);
     }
   }
 
@@ -139,11 +148,19 @@ export class AgentManager {
     const key = `${id}\0${opts.name ?? 'default'}`;
     const open = this.sessions.get(key);
     if (open) return open;
+    // The session's shell runs on the agent's engine: found first, so that the session knows where.
+    const { port } = this.agents.get(id) ?? (await this.resolve(id));
     const session = new Session(
-      this.port,
+      port,
       async (fresh) => {
         if (fresh) this.agents.delete(id);
-        return this.agents.get(id) ?? (await this.resolve(id));
+        const agent = this.agents.get(id) ?? (await this.resolve(id));
+        if (agent.port !== port)
+          throw new AgentctlError(
+            'not-found',
+            `agent ${id} is now on engine ${agent.engine}, not the one this session runs on; open a new session`,
+          );
+        return agent;
       },
       id,
       opts,
@@ -162,7 +179,7 @@ export class AgentManager {
 
   /** The text editor tool's engine for the agent: file access by exec inside it, as its user. */
   editor(id: string, opts: { maxCharacters?: number } = {}): Editor {
-    return new Editor(this.port, async () => this.agents.get(id) ?? (await this.resolve(id)), opts);
+    return new Editor(async () => this.agents.get(id) ?? (await this.resolve(id)), opts);
   }
 
   /** The open sessions, of one agent or of all. */
@@ -177,19 +194,18 @@ export class AgentManager {
 
   /** The agent's output so far (its container's stdout and stderr). */
   getLogs(id: string, opts: Omit<LogsOptions, 'port' | 'project'> = {}): Promise<LogsResult> {
-    return getLogs(id, { ...opts, port: this.port, project: this.project });
+    return getLogs(id, { ...opts, ...this.where() });
   }
 
   async startAgent(id: string): Promise<void> {
-    single(await startAgents([id], { port: this.port, project: this.project }));
+    single(await startAgents([id], this.where()));
   }
 
   /** Stops the agent: SIGTERM, then SIGKILL after `timeoutSeconds` (default 10). */
   async stopAgent(id: string, opts: { timeoutSeconds?: number } = {}): Promise<void> {
     single(
       await stopAgents([id], {
-        port: this.port,
-        project: this.project,
+        ...this.where(),
         stopTimeoutSeconds: opts.timeoutSeconds,
       }),
     );
@@ -200,8 +216,7 @@ export class AgentManager {
     this.agents.delete(id);
     single(
       await removeAgents([id], {
-        port: this.port,
-        project: this.project,
+        ...this.where(),
         removeData: opts.removeData,
         stopTimeoutSeconds: opts.timeoutSeconds,
         lockWaitMs: LOCK_WAIT_MS,
@@ -209,8 +224,20 @@ export class AgentManager {
     );
   }
 
-  private async resolve(id: string): Promise<ResolvedAgent> {
-    const agent = await resolveAgent(this.port, id, { project: this.project });
+  /**
+   * Where an agent is looked up: the manager's project, and with a file that declares engines the
+   * engine it pins the agent to (or, for an id it does not declare, whichever engine has it).
+   */
+  private where(): { port: DockerPort; project: string; desired?: DesiredState } {
+    return {
+      port: this.port,
+      project: this.project,
+      ...(hasOtherEngines(this.file) && { desired: this.file }),
+    };
+  }
+
+  private async resolve(id: string): Promise<LocatedAgent> {
+    const agent = await locateAgent(id, this.where());
     this.agents.set(id, agent);
     return agent;
   }

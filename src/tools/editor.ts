@@ -75,8 +75,8 @@ type ReadResult =
 
 export class Editor {
   constructor(
-    private readonly port: DockerPort,
-    private readonly agent: () => Promise<ResolvedAgent>,
+    /** The agent and the port of the engine it is on (a file's engines may put it on any of them). */
+    private readonly agent: () => Promise<ResolvedAgent & { port: DockerPort }>,
     private readonly defaults: { maxCharacters?: number } = {},
   ) {}
 
@@ -242,7 +242,7 @@ export class Editor {
     const agent = await this.agent();
     const out = new OutputCap(limit + 64 * 1024);
     const err = new OutputCap(4096);
-    const outcome = await this.port.exec(
+    const outcome = await agent.port.exec(
       agent.id,
       { cmd: ['sh', '-c', READ_SCRIPT, 'agentctl-view', path, String(limit)] },
       { onOutput: (s, c) => (s === 'stdout' ? out : err).push(c) },
@@ -268,7 +268,7 @@ export class Editor {
   ): Promise<ToolText | undefined> {
     const agent = await this.agent();
     const err = new OutputCap(4096);
-    const outcome = await this.port.exec(
+    const outcome = await agent.port.exec(
       agent.id,
       { cmd: ['sh', '-c', WRITE_SCRIPT, 'agentctl-write', path, mode], stdin: Buffer.from(content, 'utf8') },
       { onOutput: (s, c) => (s === 'stderr' ? err.push(c) : undefined) },
