@@ -270,6 +270,12 @@ export interface ForeignContainer {
 export interface EngineInfo {
   /** dockerd, or Podman's Docker-compatible service (which differs: see src/docker/podman.ts). */
   kind: 'docker' | 'podman';
+  /**
+   * Who the engine is, the same at every address it listens on: /info's ID with its host name and data
+   * root (dockerd before 23 derives the ID from /etc/docker/key.json, which two dockerds of one host
+   * share; no two share a data root). Absent if it gives no ID.
+   */
+  identity?: string;
   ncpu: number;
   memTotalBytes: number;
   serverVersion: string;

@@ -150,6 +150,9 @@ export class DockerEngine implements DockerPort {
 
   async info(): Promise<EngineInfo> {
     const info = await this.call<{
+      ID?: string;
+      Name?: string;
+      DockerRootDir?: string;
       NCPU: number;
       MemTotal: number;
       ServerVersion: string;
@@ -167,6 +170,7 @@ export class DockerEngine implements DockerPort {
       runtimes,
       runtimeTraits: Object.fromEntries(runtimes.map((r) => [r, runtimeTraitsOf(info.Runtimes?.[r] ?? {})])),
       kernelVersion: String(info.KernelVersion ?? ''),
+      ...(info.ID ? { identity: [info.ID, info.Name ?? '', info.DockerRootDir ?? ''].join(' ') } : {}),
       ...(info.Architecture ? { architecture: info.Architecture } : {}),
       ...(info.DefaultRuntime ? { defaultRuntime: info.DefaultRuntime } : {}),
     };

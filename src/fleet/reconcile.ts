@@ -4,6 +4,7 @@
  * engine against its own info and host, then carry each engine's part out on that engine's port, and
  * the migrations after them. One lock per project, on this host, as for one engine.
  */
+import { refuseSameEngine } from './distinct-engines.js';
 import { type OpenEngine, openEngine } from '../docker/engines.js';
 import { executeEgress } from '../egress/execute.js';
 import { ensureGatewayImage } from '../egress/gateway-image.js';
@@ -103,7 +104,9 @@ export async function diffFleet(
   opts: FleetDiffOptions = {},
 ): Promise<FleetDiffReport> {
   const { desired: resolved } = await resolveFor(desired, { create: false, env: opts.env });
-  const d = await diffResolved(resolved, openFleet(resolved, opts), opts);
+  const engines = openFleet(resolved, opts);
+  await refuseSameEngine([...engines.values()]);
+  const d = await diffResolved(resolved, engines, opts);
   const builds = localBuilds(resolved, d, opts.build);
   // The checks apply makes, over every engine's part (ops/engine-part.ts).
   const { problems, warnings } = await checkParts(resolved, partsOf(resolved, d), {
@@ -174,6 +177,7 @@ export async function reconcileFleet(
     );
   const started = performance.now();
   const engines = openFleet(desired, opts);
+  await refuseSameEngine([...engines.values()]);
   const local = engines.get(LOCAL_ENGINE) as OpenEngine;
   const release = await runLock(desired.project, opts);
   const sweeps = opts.dryRun

@@ -20,6 +20,7 @@ import { type OpenEngine } from '../docker/engines.js';
 import type { ContainerSummary } from '../docker/port.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { hasOtherEngines } from '../fleet/engines-of.js';
+import { refuseSameEngine } from '../fleet/distinct-engines.js';
 import { openEngines } from '../fleet/open-engines.js';
 import { machineOf, THIS_HOST } from '../fleet/same-host.js';
 import { LABEL } from '../labels.js';
@@ -125,6 +126,7 @@ export async function cleanup(opts: CleanupOptions): Promise<CleanupResult> {
   const { open, failed } = fleet
     ? openEngines({ ...opts.desired, runtimeDir: opts.runtimeDir } as DesiredState, portOf(opts))
     : { open: [localEngine(opts)], failed: [] };
+  if (fleet) await refuseSameEngine(open);
   // Container names in messages say their engine when there are several.
   const named = (e: OpenEngine, name: string) => (fleet ? `${name} on engine ${e.name}` : name);
   const machineOfEngine = new Map(

@@ -9,6 +9,7 @@
  * never deleted (nothing is known of their containers), and neither is any directory on a machine where
  * one of the file's engines could not be asked whether it mounts it.
  */
+import { refuseSameEngine } from '../fleet/distinct-engines.js';
 import { ID_PATTERN } from '../config/rules.js';
 import type { OpenEngine } from '../docker/engines.js';
 import type { ContainerSummary } from '../docker/port.js';
@@ -29,6 +30,7 @@ import { enginesMountSnapshot, inUseReason, usersOf } from './workdir-in-use.js'
 
 export async function downFleet(desired: DesiredState, opts: DownOptions = {}): Promise<DownResult> {
   const { open, failed } = openEngines(desired, portOf(opts));
+  await refuseSameEngine(open);
   const unreachable: UnreachableEngine[] = failed.map((f) =>
     unreachableEngine(desired, f.spec.name, f.message),
   );

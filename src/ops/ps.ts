@@ -1,4 +1,5 @@
 /** ps: one row per agent of the project, declared or running. */
+import { refuseSameEngine } from '../fleet/distinct-engines.js';
 import type { OpenEngine } from '../docker/engines.js';
 import { engineOf, hasOtherEngines } from '../fleet/engines-of.js';
 import { openEngines, unreachableEngine } from '../fleet/open-engines.js';
@@ -132,6 +133,7 @@ export async function psReport(
     return { rows: sortRows(rowsOf(desired, observed, now, filesystem)), unreachable: [] };
   }
   const { open, failed } = openEngines(desired, portOf(ctx));
+  await refuseSameEngine(open);
   const unreachable = failed.map((f) => unreachableEngine(desired, f.spec.name, f.message));
   const seen = await Promise.all(
     open.map(async (e) => {

@@ -351,4 +351,24 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
     expect(snapshots).toBe(3);
     for (let i = 0; i < 8; i++) expect(existsSync(workDir(rtB(), `n${i}`))).toBe(false);
   }, 120_000);
+
+  it('refuses a file naming one engine twice (local and also: the same dockerd), in every command, before changing anything', () => {
+    const P = `${PROJECT}-dup`;
+    // dockerd A is `local` (DOCKER_HOST) and, by its socket, `also`: /info gives the same ID for both.
+    const also = `  also: { host: "${t.a.host}", runtimeDir: ${t.dir}/rt-also }`;
+    writeFileSync(
+      path.join(t.dir, 'agents.yaml'),
+      t.fileText(P, ['  x: {}', '  y: { engine: also }'], [also]),
+    );
+    const id = t.a.docker('info', '-f', '{{.ID}} on {{.Name}}, data root {{.DockerRootDir}}');
+    for (const cmd of [['apply'], ['diff'], ['ps'], ['down', '--data'], ['cleanup', '--older-than', '0s']]) {
+      const r = agentctl([...cmd, '-f', 'agents.yaml'], { cwd: t.dir, env: { DOCKER_HOST: t.a.host } });
+      expect(r.status, `${cmd[0]}: ${r.stdout}${r.stderr}`).toBe(1);
+      expect(r.stderr).toContain(
+        `engines also (${t.a.host}) and local (DOCKER_HOST) are the same engine (ID ${id}): each of its containers would be seen twice`,
+      );
+    }
+    expect(t.names(t.a, P)).toEqual([]);
+    expect(t.names(t.b, P)).toEqual([]);
+  }, 120_000);
 });
