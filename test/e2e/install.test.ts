@@ -4,7 +4,7 @@
  * from the clone. Each must give a bare `agentctl` that runs; the tarball's must work from its own files
  * and dependencies (dockerode, loaded on demand, is installed with it).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,14 +16,30 @@ const VERSION = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8'
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'agentctl-install-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function sh(cmd: string, args: string[], env: Record<string, string> = {}, cwd = REPO) {
-  const r = spawnSync(cmd, args, {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', ...env },
-    timeout: 240_000,
+/**
+ * Runs `cmd` without blocking the test worker: an npm install takes most of a minute on a loaded machine,
+ * and a worker blocked that long misses vitest's own messages ("Timeout calling onTaskUpdate").
+ */
+function sh(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = REPO,
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd,
+      env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 240_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
   });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Runs a bare `agentctl` found on a PATH that holds only the prefix's bin and node's own directory. */
@@ -38,25 +54,25 @@ const INSTALL_TIMEOUT_MS = 300_000;
 describe('installing agentctl as the README says (real npm)', () => {
   it(
     'npm pack, then npm install -g of the tarball: agentctl is on the PATH and works',
-    () => {
-      const packed = sh('npm', ['pack', '--ignore-scripts', '--pack-destination', tmp]);
+    async () => {
+      const packed = await sh('npm', ['pack', '--ignore-scripts', '--pack-destination', tmp]);
       expect(packed.status, packed.stderr).toBe(0);
       const tarball = path.join(tmp, packed.stdout.trim().split('\n').pop() ?? '');
       const prefix = path.join(tmp, 'prefix-tarball');
-      const inst = sh('npm', ['install', '-g', '--prefer-offline', '--prefix', prefix, tarball]);
+      const inst = await sh('npm', ['install', '-g', '--prefer-offline', '--prefix', prefix, tarball]);
       expect(inst.status, inst.stderr).toBe(0);
 
-      const v = onPath(prefix, ['--version']);
+      const v = await onPath(prefix, ['--version']);
       expect(v.status, v.stderr).toBe(0);
       expect(v.stdout.trim()).toContain(VERSION);
       // The installed package works from its own files and dependencies, with no Docker needed:
       const file = path.join(tmp, 'agents.yaml');
       writeFileSync(file, 'version: 1\nagents:\n  a: {}\n');
-      const validate = onPath(prefix, ['validate', '-f', file]);
+      const validate = await onPath(prefix, ['validate', '-f', file]);
       expect(validate.status, validate.stderr).toBe(0);
       // and the engine client, which the CLI loads on demand, came with it.
       const pkgDir = path.join(prefix, 'lib', 'node_modules', 'agentctl');
-      const dockerode = sh(
+      const dockerode = await sh(
         process.execPath,
         ['-e', "import('dockerode').then(() => console.log('ok'))"],
         {},
@@ -69,11 +85,11 @@ describe('installing agentctl as the README says (real npm)', () => {
 
   it(
     'npm install -g . from the clone links agentctl onto the PATH',
-    () => {
+    async () => {
       const prefix = path.join(tmp, 'prefix-clone');
-      const inst = sh('npm', ['install', '-g', '--ignore-scripts', '--prefix', prefix, '.']);
+      const inst = await sh('npm', ['install', '-g', '--ignore-scripts', '--prefix', prefix, '.']);
       expect(inst.status, inst.stderr).toBe(0);
-      const v = onPath(prefix, ['--version']);
+      const v = await onPath(prefix, ['--version']);
       expect(v.status, v.stderr).toBe(0);
       expect(v.stdout.trim()).toContain(VERSION);
     },
