@@ -18,18 +18,23 @@ import { naturalCompare } from '../util/natural-sort.js';
 /** How a run takes over agents another file created (PlanOptions.takeOver). */
 export type TakeOver = 'changed' | 'all';
 
+/** The file recorded as `c`'s creator, when it is not this one: a leftover of an interrupted recreate is never an agent. */
+function otherFileOf(c: ObservedContainer, desired: Pick<DesiredState, 'realFile'>): string | undefined {
+  const file = c.labels[LABEL.file];
+  return c.temporary || file === undefined || file === desired.realFile ? undefined : file;
+}
+
 /**
- * The other file, still there, that created `c`, if any: a leftover of an interrupted recreate is never
- * an agent, and a file that no longer exists manages nothing (its agents are adopted, not guarded).
+ * The other file, still there, that created `c`, if any: a file that no longer exists manages nothing
+ * (its agents are adopted, not guarded).
  */
 export function foreignFileOf(
   c: ObservedContainer,
   desired: Pick<DesiredState, 'realFile'>,
   observed: Pick<ObservedState, 'otherFiles'>,
 ): string | undefined {
-  const file = c.labels[LABEL.file];
-  if (c.temporary || file === undefined || file === desired.realFile) return undefined;
-  return observed.otherFiles?.[file] === true ? file : undefined;
+  const file = otherFileOf(c, desired);
+  return file !== undefined && observed.otherFiles?.[file] === true ? file : undefined;
 }
 
 export function attributeOwners(
@@ -38,18 +43,14 @@ export function attributeOwners(
   observed: Pick<ObservedState, 'containers' | 'otherFiles'>,
 ): { actions: Action[]; adopted: AdoptedAgent[] } {
   const byId = new Map(observed.containers.map((c) => [c.id, c]));
-  const other = (c: ObservedContainer | undefined): string | undefined => {
-    const file = c?.labels[LABEL.file];
-    // A leftover of an interrupted recreate is never an agent: removing it is cleanup, whoever made it.
-    return c && !c.temporary && file !== undefined && file !== desired.realFile ? file : undefined;
-  };
   const marked = actions.map((a): Action => {
-    const file = 'containerId' in a ? other(byId.get(a.containerId)) : undefined;
-    return file !== undefined && observed.otherFiles?.[file] === true ? { ...a, createdBy: file } : a;
+    const c = 'containerId' in a ? byId.get(a.containerId) : undefined;
+    const file = c && foreignFileOf(c, desired, observed);
+    return file !== undefined ? { ...a, createdBy: file } : a;
   });
   const adopted = new Map<string, string>();
   for (const c of observed.containers) {
-    const file = other(c);
+    const file = otherFileOf(c, desired);
     if (file !== undefined && observed.otherFiles?.[file] === false && !adopted.has(c.agentId))
       adopted.set(c.agentId, file);
   }

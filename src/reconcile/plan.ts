@@ -45,7 +45,7 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
     const spec = wanted.get(id);
     const containers = byAgent.get(id) ?? [];
     const steps = spec
-      ? planAgent(spec, containers, observed)
+      ? planAgent(spec, containers, desired, observed, opts.takeOver)
       : prune
         ? containers.map((c) => removal(c, `agent is no longer in ${shortFile(desired.file)}`))
         : // Without pruning, leftovers of an interrupted recreate still go: they are never an agent.
@@ -53,11 +53,7 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
     if (spec && steps.length === 0) unchanged.push(id);
     actions.push(...steps);
   }
-  // Before egress, which gives every create and recreate its slot on the gateway's network.
-  const own = opts.takeOver
-    ? takeOverAgents(actions, unchanged, opts.takeOver, wanted, byAgent, desired, observed)
-    : { actions, unchanged };
-  const withEgress = planEgress(desired, observed, own.actions, own.unchanged, prune);
+  const withEgress = planEgress(desired, observed, actions, unchanged, prune);
   // After egress: its in-place rule updates change agents too.
   const owned = attributeOwners(withEgress.actions, desired, observed);
   const failing = withEgress.unchanged.flatMap((id) => {
@@ -77,66 +73,6 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
     ...(owned.adopted.length > 0 ? { adopted: owned.adopted } : {}),
     ...(withEgress.egress.length > 0 && { egress: withEgress.egress }),
   };
-}
-
-/**
- * The agents another file (still there) created, taken over: a container's labels are fixed when it is
- * made, so only a new container records this file (or, from code, none) as the agent's. Each such agent's
- * own steps (update, start, stop, unpause) become one recreate, data kept; removals of its extra
- * containers stay. `all` also recreates those with nothing else to change. (An egress rules change alone
- * stays in place, as it always does: it takes nothing over.) attributeOwners marks them afterwards.
- */
-function takeOverAgents(
-  actions: Action[],
-  unchanged: string[],
-  mode: TakeOver,
-  wanted: ReadonlyMap<string, AgentSpec>,
-  byAgent: ReadonlyMap<string, ObservedContainer[]>,
-  desired: DesiredState,
-  observed: ObservedState,
-): { actions: Action[]; unchanged: string[] } {
-  const foreign = new Map<string, { spec: AgentSpec; current: ObservedContainer; file: string }>();
-  for (const [id, spec] of wanted) {
-    const current = pickCurrent(spec, byAgent.get(id) ?? []);
-    const file = current && foreignFileOf(current, desired, observed);
-    if (current && file !== undefined) foreign.set(id, { spec, current, file });
-  }
-  const owner = desired.realFile !== undefined ? 'this file' : 'no file';
-  const cause = (file: string): string =>
-    `taken over from ${file}: a new container records ${owner} as its owner, data kept`;
-  const out: Action[] = [];
-  const done = new Set<string>();
-  for (const a of actions) {
-    const f = foreign.get(a.agentId);
-    if (!f || a.kind === 'remove' || a.kind === 'create') {
-      out.push(a);
-      continue;
-    }
-    if (done.has(a.agentId)) continue;
-    done.add(a.agentId);
-    if (a.kind === 'recreate') out.push({ ...a, cause: `${a.cause}; ${cause(f.file)}` });
-    else {
-      const changes = a.kind === 'update' ? a.changes : [];
-      out.push(recreation(f.spec, f.current, changes, `${a.cause}; ${cause(f.file)}`));
-    }
-  }
-  if (mode === 'changed') return { actions: out, unchanged };
-  const still: string[] = [];
-  for (const id of unchanged) {
-    const f = foreign.get(id);
-    if (!f) still.push(id);
-    else out.push(recreation(f.spec, f.current, [], cause(f.file)));
-  }
-  // Stable order: by agent, as plan orders them (the added recreates came last).
-  return { actions: sortByAgent(out), unchanged: still };
-}
-
-/** Actions by agent id (natural order), each agent's steps in the order they were planned. */
-function sortByAgent(actions: Action[]): Action[] {
-  return actions
-    .map((a, i) => ({ a, i }))
-    .sort((x, y) => naturalCompare(x.a.agentId, y.a.agentId) || x.i - y.i)
-    .map(({ a }) => a);
 }
 
 /**
@@ -170,18 +106,50 @@ export function probeText(p: HealthProbe | undefined): string {
 
 const LEFTOVER = 'leftover replacement from an interrupted recreate';
 
-function planAgent(spec: AgentSpec, containers: ObservedContainer[], observed: ObservedState): Action[] {
-  const steps: Action[] = [];
+function planAgent(
+  spec: AgentSpec,
+  containers: ObservedContainer[],
+  desired: DesiredState,
+  observed: ObservedState,
+  takeOver: TakeOver | undefined,
+): Action[] {
   const current = pickCurrent(spec, containers);
-  for (const c of containers) {
-    if (c === current) continue;
-    steps.push(removal(c, c.temporary ? LEFTOVER : 'a second container for the same agent'));
-  }
-  if (!current) {
-    steps.push({ kind: 'create', agentId: spec.id, spec, cause: 'no container for this agent' });
-    return steps;
-  }
+  const extras = containers
+    .filter((c) => c !== current)
+    .map((c) => removal(c, c.temporary ? LEFTOVER : 'a second container for the same agent'));
+  if (!current)
+    return [...extras, { kind: 'create', agentId: spec.id, spec, cause: 'no container for this agent' }];
+  const steps = stepsFor(spec, current, observed);
+  const file = takeOver && foreignFileOf(current, desired, observed);
+  if (file === undefined || (steps.length === 0 && takeOver === 'changed')) return [...extras, ...steps];
+  return [...extras, takenOver(spec, current, steps, file, desired)];
+}
 
+/**
+ * An agent another file (still there) created, taken over: a container's labels are fixed when it is
+ * made, so only a new container records this file (or, from code, none) as the agent's. Its own steps
+ * (update, start, stop, unpause), or none (TakeOver `all`), become one recreate, data kept; removals of
+ * its extra containers stay. (An egress rules change alone stays in place, as it always does: it takes
+ * nothing over.) attributeOwners marks what is left of the other file's afterwards.
+ */
+function takenOver(
+  spec: AgentSpec,
+  current: ObservedContainer,
+  steps: Action[],
+  file: string,
+  desired: DesiredState,
+): Action {
+  const owner = desired.realFile !== undefined ? 'this file' : 'no file';
+  const why = `taken over from ${file}: a new container records ${owner} as its owner, data kept`;
+  const [first] = steps;
+  if (first?.kind === 'recreate') return { ...first, cause: `${first.cause}; ${why}` };
+  const changes = first?.kind === 'update' ? first.changes : [];
+  return recreation(spec, current, changes, first ? `${first.cause}; ${why}` : why);
+}
+
+/** The steps that bring the agent's current container to its spec (none when it matches). */
+function stepsFor(spec: AgentSpec, current: ObservedContainer, observed: ObservedState): Action[] {
+  const steps: Action[] = [];
   const broken = brokenKind(spec, current);
   const recreateCause = whyRecreate(spec, current, observed);
   if (recreateCause || broken) {

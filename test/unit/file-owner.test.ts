@@ -170,6 +170,14 @@ const cases: Case[] = [
     takeOver: 'changed',
     expect: [`remove a ${B}`, `recreate a ${B}`],
   },
+  {
+    name: "takeOver 'all': an agent in sync beside a second container is still taken over",
+    desired: mine(desired([a])),
+    observed: world([by(container(a), B), by(container(a, { id: 'c-a-2', name: 'other-a' }), B)]),
+    takeOver: 'all',
+    expect: [`remove a ${B}`, `recreate a ${B}`],
+    causes: [/^a second container for the same agent$/, TAKEN],
+  },
 ];
 
 describe('plan: which file created each agent', () => {
