@@ -16,7 +16,7 @@
  */
 import path from 'node:path';
 import { ID_PATTERN } from '../config/rules.js';
-import { type OpenEngine } from '../docker/engines.js';
+import { type OpenEngine, openEngine } from '../docker/engines.js';
 import type { ContainerSummary } from '../docker/port.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { hasOtherEngines } from '../fleet/engines-of.js';
@@ -26,9 +26,9 @@ import { machineOf, THIS_HOST } from '../fleet/same-host.js';
 import { LABEL } from '../labels.js';
 import { assertNoSymlinks, WORKDIRS } from '../reconcile/workdir.js';
 import { type DesiredState, LOCAL_ENGINE } from '../types.js';
+import { localHostFs } from '../docker/local-host-fs.js';
 import { mapLimit } from '../util/concurrency.js';
 import { naturalCompare } from '../util/natural-sort.js';
-import { localHostFs } from '../docker/local-host-fs.js';
 import { type OpContext, portOf } from './context.js';
 import { lockProjects } from './project-locks.js';
 import { inUseReason, type MountSnapshot, mountSnapshot, usersOf } from './workdir-in-use.js';
@@ -125,7 +125,10 @@ export async function cleanup(opts: CleanupOptions): Promise<CleanupResult> {
   const fleet = hasOtherEngines(opts.desired);
   const { open, failed } = fleet
     ? openEngines({ ...opts.desired, runtimeDir: opts.runtimeDir } as DesiredState, portOf(opts))
-    : { open: [localEngine(opts)], failed: [] };
+    : {
+        open: [openEngine({ name: LOCAL_ENGINE, runtimeDir: opts.runtimeDir }, { localPort: portOf(opts) })],
+        failed: [],
+      };
   if (fleet) await refuseSameEngine(open);
   // Container names in messages say their engine when there are several.
   const named = (e: OpenEngine, name: string) => (fleet ? `${name} on engine ${e.name}` : name);
@@ -242,16 +245,6 @@ export async function cleanup(opts: CleanupOptions): Promise<CleanupResult> {
   } finally {
     await release();
   }
-}
-
-function localEngine(opts: CleanupOptions): OpenEngine {
-  return {
-    name: LOCAL_ENGINE,
-    spec: { name: LOCAL_ENGINE, runtimeDir: opts.runtimeDir },
-    port: portOf(opts),
-    host: localHostFs,
-    address: 'DOCKER_HOST',
-  };
 }
 
 /** The engine's stopped containers older than the cutoff, removed (not in a dry run). */
