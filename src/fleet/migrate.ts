@@ -21,7 +21,7 @@ import { AgentctlError, toAgentctlError } from '../errors.js';
 import { ensureWorkDir, giveToAgent, ownershipProblem, OwnerResolver } from '../reconcile/workdir.js';
 import type { SecretValues } from '../secrets/values.js';
 import type { Migration, MigrationResult } from '../types.js';
-import { enginesMountSnapshot, inUseReason, usersOf } from '../ops/workdir-in-use.js';
+import { enginesMountSnapshot, inUseReason, unansweredReason, usersOf } from '../ops/workdir-in-use.js';
 import { sameHostAs } from './same-host.js';
 
 export interface MigrateOptions {
@@ -61,9 +61,19 @@ export async function migrate(
         `its working directory on engine ${dst.name}, ${m.spec.workDir}, already holds data; nothing was moved: move that directory away (or delete it), then migrate again`,
       );
     // Nor into one a container of any engine of that host mounts (the source's own copy aside).
-    const users = (
-      await usersOf(await enginesMountSnapshot(sameHostAs(dst, [...engines.values()])), m.spec.workDir)
-    ).filter((u) => u !== `${m.from.name} on engine ${src.name}`);
+    const { snapshot, unanswered } = await enginesMountSnapshot(sameHostAs(dst, [...engines.values()]));
+    if (unanswered.length > 0)
+      throw new AgentctlError(
+        'engine-unreachable',
+        `${unansweredReason(
+          unanswered.map((u) => u.name),
+          m.spec.workDir,
+        )}; nothing was moved`,
+        { details: unanswered.map((u) => `  ${u.message}`) },
+      );
+    const users = (await usersOf(snapshot, m.spec.workDir)).filter(
+      (u) => u !== `${m.from.name} on engine ${src.name}`,
+    );
     if (users.length > 0)
       throw new AgentctlError(
         'unsafe',

@@ -26,12 +26,18 @@ import { machineOf, THIS_HOST } from '../fleet/same-host.js';
 import { LABEL } from '../labels.js';
 import { assertNoSymlinks, WORKDIRS } from '../reconcile/workdir.js';
 import { type DesiredState, LOCAL_ENGINE } from '../types.js';
-import { localHostFs } from '../docker/local-host-fs.js';
 import { mapLimit } from '../util/concurrency.js';
 import { naturalCompare } from '../util/natural-sort.js';
 import { type OpContext, portOf } from './context.js';
 import { lockProjects } from './project-locks.js';
-import { inUseReason, type MountSnapshot, mountSnapshot, usersOf } from './workdir-in-use.js';
+import {
+  inUseReason,
+  machineHost,
+  type MountSnapshot,
+  mountSnapshot,
+  unansweredReason,
+  usersOf,
+} from './workdir-in-use.js';
 
 export interface CleanupOptions extends OpContext {
   /** Only this project's containers (otherwise every project's). */
@@ -217,7 +223,7 @@ export async function cleanup(opts: CleanupOptions): Promise<CleanupResult> {
       if (blind.length > 0) {
         for (const s of here)
           engines.get(s.e.name)!.error =
-            `engine${blind.length === 1 ? '' : 's'} ${blind.join(', ')} on the same host could not be asked whether a container of ${blind.length === 1 ? 'it' : 'them'} mounts a working directory; none in ${s.e.spec.runtimeDir} was looked at`;
+            `${unansweredReason(blind, 'a working directory')}; none in ${s.e.spec.runtimeDir} was looked at`;
         continue;
       }
       const rows = await machineDirs(here, {
@@ -305,8 +311,7 @@ interface DirsContext {
 /** The unused old working directories of one machine's engines, deleted (not in a dry run). */
 async function machineDirs(here: Site[], ctx: DirsContext): Promise<CleanedDirectory[]> {
   const { opts, cutoff, dryRun, skipped } = ctx;
-  // The same disk whichever engine resolves a path; this host's own side when one of them has it.
-  const host = here.find((s) => s.e.host === localHostFs)?.e.host ?? here[0]!.e.host;
+  const host = machineHost(here.map((s) => s.e.host));
   // Every engine of the machine can mount any of its directories.
   const inUse: MountSnapshot = { mounts: here.flatMap((s) => s.seen), host };
   const keep = new Set(opts.keep ?? []);

@@ -26,7 +26,7 @@ import { mapLimit } from '../util/concurrency.js';
 import { naturalCompare } from '../util/natural-sort.js';
 import { portOf } from './context.js';
 import type { DownOptions, DownResult } from './down.js';
-import { enginesMountSnapshot, inUseReason, usersOf } from './workdir-in-use.js';
+import { enginesMountSnapshot, inUseReason, unansweredReason, usersOf } from './workdir-in-use.js';
 
 export async function downFleet(desired: DesiredState, opts: DownOptions = {}): Promise<DownResult> {
   const { open, failed } = openEngines(desired, portOf(opts));
@@ -141,19 +141,21 @@ async function removeData(
       if (await e.host.lstat(dir)) dirs.push(dir);
     }
     if (dirs.length === 0) continue;
-    const blind = siblings.filter((n) => down.has(n));
-    if (blind.length > 0) {
+    // Taken after our containers are gone (in a dry run: leaving ours out), on every engine of this host.
+    const peers = listed.filter((l) => siblings.includes(l.e.name));
+    const unreached = siblings.filter((n) => down.has(n));
+    const asked = unreached.length > 0 ? undefined : await enginesMountSnapshot(peers.map((l) => l.e));
+    const blind = [...unreached, ...(asked?.unanswered.map((u) => u.name) ?? [])];
+    if (!asked || blind.length > 0) {
       for (const dir of dirs)
         result.keptData.push({
           path: dir,
           engine: e.name,
-          reason: `engine ${blind.join(', ')} on the same host could not be asked whether a container of it mounts this directory`,
+          reason: unansweredReason(blind, 'this directory'),
         });
       continue;
     }
-    // Taken after our containers are gone (in a dry run: leaving ours out), on every engine of this host.
-    const peers = listed.filter((l) => siblings.includes(l.e.name));
-    const snapshot = await enginesMountSnapshot(peers.map((l) => l.e));
+    const { snapshot } = asked;
     const ours = new Set(peers.flatMap((l) => l.containers.map((c) => `${c.name} on engine ${l.e.name}`)));
     const others = dryRun
       ? { ...snapshot, mounts: snapshot.mounts.filter((m) => !ours.has(m.container)) }

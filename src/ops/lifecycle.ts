@@ -12,7 +12,15 @@ import type { HostFs } from '../docker/host-fs.js';
 import { type LocatedAgent, type LocateOptions, locateAgent } from './locate-agent.js';
 import { lockProjects } from './project-locks.js';
 import { type LifecycleAction, undoneByWatchers } from './watcher-guard.js';
-import { inUseReason, type MountingEngine, workDirUsers } from './workdir-in-use.js';
+import {
+  enginesMountSnapshot,
+  inUseReason,
+  type MountingEngine,
+  type UnansweredEngine,
+  unansweredReason,
+  usersOf,
+  workDirUsers,
+} from './workdir-in-use.js';
 import { openEngine } from '../docker/engines.js';
 import { enginesOf, hasOtherEngines } from '../fleet/engines-of.js';
 import { sameHostAs } from '../fleet/same-host.js';
@@ -109,7 +117,7 @@ export async function removeAgents(ids: string[], opts: RemoveOptions = {}): Pro
  * or anything holding it (see workdir-in-use.ts).
  */
 async function removeWorkDir(
-  engines: (MountingEngine | { name: string; message: string })[],
+  engines: (MountingEngine | UnansweredEngine)[],
   host: HostFs,
   agentId: string,
   workDir: string | undefined,
@@ -149,10 +157,7 @@ async function removeWorkDir(
  * engines every other engine of it on the same machine (two dockerds of one host share its disk). One
  * that cannot even be opened is kept with its message: the directory is then not deleted.
  */
-function sameHostEngines(
-  a: LocatedAgent,
-  opts: RemoveOptions,
-): (MountingEngine | { name: string; message: string })[] {
+function sameHostEngines(a: LocatedAgent, opts: RemoveOptions): (MountingEngine | UnansweredEngine)[] {
   const own: MountingEngine = { name: a.engine, port: a.port, host: a.host };
   if (!hasOtherEngines(opts.desired)) return [own];
   const specs = enginesOf(opts.desired).map((spec) => ({ spec }));
@@ -170,30 +175,22 @@ function sameHostEngines(
 }
 
 /** Who mounts `dir` on these engines (named by engine when there are several); throws when one cannot say. */
-async function usersOn(
-  engines: (MountingEngine | { name: string; message: string })[],
-  dir: string,
-): Promise<string[]> {
-  const lost = engines.filter((e): e is { name: string; message: string } => 'message' in e);
+async function usersOn(engines: (MountingEngine | UnansweredEngine)[], dir: string): Promise<string[]> {
+  const lost = engines.filter((e): e is UnansweredEngine => 'message' in e);
   const open = engines.filter((e): e is MountingEngine => 'port' in e);
   if (open.length === 1 && lost.length === 0) return workDirUsers(open[0]!.port, dir, open[0]!.host);
-  const asked = await Promise.allSettled(
-    open.map(async (e) => ({ e, users: await workDirUsers(e.port, dir, e.host) })),
-  );
-  const users: string[] = [];
-  asked.forEach((r, i) => {
-    if (r.status === 'fulfilled') users.push(...r.value.users.map((u) => `${u} on engine ${r.value.e.name}`));
-    else lost.push({ name: open[i]!.name, message: toAgentctlError(r.reason).message });
-  });
-  if (lost.length > 0) {
-    const names = lost.map((l) => l.name).sort();
+  const { snapshot, unanswered } = await enginesMountSnapshot(open);
+  lost.push(...unanswered);
+  if (lost.length > 0)
     throw new AgentctlError(
       'engine-unreachable',
-      `container removed, but engine ${names.join(', ')} on the same host could not be asked whether a container of it mounts ${dir}; not deleting it`,
+      `container removed, but ${unansweredReason(
+        lost.map((l) => l.name),
+        dir,
+      )}; not deleting it`,
       { details: lost.map((l) => `  ${l.message}`) },
     );
-  }
-  return users.sort();
+  return usersOf(snapshot, dir);
 }
 
 async function forEachAgent(

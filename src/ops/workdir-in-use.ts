@@ -11,6 +11,7 @@ import type { DockerPort } from '../docker/port.js';
 import { LABEL } from '../labels.js';
 import type { HostFs } from '../docker/host-fs.js';
 import { localHostFs } from '../docker/local-host-fs.js';
+import { toAgentctlError } from '../errors.js';
 
 /** Every container's mount sources, taken in one list call. */
 export interface MountSnapshot {
@@ -85,19 +86,43 @@ export interface MountingEngine {
   host: HostFs;
 }
 
+/** An engine of the machine that could not say which containers it has: nothing on that disk is unused. */
+export interface UnansweredEngine {
+  name: string;
+  message: string;
+}
+
 /**
  * Every container's mounts on several engines of ONE machine (fleet/same-host.ts says which), each
- * named `NAME on engine E` so that a message says where the user finds it. Throws when an engine does
- * not answer: its containers are unknown, so nothing on that disk may be taken as unused.
+ * named `NAME on engine E` so that a message says where the user finds it. An engine that does not
+ * answer is returned with why: its containers are unknown, so the caller must take nothing on that
+ * disk as unused.
  */
-export async function enginesMountSnapshot(engines: readonly MountingEngine[]): Promise<MountSnapshot> {
-  const snapshots = await Promise.all(
+export async function enginesMountSnapshot(
+  engines: readonly MountingEngine[],
+): Promise<{ snapshot: MountSnapshot; unanswered: UnansweredEngine[] }> {
+  const asked = await Promise.allSettled(
     engines.map(async (e) => {
       const s = await mountSnapshot(e.port, e.host);
       return s.mounts.map((m) => ({ ...m, container: `${m.container} on engine ${e.name}` }));
     }),
   );
-  // The same disk whichever engine resolves a path; this host's own side when one of them has it.
-  const host = engines.find((e) => e.host === localHostFs)?.host ?? engines[0]?.host ?? localHostFs;
-  return { mounts: snapshots.flat(), host };
+  const unanswered: UnansweredEngine[] = [];
+  const mounts = asked.flatMap((r, i) => {
+    if (r.status === 'fulfilled') return r.value;
+    unanswered.push({ name: engines[i]!.name, message: toAgentctlError(r.reason).message });
+    return [];
+  });
+  return { snapshot: { mounts, host: machineHost(engines.map((e) => e.host)) }, unanswered };
+}
+
+/** The filesystem of a machine several engines share: the same disk whichever resolves a path, this host's own side when one of them has it. */
+export function machineHost(hosts: readonly HostFs[]): HostFs {
+  return hosts.find((h) => h === localHostFs) ?? hosts[0] ?? localHostFs;
+}
+
+/** `engine a, b on the same host could not be asked whether a container of it mounts WHAT`. */
+export function unansweredReason(names: readonly string[], what: string): string {
+  const them = names.length === 1 ? 'it' : 'them';
+  return `engine${names.length === 1 ? '' : 's'} ${[...names].sort().join(', ')} on the same host could not be asked whether a container of ${them} mounts ${what}`;
 }
