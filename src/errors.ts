@@ -81,6 +81,21 @@ export class AgentctlError extends Error {
 }
 
 /**
+ * The one engine an agent had to be looked up on (the file's engine for it, or the engine chosen) could
+ * not be reached or did not answer in time: its kind and message are that engine's failure, `engine`
+ * names it in the file. A caller reading several agents reports that engine and goes on with the others.
+ */
+export class AgentEngineUnreachableError extends AgentctlError {
+  readonly engine: string;
+
+  constructor(engine: string, err: AgentctlError) {
+    super(err.kind, err.message, { details: err.details, cause: err, optIn: err.optIn });
+    this.name = 'AgentEngineUnreachableError';
+    this.engine = engine;
+  }
+}
+
+/**
  * A build stopped because its base image (`FROM`) is not on the engine and could not be pulled. The
  * message says so; callers that know where the build came from add how to make the image.
  */

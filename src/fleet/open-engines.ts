@@ -14,7 +14,10 @@ export interface OpenedEngines {
   failed: { spec: EngineSpec; message: string }[];
 }
 
-export function openEngines(desired: DesiredState, localPort: DockerPort): OpenedEngines {
+export function openEngines(
+  desired: Pick<DesiredState, 'engines' | 'runtimeDir'>,
+  localPort: DockerPort,
+): OpenedEngines {
   const out: OpenedEngines = { open: [], failed: [] };
   for (const spec of enginesOf(desired)) {
     try {
@@ -27,7 +30,11 @@ export function openEngines(desired: DesiredState, localPort: DockerPort): Opene
 }
 
 /** An engine that could not be reached, with the file's agents on it (sorted). */
-export function unreachableEngine(desired: DesiredState, engine: string, message: string): UnreachableEngine {
+export function unreachableEngine(
+  desired: Pick<DesiredState, 'agents'>,
+  engine: string,
+  message: string,
+): UnreachableEngine {
   const agents = desired.agents
     .filter((a) => engineOf(a) === engine)
     .map((a) => a.id)

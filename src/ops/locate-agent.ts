@@ -13,7 +13,7 @@ import type { HostFs } from '../docker/host-fs.js';
 import { localHostFs } from '../docker/local-host-fs.js';
 import { openEngine } from '../docker/engines.js';
 import type { DockerPort } from '../docker/port.js';
-import { AgentctlError, toAgentctlError } from '../errors.js';
+import { AgentctlError, AgentEngineUnreachableError, toAgentctlError } from '../errors.js';
 import { closest } from '../util/did-you-mean.js';
 import { enginesOf, engineOf, hasOtherEngines } from '../fleet/engines-of.js';
 import { type DesiredState, type EngineSpec, LOCAL_ENGINE } from '../types.js';
@@ -45,7 +45,7 @@ export async function locateAgent(idOrName: string, opts: LocateOptions = {}): P
     const spec = engineNamed(desired, opts.engine);
     return lookOn(spec, idOrName, opts).catch((err: unknown) => {
       const e = toAgentctlError(err);
-      if (e.kind !== 'not-found') throw e;
+      if (e.kind !== 'not-found') throw notAnswering(spec.name, e);
       const where = project !== undefined ? ` in project "${project}"` : '';
       throw new AgentctlError('not-found', `no agent "${idOrName}"${where} on engine ${spec.name}`);
     });
@@ -61,7 +61,7 @@ export async function locateAgent(idOrName: string, opts: LocateOptions = {}): P
     const home = engines.find((e) => e.name === engineOf(declared))!;
     const missing = await lookOn(home, idOrName, opts).catch((err: unknown) => toAgentctlError(err));
     if (!(missing instanceof AgentctlError)) return missing;
-    if (missing.kind !== 'not-found') throw missing;
+    if (missing.kind !== 'not-found') throw notAnswering(home.name, missing);
     const elsewhere = await lookEverywhere(
       engines.filter((e) => e !== home),
       idOrName,
@@ -146,6 +146,12 @@ async function lookEverywhere(
     }
   }
   return { found, unreachable };
+}
+
+/** An engine that did not answer, tagged with its name in the file; any other failure as it is. */
+function notAnswering(engine: string, e: AgentctlError): AgentctlError {
+  const unanswered = e.kind === 'engine-unreachable' || e.kind === 'engine-timeout';
+  return unanswered ? new AgentEngineUnreachableError(engine, e) : e;
 }
 
 /** "Not found" is only as good as the engines that answered: name the ones that did not. */

@@ -6,16 +6,20 @@
  * the order the agents were given), so the output is the same on every run. With `follow`, lines are
  * handed on as they arrive, and an agent that apply recreates is followed into its new container: the
  * stream of one agent never ends silently while the agent lives on.
+ *
+ * For a file with `engines:`, each agent is read on its own engine (log-agents.ts), all in parallel and
+ * merged the same way; an engine that cannot be asked is given back in the result, the others read.
  */
 import type { StreamName } from '../docker/multiplex.js';
 import type { DockerPort } from '../docker/port.js';
 import { AgentctlError } from '../errors.js';
-import { naturalCompare } from '../util/natural-sort.js';
 import { portOf } from './context.js';
 import { agentOutput, type LogNotice, outputChunks } from './agent-output.js';
-import { type LocateOptions, locateAgent } from './locate-agent.js';
+import type { UnreachableEngine } from '../types.js';
+import type { LocateOptions } from './locate-agent.js';
+import { logSources } from './log-agents.js';
 import { sinceSeconds } from './logs.js';
-import { ours, type ResolvedAgent } from './resolve-agent.js';
+import type { ResolvedAgent } from './resolve-agent.js';
 
 export interface LogLine {
   agent: string;
@@ -34,6 +38,8 @@ export interface LogAgent {
   /** Container name and id. */
   container: string;
   containerId: string;
+  /** The engine it is read on (`local` without a file's engines:). */
+  engine: string;
 }
 
 export interface ManyLogsOptions extends LocateOptions {
@@ -45,8 +51,11 @@ export interface ManyLogsOptions extends LocateOptions {
   since?: Date | number | string;
   until?: Date | number | string;
   signal?: AbortSignal;
-  /** The agents found, in order, before their first line. */
-  onAgents?(agents: LogAgent[]): void;
+  /**
+   * The agents found, in order, before their first line, and the engines of the file that could not be
+   * asked (their agents are not read).
+   */
+  onAgents?(agents: LogAgent[], unreachable: UnreachableEngine[]): void;
   /** Each line, in order; awaited, so a slow reader slows the streams down. */
   onLine(line: LogLine): void | Promise<void>;
   /** What happened to a followed agent meanwhile (recreated, removed). */
@@ -56,6 +65,11 @@ export interface ManyLogsOptions extends LocateOptions {
 export interface ManyLogsResult {
   /** The agents whose logs were read, in the order their lines were ranked. */
   agents: string[];
+  /**
+   * Engines of the file that could not be asked, each with the agents on it (none of theirs were read);
+   * the others' logs were. Empty without a file's engines:.
+   */
+  unreachable: UnreachableEngine[];
 }
 
 export async function getManyLogs(ids: readonly string[], opts: ManyLogsOptions): Promise<ManyLogsResult> {
@@ -63,53 +77,23 @@ export async function getManyLogs(ids: readonly string[], opts: ManyLogsOptions)
   if (opts.tail !== undefined && (!Number.isInteger(opts.tail) || opts.tail < 0)) {
     throw new AgentctlError('usage', `tail must be a whole number >= 0, got ${opts.tail}`);
   }
-  const agents = await agentsFor(port, ids, opts);
+  const { found, unreachable } = await logSources(port, ids, opts);
   opts.onAgents?.(
-    agents.map(({ agent: a }) => ({
+    found.map(({ agent: a, engine }) => ({
       agent: a.agentId,
       project: a.project,
       container: a.name,
       containerId: a.id,
+      engine,
     })),
+    unreachable,
   );
   const range = { since: sinceSeconds(opts.since), until: sinceSeconds(opts.until, 'until') };
-  const sources = agents.map((a) => agentLines(a.port, a.agent, { ...opts, ...range }));
+  // Each from its own engine's connection, all at once: a slow engine does not hold the others up.
+  const sources = found.map((a) => agentLines(a.port, a.agent, { ...opts, ...range }));
   if (opts.follow) await Promise.all(sources.map((s) => drain(s, opts.onLine)));
   else for await (const line of mergeByTime(sources)) await opts.onLine(line);
-  return { agents: agents.map((a) => a.agent.agentId) };
-}
-
-/**
- * The named agents (each once, in the order given), each on the engine a file's `engines:` put it on, or
- * every agent of the project by id.
- */
-async function agentsFor(
-  port: DockerPort,
-  ids: readonly string[],
-  opts: LocateOptions,
-): Promise<{ agent: ResolvedAgent; port: DockerPort }[]> {
-  const { project } = opts;
-  if (ids.length > 0) {
-    const found: { agent: ResolvedAgent; port: DockerPort }[] = [];
-    for (const id of ids) {
-      const a = await locateAgent(id, opts);
-      if (!found.some((f) => f.agent.id === a.id && f.port === a.port))
-        found.push({ agent: a, port: a.port });
-    }
-    return found;
-  }
-  if (project === undefined) {
-    throw new AgentctlError(
-      'usage',
-      'no agent named, and no project to take every agent of: name agents, or give a file or a project',
-    );
-  }
-  const all = ours(await port.listManaged(project), project).sort((a, b) =>
-    naturalCompare(a.agentId, b.agentId),
-  );
-  if (all.length === 0)
-    throw new AgentctlError('not-found', `project "${project}" has no agents on the engine`);
-  return all.map((agent) => ({ agent, port }));
+  return { agents: found.map((a) => a.agent.agentId), unreachable };
 }
 
 async function drain(source: AsyncIterable<LogLine>, onLine: ManyLogsOptions['onLine']): Promise<void> {

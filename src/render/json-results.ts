@@ -12,6 +12,7 @@ import type { LifecycleResult, RemoveResult } from '../ops/lifecycle.js';
 import type { LogNotice } from '../ops/agent-output.js';
 import type { LogAgent, LogLine } from '../ops/multi-logs.js';
 import type { RunResult } from '../ops/run.js';
+import type { UnreachableEngine } from '../types.js';
 import type { WatchEvent } from '../watch/events.js';
 
 /** `down` (schemas/output/down.json); with --dry-run the same lists say what would happen. */
@@ -28,12 +29,13 @@ export function downToJson(project: string, dryRun: boolean, r: DownResult): unk
     removedData: r.removedData,
     removedDataOn: r.removedDataOn ?? r.removedData.map((path) => ({ engine: 'local', path })),
     keptData: r.keptData.map((k) => ({ path: k.path, reason: k.reason, engine: k.engine ?? 'local' })),
-    unreachable: (r.unreachable ?? []).map((u) => ({
-      engine: u.engine,
-      message: u.message,
-      agents: u.agents,
-    })),
+    unreachable: (r.unreachable ?? []).map(unreachableToJson),
   };
+}
+
+/** An engine of the file that could not be reached, with the file's agents on it. */
+function unreachableToJson(u: UnreachableEngine): unknown {
+  return { engine: u.engine, message: u.message, agents: u.agents };
 }
 
 /** `cleanup` (schemas/output/cleanup.json); `project` is the one looked at, null for every project. */
@@ -118,17 +120,40 @@ export function runToJson(r: RunResult, ran?: { exitCode: number; stdout: string
 }
 
 /** `logs -o json` without -f (schemas/output/logs.json): the agents read, and their lines in time order. */
-export function logsToJson(agents: readonly LogAgent[], lines: readonly LogLine[]): unknown {
-  return { agents: agents.map(logAgentToJson), lines: lines.map(logLineToJson) };
+export function logsToJson(
+  agents: readonly LogAgent[],
+  lines: readonly LogLine[],
+  unreachable: readonly UnreachableEngine[],
+): unknown {
+  return {
+    agents: agents.map(logAgentToJson),
+    lines: lines.map(logLineToJson),
+    unreachable: unreachable.map(unreachableToJson),
+  };
 }
 
 /** The first line of `logs -f -o json`: the agents followed. */
-export function logAgentsEventToJson(agents: readonly LogAgent[], time: Date): unknown {
-  return { type: 'agents', time: time.toISOString(), agents: agents.map(logAgentToJson) };
+export function logAgentsEventToJson(
+  agents: readonly LogAgent[],
+  unreachable: readonly UnreachableEngine[],
+  time: Date,
+): unknown {
+  return {
+    type: 'agents',
+    time: time.toISOString(),
+    agents: agents.map(logAgentToJson),
+    unreachable: unreachable.map(unreachableToJson),
+  };
 }
 
 function logAgentToJson(a: LogAgent): unknown {
-  return { agent: a.agent, project: a.project, container: a.container, containerId: a.containerId };
+  return {
+    agent: a.agent,
+    project: a.project,
+    container: a.container,
+    containerId: a.containerId,
+    engine: a.engine,
+  };
 }
 
 /** One line an agent wrote: an element of `lines`, and a line of its own with -f. */

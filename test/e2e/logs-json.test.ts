@@ -19,8 +19,9 @@ interface Line {
   text: string;
 }
 interface Doc {
-  agents: { agent: string; project: string; container: string; containerId: string }[];
+  agents: { agent: string; project: string; container: string; containerId: string; engine: string }[];
   lines: Line[];
+  unreachable: unknown[];
 }
 
 describe('logs -o json (real engine)', () => {
@@ -54,8 +55,9 @@ describe('logs -o json (real engine)', () => {
     const doc = JSON.parse(one.stdout) as Doc;
     shape('logs')(doc);
     expect(doc.agents).toEqual([
-      { agent: 'a', project: p.project, container: `${p.prefix}a`, containerId: idOf('a') },
+      { agent: 'a', project: p.project, container: `${p.prefix}a`, containerId: idOf('a'), engine: 'local' },
     ]);
+    expect(doc.unreachable).toEqual([]);
     // The times are the engine's own: docker logs -t gives the same ones.
     const logs = dockerTry('logs', '-t', `${p.prefix}a`);
     const engine = { stdout: logs.stdout, stderr: logs.stderr };
@@ -120,7 +122,10 @@ describe('logs -o json (real engine)', () => {
     for (const e of got) shape('logs')(e);
     expect(got[0]).toMatchObject({
       type: 'agents',
-      agents: [{ agent: 'a', project: p.project, container: `${p.prefix}a`, containerId: first }],
+      agents: [
+        { agent: 'a', project: p.project, container: `${p.prefix}a`, containerId: first, engine: 'local' },
+      ],
+      unreachable: [],
     });
     const notices = got.filter((e) => e.type === 'notice');
     expect(notices).toEqual([

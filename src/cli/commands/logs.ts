@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { once } from 'node:events';
-import { AgentctlError } from '../../errors.js';
+import { EXIT } from '../../errors.js';
+import { unreachableText } from '../../fleet/open-engines.js';
 import type { LogNotice } from '../../ops/agent-output.js';
+import type { AgentsFile } from '../../ops/locate-agent.js';
 import { getLogs } from '../../ops/logs.js';
 import { getManyLogs, type LogAgent, type LogLine, type ManyLogsOptions } from '../../ops/multi-logs.js';
 import {
@@ -11,6 +13,7 @@ import {
   logsToJson,
 } from '../../render/json-results.js';
 import { useColor } from '../../render/color.js';
+import type { UnreachableEngine } from '../../types.js';
 import { logLineFormatter } from '../../render/log-prefix.js';
 import { nonNegativeInt, outputOption, printJson, timeFlag, type OutputFormat } from '../io.js';
 import { exitQuietlyOnClosedPipe } from '../stdio.js';
@@ -61,6 +64,7 @@ export function registerLogs(program: Command): void {
       process.once('SIGINT', () => stop.abort());
       const common = {
         project,
+        desired,
         engine,
         follow: flags.follow,
         tail: flags.tail,
@@ -70,22 +74,14 @@ export function registerLogs(program: Command): void {
       };
       // On stderr, so the agent's output on stdout stays exactly its own.
       const onNotice = (notice: LogNotice) => process.stderr.write(`agentctl: ${notice.message}\n`);
-      // Several agents are read from one engine; a file's agents may sit on several: not there yet.
-      if (ids.length !== 1 && desired?.engines) {
-        throw new AgentctlError(
-          'usage',
-          `logs of several agents is not supported for a file with engines: (${desired.file}) yet; name one agent`,
-        );
-      }
       if (flags.output === 'json') {
-        await (flags.follow ? followJson : printJsonLogs)(ids, { ...common, desired });
+        await (flags.follow ? followJson : printJsonLogs)(ids, common);
         return;
       }
       // One agent: its output exactly as it wrote it, as docker logs gives it.
       if (ids.length === 1) {
         await getLogs(ids[0] as string, {
           ...common,
-          desired,
           onNotice,
           timestamps: flags.timestamps,
           stdout: process.stdout,
@@ -98,7 +94,8 @@ export function registerLogs(program: Command): void {
       await getManyLogs(ids, {
         ...common,
         onNotice,
-        onAgents: (agents) => {
+        onAgents: (agents, unreachable) => {
+          reportUnreachable(unreachable, desired);
           format = logLineFormatter(
             agents.map((a) => a.agent),
             { prefix: flags.prefix, timestamps: flags.timestamps ?? false },
@@ -115,16 +112,30 @@ export function registerLogs(program: Command): void {
 
 type JsonLogsOptions = Omit<ManyLogsOptions, 'onLine' | 'onAgents' | 'onNotice'>;
 
+/**
+ * Engines of the file whose agents could not be read: each named on stderr, and exit 1 whatever else
+ * is shown (as ps does), the other engines' agents still read.
+ */
+function reportUnreachable(unreachable: readonly UnreachableEngine[], desired: AgentsFile | undefined): void {
+  if (unreachable.length > 0) process.exitCode = EXIT.failure;
+  const hosts = new Map((desired?.engines ?? []).map((e) => [e.name, e.host]));
+  for (const u of unreachable) process.stderr.write(`agentctl: ${unreachableText(u, hosts.get(u.engine))}\n`);
+}
+
 /** Without -f: one document (schemas/output/logs.json), printed once every line is in. */
 async function printJsonLogs(ids: string[], opts: JsonLogsOptions): Promise<void> {
   let agents: LogAgent[] = [];
+  let missed: UnreachableEngine[] = [];
   const lines: LogLine[] = [];
   await getManyLogs(ids, {
     ...opts,
-    onAgents: (found) => (agents = found),
+    onAgents: (found, unreachable) => {
+      reportUnreachable(unreachable, opts.desired);
+      [agents, missed] = [found, unreachable];
+    },
     onLine: (line) => void lines.push(line),
   });
-  printJson(logsToJson(agents, lines));
+  printJson(logsToJson(agents, lines, missed));
 }
 
 /** With -f: JSON Lines, the agents first, then each line and notice as it comes. */
@@ -134,7 +145,10 @@ async function followJson(ids: string[], opts: JsonLogsOptions): Promise<void> {
   };
   await getManyLogs(ids, {
     ...opts,
-    onAgents: (agents) => void print(logAgentsEventToJson(agents, new Date())),
+    onAgents: (agents, unreachable) => {
+      reportUnreachable(unreachable, opts.desired);
+      void print(logAgentsEventToJson(agents, unreachable, new Date()));
+    },
     onLine: (line) => print(logLineToJson(line)),
     onNotice: (notice) => void print(logNoticeToJson(notice, new Date())),
   });
