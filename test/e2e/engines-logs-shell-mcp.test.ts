@@ -8,8 +8,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentctlAsync, spawnAgentctl } from '../helpers/cli.js';
+import { agentctlAsync, CLI, spawnAgentctl } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 import { shape } from '../helpers/output-schema.js';
 import { twoEngines } from '../helpers/two-engines.js';
@@ -158,4 +160,40 @@ describe('logs of several agents, shell and mcp over the engines of a file (buil
       write(AGENTS);
     }
   }, 120_000);
+
+  it('shell --engine local reaches the stray copy (stdin piped in), without it the agent on b', async () => {
+    const input = 'cat /mnt/where\nexit 3\n';
+    const stray = await agentctlAsync(['shell', 'y', '--engine', 'local'], { cwd: t.dir, env: env(), input });
+    expect(stray).toEqual({ status: 3, stdout: 'the stray on local\n', stderr: '' });
+    const home = await agentctlAsync(['shell', 'y'], { cwd: t.dir, env: env(), input });
+    expect(home).toEqual({ status: 3, stdout: 'y on its engine b\n', stderr: '' });
+  }, 60_000);
+
+  it("mcp --engine local serves the stray copy: bash runs in local's container, without it in b's", async () => {
+    const where = async (args: string[]) => {
+      const client = new Client({ name: 'agentctl-test', version: '1.0.0' });
+      await client.connect(
+        new StdioClientTransport({
+          command: process.execPath,
+          args: [CLI, 'mcp', '--agent', 'y', ...args],
+          cwd: t.dir,
+          env: { ...(process.env as Record<string, string>), ...env() },
+          stderr: 'pipe',
+        }),
+      );
+      try {
+        return (await client.callTool({ name: 'bash', arguments: { command: 'cat /mnt/where; hostname' } }))
+          .structuredContent as { exitCode: number; stdout: string };
+      } finally {
+        await client.close();
+      }
+    };
+    // The container's own hostname (the engine's default: its short id) says which engine ran it.
+    const short = (e: typeof t.a) => id(e, 'claude-agent-y').slice(0, 12);
+    expect(await where(['--engine', 'local'])).toMatchObject({
+      exitCode: 0,
+      stdout: `the stray on local\n${short(t.a)}\n`,
+    });
+    expect(await where([])).toMatchObject({ exitCode: 0, stdout: `y on its engine b\n${short(t.b)}\n` });
+  }, 90_000);
 });
