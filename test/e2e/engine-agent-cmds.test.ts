@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentctlAsync } from '../helpers/cli.js';
-import { TEST_IMAGE } from '../helpers/docker.js';
+import { holdMount } from '../helpers/docker.js';
 import { twoEngines } from '../helpers/two-engines.js';
 
 const PROJECT = `i13-cmds-${process.pid}`;
@@ -143,19 +143,7 @@ describe('agent commands on the engine the file pins the agent to (built binary,
       writeFileSync(path.join(dir, 'f'), 'keep');
       // dockerd A is `local`: another engine, but on the same host and disk as b.
       const holder = `i13c-hold-${process.pid}`;
-      t.a.docker(
-        'run',
-        '-d',
-        '--name',
-        holder,
-        '--network',
-        'none',
-        '-v',
-        `${dir}:/held:ro`,
-        TEST_IMAGE,
-        'sleep',
-        '3600',
-      );
+      holdMount(t.a.docker, holder, dir, '/held:ro');
       try {
         const r = await run('rm', 'z', '--data', '-t', '1');
         expect(r.status, r.stdout + r.stderr).toBe(1);

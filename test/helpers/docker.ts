@@ -49,3 +49,30 @@ export function removeProjectContainers(project: string): void {
   const ids = docker('ps', '-aq', '--filter', `label=agentctl.project=${project}`);
   if (ids) dockerTry('rm', '-f', ...ids.split('\n'));
 }
+
+/**
+ * Starts a container of the test image (sleeping, no network) named `name` that bind-mounts `source` at
+ * `target` (`/held:ro`): a working directory in use, for the checks of rm, down, cleanup and --migrate
+ * that keep what any container still mounts. `run` is the engine's CLI (a TestDockerd's docker(), or
+ * docker() here for the machine's engine).
+ */
+export function holdMount(
+  run: (...args: string[]) => string,
+  name: string,
+  source: string,
+  target: string,
+): void {
+  run(
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--network',
+    'none',
+    '-v',
+    `${source}:${target}`,
+    TEST_IMAGE,
+    'sleep',
+    '3600',
+  );
+}

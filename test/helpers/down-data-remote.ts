@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import type { CliResult } from './cli.js';
-import { TEST_IMAGE } from './docker.js';
+import { holdMount, TEST_IMAGE } from './docker.js';
 import type { TestDockerd } from './test-dockerd.js';
 
 /**
@@ -59,19 +59,7 @@ export function downDataOnEngine(
   expect(up.status, up.stdout + up.stderr).toBe(0);
   const w = run('exec', 'coder', '--', 'sh', '-c', 'echo keep-me > /mnt/data');
   expect(w.status, w.stderr).toBe(0);
-  d.docker(
-    'run',
-    '-d',
-    '--name',
-    holder,
-    '--network',
-    'none',
-    '-v',
-    `${workDir}:/held:ro`,
-    TEST_IMAGE,
-    'sleep',
-    '3600',
-  );
+  holdMount(d.docker, holder, workDir, '/held:ro');
   try {
     const held = run('down', '-f', 'agents.yaml', '--data', '-t', '1');
     expect(held.status, held.stdout + held.stderr).toBe(1);

@@ -14,7 +14,7 @@ import { reconcile } from '../../src/ops/reconcile.js';
 import type { DockerPort } from '../../src/docker/port.js';
 import { agentctl } from '../helpers/cli.js';
 import { shape } from '../helpers/output-schema.js';
-import { TEST_IMAGE } from '../helpers/docker.js';
+import { holdMount, TEST_IMAGE } from '../helpers/docker.js';
 import { twoEngines } from '../helpers/two-engines.js';
 
 const PROJECT = `i13-ops-${process.pid}`;
@@ -98,19 +98,7 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
       writeFileSync(path.join(workDir(rt, id), 'data.txt'), id);
     // A container of ANOTHER engine on this host (A) mounts b's directory of w: w's data must stay.
     const foreign = `i13o-foreign-${process.pid}`;
-    t.a.docker(
-      'run',
-      '-d',
-      '--name',
-      foreign,
-      '--network',
-      'none',
-      '-v',
-      `${workDir(rtB(), 'w')}:/data`,
-      TEST_IMAGE,
-      'sleep',
-      '3600',
-    );
+    holdMount(t.a.docker, foreign, workDir(rtB(), 'w'), '/data');
 
     const dry = run(['down', '--data', '--dry-run'], agents);
     expect(dry.status, dry.stderr).toBe(1); // w's data would be kept
@@ -181,19 +169,7 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
     const target = workDir(rtA(), 'v');
     mkdirSync(target, { recursive: true });
     const foreign = `i13o-mnt-${process.pid}`;
-    t.b.docker(
-      'run',
-      '-d',
-      '--name',
-      foreign,
-      '--network',
-      'none',
-      '-v',
-      `${target}:/data`,
-      TEST_IMAGE,
-      'sleep',
-      '3600',
-    );
+    holdMount(t.b.docker, foreign, target, '/data');
     const { report } = await reconcileFleet(t.file(P, ['  v: {}']), { port: t.localPort, migrate: true });
     expect(report.migrations?.[0]?.error).toBe(
       `its working directory on engine local, ${target}, is still mounted by container ${foreign} on engine b; nothing was moved`,
@@ -216,19 +192,7 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
     orphan(rtB(), 'held');
     // A container of the OTHER engine of this host (A) mounts b's directory `held`: it must stay.
     const foreign = `i13o-cl-${process.pid}`;
-    t.a.docker(
-      'run',
-      '-d',
-      '--name',
-      foreign,
-      '--network',
-      'none',
-      '-v',
-      `${workDir(rtB(), 'held')}:/d`,
-      TEST_IMAGE,
-      'sleep',
-      '3600',
-    );
+    holdMount(t.a.docker, foreign, workDir(rtB(), 'held'), '/d');
     type Out = {
       containers: { engine: string; container: string; ok: boolean }[];
       directories: { engine: string; path: string; ok: boolean }[];
