@@ -121,7 +121,8 @@ describe('logs of several agents, shell and mcp over the engines of a file (buil
   }, 90_000);
 
   it('an unreachable engine is named on stderr, exit 1, and the agents of the others are still shown', async () => {
-    write([...AGENTS, '  w: { engine: gone }'], gone());
+    // v: declared on b, never applied.
+    write([...AGENTS, '  w: { engine: gone }', '  v: { engine: b }'], gone());
     try {
       const named = new RegExp(
         `^agentctl: engine gone \\(unix://${t.dir}/no-such\\.sock\\): .*; agent w not looked at$`,
@@ -134,6 +135,14 @@ describe('logs of several agents, shell and mcp over the engines of a file (buil
         expect(err.filter((l) => l.startsWith('agentctl:'))).toEqual([expect.stringMatching(named)]);
         expect(err.filter((l) => !l.startsWith('agentctl:'))).toEqual(['x | x-err', 'y | y-err']);
       }
+      // An agent its engine answered for, not there: "not found" (every engine asked, gone named), not
+      // an unreachable b.
+      const missing = await run('logs', 'x', 'v');
+      expect([missing.status, missing.stdout]).toEqual([1, '']);
+      expect(missing.stderr).toMatch(
+        /no agent "v" in project "[^"]+"; not every engine could be asked, it may be on one of them/,
+      );
+      expect(missing.stderr).not.toMatch(/engine b/);
       const j = await run('logs', '-o', 'json');
       expect(j.status).toBe(1);
       const doc = JSON.parse(j.stdout) as {
