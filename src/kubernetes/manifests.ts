@@ -9,8 +9,8 @@
  * CIDR rules only (see egress-policy.ts).
  *
  * Kubernetes cannot express everything a Docker sandbox has (ulimits, a per-pod pids limit, tmpfs
- * noexec/nosuid, a named Docker network...): each such field is a warning naming the agent and the
- * field, never dropped silently.
+ * noexec/nosuid, a named Docker network, an image built on the local engine, an agent's engine...):
+ * each such field is a warning naming the agent and the field, never dropped silently.
  */
 import { DOCKER_INIT } from '../config/healthcheck.js';
 import { AGENT_WORK_DIR } from '../config/defaults.js';
@@ -67,14 +67,37 @@ export function renderKubernetes(desired: DesiredState, opts: RenderOptions): Re
   const warnings: RenderWarning[] = [];
   // By id, whatever order the agents come in: the output is committed, so it must not churn.
   const specs = [...desired.agents].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // By image, not by agent: an agent naming an image another agent's build: makes has it locally only too.
+  const builtImages = new Set(desired.builds.map((b) => b.image));
   const agents = specs.map((spec) => {
     const warn = (field: string, message: string) => warnings.push({ agent: spec.id, field, message });
+    dockerOnly(spec, builtImages, warn);
     return { agent: spec.id, objects: agentObjects(desired, spec, opts, warn) };
   });
   return { agents, warnings };
 }
 
 type Warn = (field: string, message: string) => void;
+
+/**
+ * Where the agent comes from under Docker, which a cluster does not have: an image agentctl builds on
+ * the local engine (no node can pull it from there; the manifest names it as is), and the engine of the
+ * file's `engines:` the agent is pinned to (the scheduler picks the node).
+ */
+function dockerOnly(spec: AgentSpec, builtImages: ReadonlySet<string>, warn: Warn): void {
+  if (builtImages.has(spec.image)) {
+    warn(
+      'build',
+      `image "${spec.image}" is built by agentctl on the local engine and exists only there, so the cluster's nodes cannot pull it: push it to a registry they can pull from, and set image to the name it has there (the manifest names "${spec.image}" as written)`,
+    );
+  }
+  if (spec.engine !== undefined) {
+    warn(
+      'engine',
+      `${spec.engine}: a cluster has no agentctl engines, and the scheduler places the pod on any node that fits (pin it with a nodeSelector or affinity, added beside the manifests)`,
+    );
+  }
+}
 
 function agentObjects(
   desired: DesiredState,

@@ -26,6 +26,8 @@ describe('agentctl render --kubernetes (built binary)', () => {
       'Sandbox',
       'Sandbox',
       'Sandbox',
+      'Sandbox',
+      'Sandbox',
       'NetworkPolicy',
     ]);
     expect(r.stderr).toMatch(
@@ -45,7 +47,9 @@ describe('agentctl render --kubernetes (built binary)', () => {
       'k8s-coder.yaml',
       'k8s-fenced.yaml',
       'k8s-host.yaml',
+      'k8s-own-image.yaml',
       'k8s-paused.yaml',
+      'k8s-remote.yaml',
       'k8s-sealed.yaml',
       'kustomization.yaml',
     ]);
@@ -65,11 +69,22 @@ describe('agentctl render --kubernetes (built binary)', () => {
     const json = JSON.parse(r.stdout) as {
       project: string;
       objects: unknown[];
-      warnings: { agent: string; field: string }[];
+      warnings: { agent: string; field: string; message: string }[];
     };
     expect(json.project).toBe('k8sdemo');
-    expect(json.objects).toHaveLength(7);
+    expect(json.objects).toHaveLength(9);
     expect(json.warnings).toContainEqual(expect.objectContaining({ agent: 'coder', field: 'env.API_KEY' }));
+    // Docker-only fields are warnings of the same shape: agent, field, message.
+    expect(json.warnings).toContainEqual({
+      agent: 'own-image',
+      field: 'build',
+      message: expect.stringMatching(/^image "k8sdemo-agent:dev" is built by agentctl on the local engine/),
+    });
+    expect(json.warnings).toContainEqual({
+      agent: 'remote',
+      field: 'engine',
+      message: expect.stringMatching(/^gpu-box: a cluster has no agentctl engines/),
+    });
     const bad = agentctl(['render', '-f', FIXTURE], { env });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toBe('agentctl: render needs a target: --kubernetes\n');

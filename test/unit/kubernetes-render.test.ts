@@ -12,9 +12,10 @@ import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { Pod } from 'kubernetes-models/v1/Pod';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { renderFleet } from '../../src/ops/render.js';
 import type { DesiredState } from '../../src/types.js';
+import { escapeRegExp } from '../../src/util/regexp.js';
 import { CONTAINER_FIELDS, POD_FIELDS, SANDBOX_SCHEMA } from '../fixtures/kubernetes/sandbox-schema.js';
 import { podSecurityViolations } from '../helpers/pod-security.js';
 
@@ -58,7 +59,9 @@ describe.each(['sandbox', 'statefulset'] as const)('render --kubernetes --worklo
       'k8s-coder.yaml',
       'k8s-fenced.yaml',
       'k8s-host.yaml',
+      'k8s-own-image.yaml',
       'k8s-paused.yaml',
+      'k8s-remote.yaml',
       'k8s-sealed.yaml',
       'kustomization.yaml',
     ]);
@@ -101,6 +104,8 @@ describe.each(['sandbox', 'statefulset'] as const)('render --kubernetes --worklo
       ]),
     );
     expect(levels['k8s-sealed']).toEqual({ baseline: [], restricted: [] });
+    expect(levels['k8s-own-image']).toEqual({ baseline: [], restricted: [] });
+    expect(levels['k8s-remote']).toEqual({ baseline: [], restricted: [] });
     expect(levels['k8s-coder']?.baseline).toEqual([]);
     expect(levels['k8s-fenced']?.baseline).toEqual([]);
     // The default capability additions are baseline's, not restricted's: said by a warning.
@@ -126,6 +131,8 @@ describe.each(['sandbox', 'statefulset'] as const)('render --kubernetes --worklo
     expect(fields('sealed')).not.toContain('capabilities.add');
     expect(fields('coder')).toEqual(expect.arrayContaining(['capabilities.add', 'env.API_KEY']));
     expect(fields('host')).toEqual(expect.arrayContaining(['user', 'network']));
+    expect(fields('own-image')).toContain('build');
+    expect(fields('remote')).toContain('engine');
   });
 });
 
@@ -194,5 +201,51 @@ describe('render --kubernetes mapping details', () => {
     expect(() => renderFleet(bad, { ...OPTS, workload: 'sandbox' })).toThrow(
       /agent coder: container name "Big_coder" is not a valid Kubernetes object name/,
     );
+  });
+});
+
+describe('render --kubernetes: what exists under Docker only', () => {
+  const parse = (agents: string[]) =>
+    parseConfig(
+      [
+        'version: 1',
+        'engines:',
+        '  gpu-box: { host: "ssh://ops@gpu-box", runtimeDir: /srv/agentctl }',
+        'agents:',
+        ...agents.map((a) => `  ${a}`),
+      ].join('\n'),
+      { file: '/srv/demo/agents.yaml', baseDir: '/srv/demo', defaultProject: 'demo' },
+    );
+  const BUILT = 'build: image "tools:1" is built by agentctl on the local engine and exists only there';
+  const PINNED = 'engine: gpu-box: a cluster has no agentctl engines';
+  // Agent `a` is the one looked at; the others are there for what they build.
+  const cases: [string, string[], string[]][] = [
+    ['a pulled image on the local engine', ['a: { image: "tools:1" }'], []],
+    ['an image its own build: makes', ['a: { image: "tools:1", build: { context: ./tools } }'], [BUILT]],
+    [
+      "an image another agent's build: makes",
+      ['a: { image: "tools:1" }', 'b: { image: "tools:1", build: { context: ./tools } }'],
+      [BUILT],
+    ],
+    [
+      'another image than the one built',
+      ['a: { image: "tools:2" }', 'b: { image: "tools:1", build: { context: ./tools } }'],
+      [],
+    ],
+    ['an agent on engine gpu-box, warned once', ['a: { image: "tools:1", engine: gpu-box }'], [PINNED]],
+    ['an agent naming the local engine', ['a: { image: "tools:1", engine: local }'], []],
+  ];
+  it.each(cases)('%s', (_name, agents, expected) => {
+    const state = parse(agents);
+    for (const workload of ['sandbox', 'statefulset'] as const) {
+      const r = renderFleet(state, { ...OPTS, workload });
+      const warned = r.warnings
+        .filter((w) => w.agent === 'a' && (w.field === 'build' || w.field === 'engine'))
+        .map((w) => `${w.field}: ${w.message}`);
+      expect(warned).toEqual(expected.map((e) => expect.stringMatching(`^${escapeRegExp(e)}`)));
+      // The manifest keeps the image as written: the warning says it must be pushed under that name.
+      const pod = pods(r.agents.find((a) => a.agent === 'a')?.objects ?? [])[0]?.[1];
+      expect(pod.containers[0].image).toBe(state.agents.find((s) => s.id === 'a')?.image);
+    }
   });
 });
