@@ -242,7 +242,10 @@ function podSpec(
     // The pause container is then PID 1 and reaps zombies: what Docker's init does.
     ...(spec.init ? { shareProcessNamespace: true } : {}),
     securityContext: {
-      ...(user?.gid !== undefined ? { fsGroup: user.gid } : {}),
+      // The claim's group, so that the agent can write /mnt (under Docker agentctl gives the directory to
+      // the agent's user). Without a GID the uid stands for it: the kubelet makes the volume group-writable
+      // by fsGroup and adds fsGroup to the process's groups, whatever its primary group is.
+      ...(user !== undefined ? { fsGroup: user.gid ?? user.uid } : {}),
       seccompProfile: { type: 'RuntimeDefault' },
     },
     containers: [container],

@@ -249,3 +249,40 @@ describe('render --kubernetes: what exists under Docker only', () => {
     }
   });
 });
+
+describe('render --kubernetes: who can write /mnt', () => {
+  const podOf = (user: string | undefined) => {
+    const state = parseConfig(
+      [
+        'version: 1',
+        'agents:',
+        `  a: { capabilities: { add: [] }${user !== undefined ? `, user: ${user}` : ''} }`,
+      ].join('\n'),
+      { file: '/srv/demo/agents.yaml', baseDir: '/srv/demo', defaultProject: 'demo' },
+    );
+    return pods(renderFleet(state, { ...OPTS, workload: 'sandbox' }).agents[0]?.objects ?? [])[0]?.[1];
+  };
+  // fsGroup is the claim's group: the GID, or the uid when none is given (the agent is then a member of
+  // it whatever its primary group), so a non-root uid can write /mnt as under Docker.
+  const cases: [string, string | undefined, Obj, Obj, string[]][] = [
+    ['a uid alone', "'1000'", { runAsNonRoot: true, runAsUser: 1000 }, { fsGroup: 1000 }, []],
+    ['a uid as a YAML number', '1000', { runAsNonRoot: true, runAsUser: 1000 }, { fsGroup: 1000 }, []],
+    [
+      'a uid and a gid',
+      "'1000:2000'",
+      { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 2000 },
+      { fsGroup: 2000 },
+      [],
+    ],
+    ['root', "'0'", { runAsUser: 0 }, { fsGroup: 0 }, ['agent: runAsNonRoot not true', 'agent: runAsUser 0']],
+    ['a user name (warned)', 'agent', { runAsNonRoot: true }, {}, []],
+    ['no user (warned)', undefined, { runAsNonRoot: true }, {}, []],
+  ];
+  it.each(cases)('%s', (_name, user, container, pod, restricted) => {
+    const spec = podOf(user);
+    const { runAsNonRoot, runAsUser, runAsGroup } = spec.containers[0].securityContext;
+    expect({ runAsNonRoot, runAsUser, runAsGroup }).toEqual(container);
+    expect(spec.securityContext).toEqual({ ...pod, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(podSecurityViolations(spec, 'restricted')).toEqual(restricted);
+  });
+});
