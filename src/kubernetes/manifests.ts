@@ -272,15 +272,18 @@ interface NumericUser {
   gid?: number;
 }
 
-/** Kubernetes takes numeric ids only; a name (or the image's user) is warned about. */
+/**
+ * Kubernetes takes numeric ids only; a name (or the image's user) is warned about, and so is what it
+ * costs: without a uid there is no fsGroup to make the claim writable.
+ */
 function numericUser(spec: AgentSpec, warn: Warn): NumericUser | undefined {
   const m = /^(\d+)(?::(\d+))?$/.exec(spec.user ?? '');
   if (m) return { uid: Number(m[1]), ...(m[2] !== undefined ? { gid: Number(m[2]) } : {}) };
   warn(
     'user',
     spec.user === undefined
-      ? "not set: the pod runs as the image's user, and runAsNonRoot makes the kubelet refuse an image whose user is root or a name; set user to a numeric uid[:gid]"
-      : `"${spec.user}" is a name, and Kubernetes takes numeric ids only: the pod runs as the image's user under runAsNonRoot; set user to a numeric uid[:gid]`,
+      ? "not set: the pod runs as the image's user with no fsGroup, so /mnt may not be writable by it, and runAsNonRoot makes the kubelet refuse an image whose user is root or a name; set user to a numeric uid[:gid]"
+      : `"${spec.user}" is a name, and Kubernetes takes numeric ids only: the pod runs as the image's user under runAsNonRoot, with no fsGroup, so /mnt may not be writable by it; set user to a numeric uid[:gid]`,
   );
   return undefined;
 }

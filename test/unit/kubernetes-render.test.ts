@@ -251,7 +251,7 @@ describe('render --kubernetes: what exists under Docker only', () => {
 });
 
 describe('render --kubernetes: who can write /mnt', () => {
-  const podOf = (user: string | undefined) => {
+  const renderUser = (user: string | undefined) => {
     const state = parseConfig(
       [
         'version: 1',
@@ -260,29 +260,52 @@ describe('render --kubernetes: who can write /mnt', () => {
       ].join('\n'),
       { file: '/srv/demo/agents.yaml', baseDir: '/srv/demo', defaultProject: 'demo' },
     );
-    return pods(renderFleet(state, { ...OPTS, workload: 'sandbox' }).agents[0]?.objects ?? [])[0]?.[1];
+    const r = renderFleet(state, { ...OPTS, workload: 'sandbox' });
+    return {
+      pod: pods(r.agents[0]?.objects ?? [])[0]?.[1],
+      userWarning: r.warnings.find((w) => w.field === 'user')?.message,
+    };
   };
   // fsGroup is the claim's group: the GID, or the uid when none is given (the agent is then a member of
-  // it whatever its primary group), so a non-root uid can write /mnt as under Docker.
-  const cases: [string, string | undefined, Obj, Obj, string[]][] = [
-    ['a uid alone', "'1000'", { runAsNonRoot: true, runAsUser: 1000 }, { fsGroup: 1000 }, []],
-    ['a uid as a YAML number', '1000', { runAsNonRoot: true, runAsUser: 1000 }, { fsGroup: 1000 }, []],
+  // it whatever its primary group), so a non-root uid can write /mnt as under Docker. Without a numeric
+  // uid there is none, and the user warning says what that costs.
+  const NO_FSGROUP = /with no fsGroup, so \/mnt may not be writable by it/;
+  const cases: [string, string | undefined, Obj, Obj, string[], RegExp | undefined][] = [
+    ['a uid alone', "'1000'", { runAsNonRoot: true, runAsUser: 1000 }, { fsGroup: 1000 }, [], undefined],
+    [
+      'a uid as a YAML number',
+      '1000',
+      { runAsNonRoot: true, runAsUser: 1000 },
+      { fsGroup: 1000 },
+      [],
+      undefined,
+    ],
     [
       'a uid and a gid',
       "'1000:2000'",
       { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 2000 },
       { fsGroup: 2000 },
       [],
+      undefined,
     ],
-    ['root', "'0'", { runAsUser: 0 }, { fsGroup: 0 }, ['agent: runAsNonRoot not true', 'agent: runAsUser 0']],
-    ['a user name (warned)', 'agent', { runAsNonRoot: true }, {}, []],
-    ['no user (warned)', undefined, { runAsNonRoot: true }, {}, []],
+    [
+      'root',
+      "'0'",
+      { runAsUser: 0 },
+      { fsGroup: 0 },
+      ['agent: runAsNonRoot not true', 'agent: runAsUser 0'],
+      undefined,
+    ],
+    ['a user name', 'agent', { runAsNonRoot: true }, {}, [], NO_FSGROUP],
+    ['no user', undefined, { runAsNonRoot: true }, {}, [], NO_FSGROUP],
   ];
-  it.each(cases)('%s', (_name, user, container, pod, restricted) => {
-    const spec = podOf(user);
-    const { runAsNonRoot, runAsUser, runAsGroup } = spec.containers[0].securityContext;
+  it.each(cases)('%s', (_name, user, container, podSc, restricted, userWarning) => {
+    const { pod, userWarning: warned } = renderUser(user);
+    const { runAsNonRoot, runAsUser, runAsGroup } = pod.containers[0].securityContext;
     expect({ runAsNonRoot, runAsUser, runAsGroup }).toEqual(container);
-    expect(spec.securityContext).toEqual({ ...pod, seccompProfile: { type: 'RuntimeDefault' } });
-    expect(podSecurityViolations(spec, 'restricted')).toEqual(restricted);
+    expect(pod.securityContext).toEqual({ ...podSc, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(podSecurityViolations(pod, 'restricted')).toEqual(restricted);
+    if (userWarning) expect(warned).toMatch(userWarning);
+    else expect(warned).toBeUndefined();
   });
 });
