@@ -276,6 +276,11 @@ export interface EngineInfo {
    * share; no two share a data root). Absent if it gives no ID.
    */
   identity?: string;
+  /**
+   * The name of the machine the engine runs on, as it says (/info's Name): engines that give the same
+   * one share a disk for the in-use check (fleet/same-host.ts). Absent if it gives none.
+   */
+  hostName?: string;
   ncpu: number;
   memTotalBytes: number;
   serverVersion: string;

@@ -162,7 +162,7 @@ export class DockerEngine implements DockerPort {
       DefaultRuntime?: string;
     }>('docker info', 'GET', '/info');
     const runtimes = Object.keys(info.Runtimes ?? {}).sort();
-    return {
+    const answer: EngineInfo = {
       kind: await this.kind(),
       ncpu: Number(info.NCPU),
       memTotalBytes: Number(info.MemTotal),
@@ -171,12 +171,19 @@ export class DockerEngine implements DockerPort {
       runtimeTraits: Object.fromEntries(runtimes.map((r) => [r, runtimeTraitsOf(info.Runtimes?.[r] ?? {})])),
       kernelVersion: String(info.KernelVersion ?? ''),
       ...(info.ID ? { identity: [info.ID, info.Name ?? '', info.DockerRootDir ?? ''].join(' ') } : {}),
+      ...(info.Name ? { hostName: info.Name } : {}),
       ...(info.Architecture ? { architecture: info.Architecture } : {}),
       ...(info.DefaultRuntime ? { defaultRuntime: info.DefaultRuntime } : {}),
     };
+    // The latest answer is what this connection's own reads use (cachedInfo): no second /info for them.
+    this.infoOnce = Promise.resolve(answer);
+    return answer;
   }
 
-  /** Engine info, asked once per connection: only containers of a non-default runtime need it. */
+  /**
+   * Engine info for this connection's own reads (a runtime's traits, the default runtime, the kernel in a
+   * message): the last answer info() had, asked only when it has none.
+   */
   private cachedInfo(): Promise<EngineInfo> {
     this.infoOnce ??= this.info().catch((err: unknown) => {
       this.infoOnce = undefined;

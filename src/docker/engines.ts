@@ -6,6 +6,8 @@
  * - `ssh://`, TLS, or `tcp://` to another machine: a remote transport, which brings its own port and
  *   its own HostFs (a helper container on that engine, see host-fs.ts). Until one is registered for an
  *   address, that engine is refused with "not supported yet": never driven as if it were local.
+ * Each opening is one command's: its port answers info() from memory after the first answer
+ * (info-cache.ts), so that the steps of a command that read it ask the engine once.
  */
 import { AgentctlError } from '../errors.js';
 import { type EngineSpec, LOCAL_ENGINE } from '../types.js';
@@ -13,6 +15,7 @@ import { DockerEngine } from './engine.js';
 import { type EngineAddress, localHostNames } from './engine-address.js';
 import { engineTimeoutMs } from './engine-timeout.js';
 import type { HostFs } from './host-fs.js';
+import { cacheInfo } from './info-cache.js';
 import { localHostFs } from './local-host-fs.js';
 import { openRemoteEngine } from './remote-engine.js';
 import type { DockerPort } from './port.js';
@@ -49,6 +52,11 @@ export interface OpenOptions {
 
 /** Throws AgentctlError 'engine-unreachable' for an engine that cannot be driven (yet). */
 export function openEngine(spec: EngineSpec, opts: OpenOptions): OpenEngine {
+  const e = openUncached(spec, opts);
+  return { ...e, port: cacheInfo(e.port).port };
+}
+
+function openUncached(spec: EngineSpec, opts: OpenOptions): OpenEngine {
   if (spec.name === LOCAL_ENGINE || spec.host === undefined) {
     return { name: spec.name, spec, port: opts.localPort, host: localHostFs, address: 'DOCKER_HOST' };
   }

@@ -50,7 +50,7 @@ import type { WatchEvent, WatchEventBody, WatchUnreachable, WatchUnwell } from '
 import { naturalCompare } from '../util/natural-sort.js';
 import { type FileWatch, watchFile } from './file-watcher.js';
 import { changedAgents, narrowed } from './narrow.js';
-import { cacheInfo, type InfoCache } from './info-cache.js';
+import { cacheInfo, type InfoCache } from '../docker/info-cache.js';
 
 export interface WatchOptions extends OpContext {
   /** The agents file. It must be a file: stdin cannot be watched. */

@@ -1,7 +1,7 @@
-/** The watcher's memory of the engine's info: asked once until forgotten, a failure not remembered. */
+/** A port's memory of the engine's info: asked once until forgotten, a failure not remembered. */
 import { describe, expect, it } from 'vitest';
 import type { DockerPort } from '../../src/docker/port.js';
-import { cacheInfo } from '../../src/watch/info-cache.js';
+import { cacheInfo } from '../../src/docker/info-cache.js';
 
 function fakePort(answers: (() => Promise<unknown>)[]) {
   const calls = { info: 0 };

@@ -1,15 +1,17 @@
 /**
- * The watcher's memory of the engine's info (CPUs, memory, runtimes, version), which preflight reads
- * on every run with actions. At 1000 agents the engine takes 100-800 ms to answer /info (it counts
- * its containers), as long as the rest of a saved change of one agent; what preflight reads of it
- * changes only when the engine is restarted or reconfigured. Asked again on the watcher's full looks
- * (its start, every resync, a reconnect to the engine), as the InspectCache is.
+ * A port whose info() is answered from memory after its first answer. At 1000 agents the engine takes
+ * 100-800 ms to answer /info (it counts its containers), and what is read of it (identity, CPUs,
+ * memory, runtimes, version) changes only when the engine is restarted or reconfigured. Two scopes use it:
+ * - one command: every engine a command opens (docker/engines.ts openEngine) is asked once, however
+ *   many steps read it (the same-engine refusal, preflight, the same-machine check);
+ * - the watcher's local engine, across its runs: forgotten on its full looks (its start, every resync,
+ *   a reconnect to the engine), as its InspectCache is.
  */
 import type { DockerPort } from '../docker/port.js';
 import type { EngineInfo } from '../types.js';
 
 export interface InfoCache {
-  /** The port, its info() answered from memory. */
+  /** The port, its info() answered from memory (every other call passed through). */
   port: DockerPort;
   /** The next info() asks the engine. */
   forget(): void;
