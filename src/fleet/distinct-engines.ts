@@ -10,6 +10,8 @@ import type { OpenEngine } from '../docker/engines.js';
 import { AgentctlError } from '../errors.js';
 
 export async function refuseSameEngine(engines: readonly OpenEngine[]): Promise<void> {
+  // One engine is distinct from itself: no /info asked (exec of a file without engines: is the hot path).
+  if (engines.length < 2) return;
   const ids = await Promise.all(
     engines.map((e) =>
       e.port.info().then(

@@ -22,6 +22,7 @@ import { ensureWorkDir, giveToAgent, ownershipProblem, OwnerResolver } from '../
 import type { SecretValues } from '../secrets/values.js';
 import type { Migration, MigrationResult } from '../types.js';
 import { enginesMountSnapshot, inUseReason, unansweredReason, usersOf } from '../ops/workdir-in-use.js';
+import { engineMachines } from './engine-machines.js';
 import { sameHostAs } from './same-host.js';
 
 export interface MigrateOptions {
@@ -61,7 +62,10 @@ export async function migrate(
         `its working directory on engine ${dst.name}, ${m.spec.workDir}, already holds data; nothing was moved: move that directory away (or delete it), then migrate again`,
       );
     // Nor into one a container of any engine of that host mounts (the source's own copy aside).
-    const { snapshot, unanswered } = await enginesMountSnapshot(sameHostAs(dst, [...engines.values()]));
+    const all = [...engines.values()];
+    const { snapshot, unanswered } = await enginesMountSnapshot(
+      sameHostAs(dst, all, await engineMachines(all)),
+    );
     if (unanswered.length > 0)
       throw new AgentctlError(
         'engine-unreachable',

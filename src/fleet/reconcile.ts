@@ -4,8 +4,7 @@
  * engine against its own info and host, then carry each engine's part out on that engine's port, and
  * the migrations after them. One lock per project, on this host, as for one engine.
  */
-import { refuseSameEngine } from './distinct-engines.js';
-import { type OpenEngine, openEngine } from '../docker/engines.js';
+import type { OpenEngine } from '../docker/engines.js';
 import { executeEgress } from '../egress/execute.js';
 import { ensureGatewayImage } from '../egress/gateway-image.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
@@ -46,7 +45,7 @@ import {
   type MigrationResult,
   type Plan,
 } from '../types.js';
-import { enginesOf } from './engines-of.js';
+import { openFileEngines } from './open-engines.js';
 import { migrate } from './migrate.js';
 import { type FleetObserved, type FleetPlan, desiredOn, planFleet } from './plan.js';
 
@@ -75,10 +74,11 @@ export interface FleetDiffReport extends FleetDiffResult {
   check: ApplyCheck;
 }
 
-/** Every engine of the file, opened (an engine that cannot be driven at all refuses the run). */
-export function openFleet(desired: DesiredState, opts: DiffOptions): Map<string, OpenEngine> {
-  const localPort = portOf(opts);
-  return new Map(enginesOf(desired).map((e) => [e.name, openEngine(e, { localPort })]));
+/** Every engine of the file, opened for this run (an engine that cannot be driven at all refuses it). */
+export async function openFleet(desired: DesiredState, opts: DiffOptions): Promise<Map<string, OpenEngine>> {
+  const { open, failed } = await openFileEngines(desired, portOf(opts), { fresh: true });
+  if (failed[0]) throw failed[0].error;
+  return new Map(open.map((e) => [e.name, e]));
 }
 
 export async function observeFleet(
@@ -104,8 +104,7 @@ export async function diffFleet(
   opts: FleetDiffOptions = {},
 ): Promise<FleetDiffReport> {
   const { desired: resolved } = await resolveFor(desired, { create: false, env: opts.env });
-  const engines = openFleet(resolved, opts);
-  await refuseSameEngine([...engines.values()]);
+  const engines = await openFleet(resolved, opts);
   const d = await diffResolved(resolved, engines, opts);
   const builds = localBuilds(resolved, d, opts.build);
   // The checks apply makes, over every engine's part (ops/engine-part.ts).
@@ -176,8 +175,7 @@ export async function reconcileFleet(
       'createOnly does not apply to a desired state with engines:; it makes one agent on one engine',
     );
   const started = performance.now();
-  const engines = openFleet(desired, opts);
-  await refuseSameEngine([...engines.values()]);
+  const engines = await openFleet(desired, opts);
   const local = engines.get(LOCAL_ENGINE) as OpenEngine;
   const release = await runLock(desired.project, opts);
   const sweeps = opts.dryRun

@@ -3,13 +3,13 @@
  * `--project`), fixed when the server starts. A model can only pick among them: every tool call
  * names its agent from this set (or gets the only one), and anything else is refused.
  */
-import { openEngine } from '../docker/engines.js';
 import type { DockerPort } from '../docker/port.js';
 import { AgentctlError } from '../errors.js';
 import { enginesOf, engineOf, hasOtherEngines } from '../fleet/engines-of.js';
+import { openFileEngines } from '../fleet/open-engines.js';
 import { LABEL } from '../labels.js';
 import { AgentManager } from '../ops/agent-manager.js';
-import { type AgentsFile, engineNamed, locateAgent } from '../ops/locate-agent.js';
+import { type AgentsFile, engineNamed, fileEngine, locateAgent } from '../ops/locate-agent.js';
 import { LOCAL_ENGINE } from '../types.js';
 import type { Editor } from '../tools/editor.js';
 import type { Session } from '../session/session.js';
@@ -39,6 +39,8 @@ export class AgentBinding {
     if (opts.agents.length === 0 && opts.project === undefined)
       throw new AgentctlError('usage', 'mcp: name the agents it serves: one or more agent ids, or a project');
     if (opts.engine !== undefined) engineNamed(opts.desired, opts.engine);
+    // A file naming one engine twice is refused before the server serves anything.
+    if (hasOtherEngines(opts.desired)) await openFileEngines(opts.desired, opts.port);
     const b = new AgentBinding(opts);
     for (const id of opts.agents) {
       const agent = await locateAgent(id, {
@@ -61,13 +63,13 @@ export class AgentBinding {
   async ids(): Promise<string[]> {
     if (this.fixed.size > 0) return [...this.fixed.keys()].sort();
     const { desired } = this.opts;
-    if (this.opts.engine !== undefined) return this.agentsOn(this.portOn(this.opts.engine));
+    if (this.opts.engine !== undefined) return this.agentsOn(await this.portOn(this.opts.engine));
     if (!hasOtherEngines(desired)) return this.agentsOn(this.opts.port);
     // Each engine's agents of the project, but only those it is home to: a stray copy elsewhere is
     // not what a call for that agent reaches (entry() goes to its engine).
     const lists = await Promise.all(
       enginesOf(desired).map(async (e) => {
-        const ids = await this.agentsOn(this.portOn(e.name));
+        const ids = await this.agentsOn(await this.portOn(e.name));
         return ids.filter((id) => this.homeOf(id) === e.name);
       }),
     );
@@ -86,16 +88,18 @@ export class AgentBinding {
     return spec ? engineOf(spec) : LOCAL_ENGINE;
   }
 
-  private portOn(engine: string): DockerPort {
-    const spec = this.opts.desired && enginesOf(this.opts.desired).find((e) => e.name === engine);
-    if (!spec || engine === LOCAL_ENGINE) return this.opts.port;
-    return openEngine(spec, { localPort: this.opts.port }).port;
+  /** The engine's port: the file's engines opened once for the server (as every lookup of them is). */
+  private async portOn(engine: string): Promise<DockerPort> {
+    const { desired } = this.opts;
+    if (!hasOtherEngines(desired) || !enginesOf(desired).some((e) => e.name === engine))
+      return this.opts.port;
+    return (await fileEngine(desired, engine, { port: this.opts.port })).port;
   }
 
   /** The bound agent a call means; refuses anything outside the set. */
   async pick(requested: string | undefined): Promise<{ id: string; mgr: AgentManager }> {
     if (requested === undefined) {
-      if (this.fixed.size === 1) return this.entry([...this.fixed.keys()][0]!);
+      if (this.fixed.size === 1) return await this.entry([...this.fixed.keys()][0]!);
       throw new AgentctlError(
         'usage',
         `say which agent: "agent" is one of ${(await this.ids()).join(', ') || '(none)'}`,
@@ -134,7 +138,7 @@ export class AgentBinding {
     await Promise.all([...this.managers.values()].map((m) => m.close()));
   }
 
-  private entry(id: string): { id: string; mgr: AgentManager } {
+  private async entry(id: string): Promise<{ id: string; mgr: AgentManager }> {
     const fixed = this.fixed.get(id);
     const project = fixed?.project ?? this.opts.project!;
     const engine = fixed?.engine ?? this.homeOf(id);
@@ -142,7 +146,9 @@ export class AgentBinding {
     const key = `${engine}\n${project}`;
     let mgr = this.managers.get(key);
     if (!mgr) {
-      mgr = new AgentManager({ port: fixed?.port ?? this.portOn(engine), project });
+      const port = fixed?.port ?? (await this.portOn(engine));
+      // Another call may have made it meanwhile: one manager per key, its sessions in one place.
+      mgr = this.managers.get(key) ?? new AgentManager({ port, project });
       this.managers.set(key, mgr);
     }
     return { id, mgr };

@@ -13,6 +13,7 @@ import type { DockerPort } from '../docker/port.js';
 import { loadConfig } from '../config/load.js';
 import { AgentctlError } from '../errors.js';
 import { engineOf, hasOtherEngines } from '../fleet/engines-of.js';
+import { openFileEngines } from '../fleet/open-engines.js';
 import { type DesiredState, LOCAL_ENGINE } from '../types.js';
 import { type OpContext, portOf } from './context.js';
 import { createAgent, type CreateAgentOptions } from './create-agent.js';
@@ -77,10 +78,13 @@ export class AgentManager {
    * listAgents() lists what the file declares. It does not apply the file (that stays `apply`'s job):
    * the agents are used as they are. With `engines:`, each agent is used on the engine the file pins it
    * to (listAgents looks at every engine, as ps does); createAgent makes agents on the local engine
-   * only, and refuses an id the file puts on another engine.
+   * only, and refuses an id the file puts on another engine. A file naming one engine twice is refused
+   * here, before anything is used or created.
    */
   static async fromFile(file: string, opts: OpContext = {}): Promise<AgentManager> {
-    return new AgentManager(opts, await loadConfig(file));
+    const desired = await loadConfig(file);
+    if (hasOtherEngines(desired)) await openFileEngines(desired, portOf(opts));
+    return new AgentManager(opts, desired);
   }
 
   /**

@@ -20,9 +20,9 @@ import { type OpenEngine, openEngine } from '../docker/engines.js';
 import type { ContainerSummary } from '../docker/port.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { hasOtherEngines } from '../fleet/engines-of.js';
-import { refuseSameEngine } from '../fleet/distinct-engines.js';
-import { openEngines } from '../fleet/open-engines.js';
-import { machineOf, THIS_HOST } from '../fleet/same-host.js';
+import { openFileEngines } from '../fleet/open-engines.js';
+import { engineMachines } from '../fleet/engine-machines.js';
+import { THIS_HOST } from '../fleet/same-host.js';
 import { LABEL } from '../labels.js';
 import { assertNoSymlinks, WORKDIRS } from '../reconcile/workdir.js';
 import { type DesiredState, LOCAL_ENGINE } from '../types.js';
@@ -130,20 +130,16 @@ export async function cleanup(opts: CleanupOptions): Promise<CleanupResult> {
   const cutoff = now - opts.olderThanMs;
   const fleet = hasOtherEngines(opts.desired);
   const { open, failed } = fleet
-    ? openEngines({ ...opts.desired, runtimeDir: opts.runtimeDir } as DesiredState, portOf(opts))
+    ? await openFileEngines({ ...opts.desired, runtimeDir: opts.runtimeDir }, portOf(opts))
     : {
         open: [openEngine({ name: LOCAL_ENGINE, runtimeDir: opts.runtimeDir }, { localPort: portOf(opts) })],
         failed: [],
       };
-  if (fleet) await refuseSameEngine(open);
   // Container names in messages say their engine when there are several.
   const named = (e: OpenEngine, name: string) => (fleet ? `${name} on engine ${e.name}` : name);
-  const machineOfEngine = new Map(
-    [...open.map((e) => e.spec), ...failed.map((f) => f.spec)].map((s) => [
-      s.name,
-      fleet ? machineOf(s) : THIS_HOST,
-    ]),
-  );
+  const machineOfEngine = fleet
+    ? await engineMachines([...open, ...failed.map((f) => ({ name: f.spec.name, spec: f.spec }))])
+    : new Map([[LOCAL_ENGINE, THIS_HOST]]);
   const engines = new Map<string, CleanedEngine>();
   for (const { spec } of [...open, ...failed])
     engines.set(spec.name, {

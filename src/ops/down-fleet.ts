@@ -9,15 +9,14 @@
  * never deleted (nothing is known of their containers), and neither is any directory on a machine where
  * one of the file's engines could not be asked whether it mounts it.
  */
-import { refuseSameEngine } from '../fleet/distinct-engines.js';
 import { ID_PATTERN } from '../config/rules.js';
 import type { OpenEngine } from '../docker/engines.js';
 import type { ContainerSummary } from '../docker/port.js';
 import { removeEgressNetworks } from '../egress/execute.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { engineOf, enginesOf } from '../fleet/engines-of.js';
-import { openEngines, unreachableEngine } from '../fleet/open-engines.js';
-import { machineOf } from '../fleet/same-host.js';
+import { openFileEngines, unreachableEngine } from '../fleet/open-engines.js';
+import { engineMachines } from '../fleet/engine-machines.js';
 import { LABEL } from '../labels.js';
 import { acquireLock } from '../lock.js';
 import { assertNoSymlinks, workDirOf } from '../reconcile/workdir.js';
@@ -29,8 +28,7 @@ import type { DownOptions, DownResult } from './down.js';
 import { enginesMountSnapshot, inUseReason, unansweredReason, usersOf } from './workdir-in-use.js';
 
 export async function downFleet(desired: DesiredState, opts: DownOptions = {}): Promise<DownResult> {
-  const { open, failed } = openEngines(desired, portOf(opts));
-  await refuseSameEngine(open);
+  const { open, failed } = await openFileEngines(desired, portOf(opts));
   const unreachable: UnreachableEngine[] = failed.map((f) =>
     unreachableEngine(desired, f.spec.name, f.message),
   );
@@ -120,7 +118,13 @@ async function removeData(
         });
   }
   // The machines, and which of the file's engines are on each.
-  const machineOfEngine = new Map([...specs.values()].map((s) => [s.name, machineOf(s)]));
+  const machineOfEngine = await engineMachines(
+    [...specs.values()].map((s) => ({
+      name: s.name,
+      spec: s,
+      port: listed.find((l) => l.e.name === s.name)?.e.port,
+    })),
+  );
   const seenDirs = new Set<string>();
   for (const { e, containers } of [...listed].sort((a, b) => naturalCompare(a.e.name, b.e.name))) {
     const machine = machineOfEngine.get(e.name) ?? e.name;

@@ -21,8 +21,9 @@ import {
   usersOf,
   workDirUsers,
 } from './workdir-in-use.js';
-import { openEngine } from '../docker/engines.js';
-import { enginesOf, hasOtherEngines } from '../fleet/engines-of.js';
+import { hasOtherEngines } from '../fleet/engines-of.js';
+import { engineMachines } from '../fleet/engine-machines.js';
+import { openFileEngines } from '../fleet/open-engines.js';
 import { sameHostAs } from '../fleet/same-host.js';
 import { portOf } from './context.js';
 
@@ -99,7 +100,7 @@ export async function removeAgents(ids: string[], opts: RemoveOptions = {}): Pro
         await port.removeContainer(a.id);
         if (!opts.removeData) return { ...base, ok: true };
         // On the agent's engine's host: the in-use check asks every engine of the file on that host.
-        const freed = await removeWorkDir(sameHostEngines(a, opts), a.host, a.agentId, workDir);
+        const freed = await removeWorkDir(await sameHostEngines(a, opts), a.host, a.agentId, workDir);
         return { ...base, ok: true, ...freed };
       } catch (err) {
         return { ...base, ok: false, error: toAgentctlError(err).message };
@@ -157,20 +158,17 @@ async function removeWorkDir(
  * engines every other engine of it on the same machine (two dockerds of one host share its disk). One
  * that cannot even be opened is kept with its message: the directory is then not deleted.
  */
-function sameHostEngines(a: LocatedAgent, opts: RemoveOptions): (MountingEngine | UnansweredEngine)[] {
+async function sameHostEngines(
+  a: LocatedAgent,
+  opts: RemoveOptions,
+): Promise<(MountingEngine | UnansweredEngine)[]> {
   const own: MountingEngine = { name: a.engine, port: a.port, host: a.host };
   if (!hasOtherEngines(opts.desired)) return [own];
-  const specs = enginesOf(opts.desired).map((spec) => ({ spec }));
-  const home = specs.find((s) => s.spec.name === a.engine);
-  if (!home) return [own];
-  return sameHostAs(home, specs).map(({ spec }) => {
-    if (spec.name === a.engine) return own;
-    try {
-      const e = openEngine(spec, { localPort: portOf(opts) });
-      return { name: e.name, port: e.port, host: e.host };
-    } catch (err) {
-      return { name: spec.name, message: toAgentctlError(err).message };
-    }
+  const { open, failed } = await openFileEngines(opts.desired, portOf(opts));
+  const all = [...open, ...failed.map((f) => ({ name: f.spec.name, spec: f.spec, message: f.message }))];
+  return sameHostAs({ name: a.engine }, all, await engineMachines(all)).map((e) => {
+    if (e.name === a.engine) return own;
+    return 'port' in e ? { name: e.name, port: e.port, host: e.host } : { name: e.name, message: e.message };
   });
 }
 

@@ -8,14 +8,18 @@
  * `engine` names one engine of the file to look on instead, and only there: that is how a stray copy is
  * reached (inspected, its logs read, its files copied out, stopped or removed) while the file pins the
  * agent elsewhere.
+ *
+ * The file's engines are opened together (fleet/open-engines.ts): a file naming one engine twice is refused
+ * before any is looked on, and the ids of one command (or of one AgentManager) share their connections.
  */
 import type { HostFs } from '../docker/host-fs.js';
 import { localHostFs } from '../docker/local-host-fs.js';
-import { openEngine } from '../docker/engines.js';
+import type { OpenEngine } from '../docker/engines.js';
 import type { DockerPort } from '../docker/port.js';
 import { AgentctlError, AgentEngineUnreachableError, toAgentctlError } from '../errors.js';
 import { closest } from '../util/did-you-mean.js';
 import { enginesOf, engineOf, hasOtherEngines } from '../fleet/engines-of.js';
+import { openFileEngines } from '../fleet/open-engines.js';
 import { type DesiredState, type EngineSpec, LOCAL_ENGINE } from '../types.js';
 import { type OpContext, portOf } from './context.js';
 import { type ResolvedAgent, resolveAgent } from './resolve-agent.js';
@@ -122,9 +126,18 @@ export function engineNamed(desired: AgentsFile | undefined, name: string): Engi
 }
 
 async function lookOn(spec: EngineSpec, idOrName: string, opts: LocateOptions): Promise<LocatedAgent> {
-  const e = openEngine(spec, { localPort: portOf(opts) });
+  const e = await fileEngine(opts.desired!, spec.name, opts);
   const agent = await resolveAgent(e.port, idOrName, { project: opts.project });
   return { ...agent, engine: spec.name, port: e.port, host: e.host };
+}
+
+/** The file's engine `name`, opened with the others (or why it cannot be). */
+export async function fileEngine(desired: AgentsFile, name: string, ctx: OpContext): Promise<OpenEngine> {
+  const { open, failed } = await openFileEngines(desired, portOf(ctx));
+  const e = open.find((x) => x.name === name);
+  if (e) return e;
+  const f = failed.find((x) => x.spec.name === name);
+  throw f?.error ?? new AgentctlError('usage', `unknown engine "${name}"`);
 }
 
 /** Asked in parallel; an engine that cannot be reached is noted, not fatal (the agent may be elsewhere). */

@@ -9,7 +9,7 @@
 import type { DockerPort } from '../docker/port.js';
 import { AgentctlError, AgentEngineUnreachableError, toAgentctlError } from '../errors.js';
 import { engineOf, hasOtherEngines } from '../fleet/engines-of.js';
-import { openEngines, unreachableEngine } from '../fleet/open-engines.js';
+import { openFileEngines, unreachableEngine } from '../fleet/open-engines.js';
 import { LOCAL_ENGINE, type UnreachableEngine } from '../types.js';
 import { naturalCompare } from '../util/natural-sort.js';
 import { type AgentsFile, engineNamed, type LocateOptions, locateAgent } from './locate-agent.js';
@@ -84,7 +84,7 @@ async function everyEngine(
   only: string | undefined,
   desired: AgentsFile,
 ): Promise<LogSources> {
-  const { open, failed } = openEngines(desired, port);
+  const { open, failed } = await openFileEngines(desired, port);
   const wanted = <T extends { name: string }>(e: T) => only === undefined || e.name === only;
   const unreachable = failed
     .filter((f) => wanted(f.spec))

@@ -1,8 +1,7 @@
 /** ps: one row per agent of the project, declared or running. */
-import { refuseSameEngine } from '../fleet/distinct-engines.js';
 import type { OpenEngine } from '../docker/engines.js';
 import { engineOf, hasOtherEngines } from '../fleet/engines-of.js';
-import { openEngines, unreachableEngine } from '../fleet/open-engines.js';
+import { openFileEngines, unreachableEngine } from '../fleet/open-engines.js';
 import { desiredOn } from '../fleet/plan.js';
 import { toAgentctlError } from '../errors.js';
 import { LABEL } from '../labels.js';
@@ -132,8 +131,7 @@ export async function psReport(
     ]);
     return { rows: sortRows(rowsOf(desired, observed, now, filesystem)), unreachable: [] };
   }
-  const { open, failed } = openEngines(desired, portOf(ctx));
-  await refuseSameEngine(open);
+  const { open, failed } = await openFileEngines(desired, portOf(ctx));
   const unreachable = failed.map((f) => unreachableEngine(desired, f.spec.name, f.message));
   const seen = await Promise.all(
     open.map(async (e) => {

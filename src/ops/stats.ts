@@ -3,12 +3,12 @@
  * of each container, so CPU % is computed from its own one-shot samples; a container seen for the first
  * time is sampled twice, a second apart (all of them at once).
  */
-import { openEngine } from '../docker/engines.js';
 import type { HostFs } from '../docker/host-fs.js';
 import { localHostFs } from '../docker/local-host-fs.js';
 import type { ContainerSummary, CpuSample, DockerPort, StatsSample } from '../docker/port.js';
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { enginesOf, hasOtherEngines } from '../fleet/engines-of.js';
+import { openFileEngines } from '../fleet/open-engines.js';
 import { parseJsonObject } from '../util/json.js';
 import { LABEL } from '../labels.js';
 import { LOCAL_ENGINE } from '../types.js';
@@ -58,16 +58,10 @@ export class StatsSampler {
   /** Every engine's running agents (one engine without a file declaring others; or the one chosen). */
   async sample(): Promise<StatsRow[]> {
     const { engine, desired } = this.opts;
-    const chosen = engine !== undefined ? [engineNamed(desired, engine)] : undefined;
+    const chosen = engine !== undefined ? engineNamed(desired, engine) : undefined;
     const engines =
       chosen || hasOtherEngines(desired)
-        ? (chosen ?? enginesOf(desired!)).map((spec) => {
-            try {
-              return openEngine(spec, { localPort: portOf(this.opts) });
-            } catch (err) {
-              return { name: spec.name, error: toAgentctlError(err) };
-            }
-          })
+        ? await this.fileEngines(desired!, chosen?.name)
         : [{ name: LOCAL_ENGINE, port: portOf(this.opts), host: localHostFs }];
     const settled = await Promise.all(
       engines.map((e) =>
@@ -86,6 +80,23 @@ export class StatsSampler {
           naturalCompare(a.project, b.project) ||
           naturalCompare(a.agent, b.agent) ||
           naturalCompare(a.engine, b.engine),
+      );
+  }
+
+  /** The file's engines in its order (or the one chosen), each opened or with why it could not be. */
+  private async fileEngines(
+    desired: NonNullable<StatsOptions['desired']>,
+    chosen: string | undefined,
+  ): Promise<({ name: string; port: DockerPort; host: HostFs } | { name: string; error: AgentctlError })[]> {
+    const { open, failed } = await openFileEngines(desired, portOf(this.opts));
+    return enginesOf(desired)
+      .filter((spec) => chosen === undefined || spec.name === chosen)
+      .map(
+        (spec) =>
+          open.find((e) => e.name === spec.name) ?? {
+            name: spec.name,
+            error: failed.find((f) => f.spec.name === spec.name)!.error,
+          },
       );
   }
 

@@ -48,18 +48,20 @@ export function rmDataOnEngine(run: (...args: string[]) => CliResult, d: TestDoc
   expect(existsSync(workDir)).toBe(false);
 }
 
+/** `holderOn`: the engine the holding container runs on (default: the agent's, `d`). */
 export function downDataOnEngine(
   run: (...args: string[]) => CliResult,
   d: TestDockerd,
   engine: string,
   workDir: string,
   holder: string,
+  holderOn: TestDockerd = d,
 ): void {
   const up = run('apply', '-f', 'agents.yaml');
   expect(up.status, up.stdout + up.stderr).toBe(0);
   const w = run('exec', 'coder', '--', 'sh', '-c', 'echo keep-me > /mnt/data');
   expect(w.status, w.stderr).toBe(0);
-  holdMount(d.docker, holder, workDir, '/held:ro');
+  holdMount(holderOn.docker, holder, workDir, '/held:ro');
   try {
     const held = run('down', '-f', 'agents.yaml', '--data', '-t', '1');
     expect(held.status, held.stdout + held.stderr).toBe(1);
@@ -70,7 +72,7 @@ export function downDataOnEngine(
     expect(d.ok('inspect', 'claude-agent-coder')).toBe(false);
     expect(readFileSync(path.join(workDir, 'data'), 'utf8')).toBe('keep-me\n');
   } finally {
-    d.docker('rm', '-f', holder);
+    holderOn.docker('rm', '-f', holder);
   }
   const free = run('down', '-f', 'agents.yaml', '--data', '-t', '1');
   expect(free.status, free.stdout + free.stderr).toBe(0);

@@ -67,7 +67,8 @@ function signed(
   return { cert, key };
 }
 
-export function testTls(tag: string): TestTls {
+/** `dnsNames`: names the server's certificate is valid for besides 127.0.0.1 (an /etc/hosts alias). */
+export function testTls(tag: string, dnsNames: string[] = []): TestTls {
   const dir = mkdtempSync(`/tmp/${tag}-tls-`);
   const makeCa = (name: string) => {
     const key = path.join(dir, `${name}-key.pem`);
@@ -93,7 +94,8 @@ export function testTls(tag: string): TestTls {
   };
   const root = makeCa('ca');
   const other = makeCa('other-ca');
-  const server = signed(dir, 'server', root, 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  const san = ['IP:127.0.0.1', ...dnsNames.map((n) => `DNS:${n}`)].join(',');
+  const server = signed(dir, 'server', root, `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
   const client = signed(dir, 'client', root, 'extendedKeyUsage=clientAuth\n');
   return {
     dir,

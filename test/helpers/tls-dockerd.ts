@@ -16,8 +16,13 @@ export interface TlsDockerd {
   cleanup(): Promise<void>;
 }
 
-export async function tlsDockerd(tag: string, bridge: { name: string; cidr: string }): Promise<TlsDockerd> {
-  const tls = testTls(tag);
+/** `dnsNames`: more names its certificate is valid for (see testTls). */
+export async function tlsDockerd(
+  tag: string,
+  bridge: { name: string; cidr: string },
+  dnsNames: string[] = [],
+): Promise<TlsDockerd> {
+  const tls = testTls(tag, dnsNames);
   const port = await freePort();
   const d = testDockerd(tag, {
     bridge,

@@ -11,6 +11,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { reconcileFleet } from '../../src/fleet/reconcile.js';
 import { cleanup } from '../../src/ops/cleanup.js';
 import { reconcile } from '../../src/ops/reconcile.js';
+import { AgentManager } from '../../src/ops/agent-manager.js';
 import type { DockerPort } from '../../src/docker/port.js';
 import { agentctl } from '../helpers/cli.js';
 import { shape } from '../helpers/output-schema.js';
@@ -316,7 +317,7 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
     for (let i = 0; i < 8; i++) expect(existsSync(workDir(rtB(), `n${i}`))).toBe(false);
   }, 120_000);
 
-  it('refuses a file naming one engine twice (local and also: the same dockerd), in every command, before changing anything', () => {
+  it('refuses a file naming one engine twice (local and also: the same dockerd), in every command, before changing anything', async () => {
     const P = `${PROJECT}-dup`;
     // dockerd A is `local` (DOCKER_HOST) and, by its socket, `also`: /info gives the same ID for both.
     const also = `  also: { host: "${t.a.host}", runtimeDir: ${t.dir}/rt-also }`;
@@ -325,14 +326,31 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
       t.fileText(P, ['  x: {}', '  y: { engine: also }'], [also]),
     );
     const id = t.a.docker('info', '-f', '{{.ID}} on {{.Name}}, data root {{.DockerRootDir}}');
-    for (const cmd of [['apply'], ['diff'], ['ps'], ['down', '--data'], ['cleanup', '--older-than', '0s']]) {
-      const r = agentctl([...cmd, '-f', 'agents.yaml'], { cwd: t.dir, env: { DOCKER_HOST: t.a.host } });
-      expect(r.status, `${cmd[0]}: ${r.stdout}${r.stderr}`).toBe(1);
-      expect(r.stderr).toContain(
-        `engines also (${t.a.host}) and local (DOCKER_HOST) are the same engine (ID ${id}): each of its containers would be seen twice`,
-      );
+    const same = `engines also (${t.a.host}) and local (DOCKER_HOST) are the same engine (ID ${id}): each of its containers would be seen twice`;
+    for (const cmd of [
+      ['apply'],
+      ['diff'],
+      ['ps'],
+      ['down', '--data'],
+      ['cleanup', '--older-than', '0s'],
+      ['stats', '--no-stream'],
+      ['stats', '--no-stream', '--engine', 'also'],
+      ['exec', '--engine', 'also', 'y', '--', 'true'],
+      ['exec', 'x', '--', 'true'],
+      ['logs', '--engine', 'also', 'y'],
+      ['inspect', 'y'],
+      ['rm', '--engine', 'also', 'y', '--data'],
+      ['mcp', '--project', P],
+    ]) {
+      const r = agentctl([...cmd, '--file', 'agents.yaml'], { cwd: t.dir, env: { DOCKER_HOST: t.a.host } });
+      expect(r.status, `${cmd.join(' ')}: ${r.stdout}${r.stderr}`).toBe(1);
+      expect(r.stderr, cmd.join(' ')).toContain(same);
     }
+    // The library's door to a file: refused when it is attached, before anything is used or created.
+    await expect(
+      AgentManager.fromFile(path.join(t.dir, 'agents.yaml'), { port: t.localPort }),
+    ).rejects.toThrow(same);
     expect(t.names(t.a, P)).toEqual([]);
     expect(t.names(t.b, P)).toEqual([]);
-  }, 120_000);
+  }, 180_000);
 });
