@@ -100,7 +100,16 @@ interface ApiNetwork {
   Options?: Record<string, string> | null;
   Containers?: Record<string, unknown> | null;
   Internal?: boolean;
-  IPAM?: { Config?: { Subnet?: string }[] | null };
+  IPAM?: {
+    Config?:
+      | {
+          Subnet?: string;
+          IPRange?: string;
+          Gateway?: string;
+          AuxiliaryAddresses?: Record<string, string> | null;
+        }[]
+      | null;
+  };
   Labels?: Record<string, string> | null;
 }
 
@@ -341,6 +350,18 @@ export class DockerEngine implements DockerPort {
     const subnet = (n.IPAM?.Config ?? [])
       .map((c) => c.Subnet ?? '')
       .find((c) => /^\d+\.\d+\.\d+\.\d+\//.test(c));
+    const ipv4Pools = (n.IPAM?.Config ?? []).flatMap((c) =>
+      c.Subnet !== undefined && !c.Subnet.includes(':')
+        ? [
+            {
+              subnet: c.Subnet,
+              ...(c.IPRange ? { ipRange: c.IPRange } : {}),
+              ...(c.Gateway ? { gateway: c.Gateway } : {}),
+              ...(c.AuxiliaryAddresses ? { reserved: Object.values(c.AuxiliaryAddresses) } : {}),
+            },
+          ]
+        : [],
+    );
     const bridge =
       n.Driver === 'bridge'
         ? (n.Options?.['com.docker.network.bridge.name'] ?? `br-${n.Id.slice(0, 12)}`)
@@ -353,6 +374,8 @@ export class DockerEngine implements DockerPort {
       labels: n.Labels ?? {},
       ...(n.Driver ? { driver: n.Driver } : {}),
       endpoints: Object.keys(n.Containers ?? {}).length,
+      attached: Object.keys(n.Containers ?? {}),
+      ...(ipv4Pools.length > 0 ? { ipv4Pools } : {}),
       ...(bridge ? { bridge } : {}),
     };
   }

@@ -64,8 +64,22 @@ export interface NetworkInfo {
   driver?: string;
   /** Containers attached now: on a bridge network, one port each on its Linux bridge. */
   endpoints?: number;
+  /** The ids of the containers attached now (running ones: a stopped container holds no endpoint). */
+  attached?: readonly string[];
+  /** Its IPv4 address pools (IPAM config), from which each attached container takes an address. */
+  ipv4Pools?: readonly IPv4Pool[];
   /** A bridge network's Linux bridge (`docker0`, `br-<id>`), in the engine's network namespace. */
   bridge?: string;
+}
+
+/** One IPv4 pool of a network's IPAM config. */
+export interface IPv4Pool {
+  subnet: string;
+  /** The part of the subnet containers are given addresses from (IPAM's IPRange). */
+  ipRange?: string;
+  gateway?: string;
+  /** Addresses the IPAM keeps out of the pool (AuxiliaryAddresses). */
+  reserved?: readonly string[];
 }
 
 export interface CreateNetworkRequest {

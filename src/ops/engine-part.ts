@@ -15,7 +15,7 @@ import { localHostFs } from '../docker/local-host-fs.js';
 import { AgentctlError } from '../errors.js';
 import { execute, type ProgressEvent } from '../reconcile/execute.js';
 import { diskPressure, type FreeSpaceMinimum, freeSpaceMinimum, shortText } from '../reconcile/free-space.js';
-import { type BridgePorts, hostLimits, hostLimitWarnings } from '../reconcile/host-limits.js';
+import { hostLimits, hostLimitWarnings } from '../reconcile/host-limits.js';
 import { foreignProblems, massPruneProblem, type RunProblem } from '../reconcile/guards.js';
 import { type PreflightProblem, preflightProblems } from '../reconcile/preflight.js';
 import { WORKDIRS } from '../reconcile/workdir.js';
@@ -23,7 +23,6 @@ import type { SecretValues } from '../secrets/values.js';
 import {
   type Action,
   type ActionResult,
-  type AgentSpec,
   type DesiredState,
   LOCAL_ENGINE,
   type ObservedState,
@@ -174,37 +173,15 @@ export async function hostWarnings(
     );
   const starting = here.flatMap(startingOf);
   if (starting.length > 0) {
-    const [limits, bridges] = await Promise.all([
-      hostLimits(),
-      Promise.all(here.map((x) => bridgesOf(startingOf(x), x.port))),
-    ]);
     out.push(
       ...hostLimitWarnings(
-        limits,
+        await hostLimits(),
         starting,
         here.flatMap((x) => x.desired.agents),
-        bridges.flat(),
       ),
     );
   }
   return out;
-}
-
-/**
- * The bridge networks the starting agents join, with their ports now, as their engine reports them (an
- * engine in a network namespace of its own has its own docker0). A network the engine cannot tell about
- * (missing: preflight's to report) is left out.
- */
-async function bridgesOf(starting: readonly AgentSpec[], port: DockerPort): Promise<BridgePorts[]> {
-  const names = [...new Set(starting.map((a) => a.network))].filter(
-    (n) => n !== 'none' && n !== 'host' && !n.startsWith('container:'),
-  );
-  const infos = await Promise.all(names.sort().map((n) => port.inspectNetwork(n).catch(() => undefined)));
-  return infos.flatMap((n, i) =>
-    n?.bridge !== undefined
-      ? [{ network: names[i] ?? n.name, bridge: n.bridge, ports: n.endpoints ?? 0 }]
-      : [],
-  );
 }
 
 /**

@@ -2,7 +2,8 @@
  * Host-wide limits a large fleet runs into, read from this machine (the engine runs here: working
  * directories are bind mounts of this host's disk), and the warnings apply prints before it starts
  * agents that would run into them. Warnings, not refusals: these are limits of the whole host, shared
- * with everything else running on it, and only estimates of what each agent costs.
+ * with everything else running on it, and only estimates of what each agent costs. (A network's bridge
+ * ports and addresses are counts, not estimates: preflight refuses those, see network-room.ts.)
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -22,21 +23,6 @@ export interface HostLimits {
   inotifyInstances?: number;
 }
 
-/** A Linux bridge holds at most this many ports (BR_MAX_PORTS): one per container on it. */
-export const BRIDGE_MAX_PORTS = 1024;
-
-/**
- * A bridge network of the engine, as the engine reports it (its network's info): read through the
- * engine, not from this host's /sys, so that an engine in a network namespace of its own (or on another
- * machine) is judged by its own bridge.
- */
-export interface BridgePorts {
-  network: string;
-  /** The Linux bridge (`docker0`). */
-  bridge: string;
-  /** Containers attached now: one port each. */
-  ports: number;
-}
 /**
  * What one idle agent costs the host, measured with the busybox image (scripts/bench-scale.mjs): about
  * 12 tasks (its shim's threads, init, its process) and about 5 MiB of engine memory (shim, dockerd and
@@ -94,7 +80,6 @@ export function hostLimitWarnings(
   limits: HostLimits,
   starting: readonly AgentSpec[],
   fleet: readonly AgentSpec[],
-  bridges: readonly BridgePorts[] = [],
 ): string[] {
   const out: string[] = [];
   const k = starting.length;
@@ -110,14 +95,6 @@ export function hostLimitWarnings(
     if (pidsSum > limits.pidMax) {
       out.push(
         `host process table: the fleet's pids limits add up to ${pidsSum}, more than kernel.pid_max ${limits.pidMax}: agents forking to their limits together can exhaust the host's process table (each agent's own limit still holds). Raise kernel.pid_max (sysctl -w kernel.pid_max=4194304) or lower pids`,
-      );
-    }
-  }
-  for (const b of bridges) {
-    const more = starting.filter((a) => a.network === b.network).length;
-    if (more > 0 && b.ports + more > BRIDGE_MAX_PORTS) {
-      out.push(
-        `${b.bridge} (network ${b.network}) has ${b.ports} ports; ${more} more agent(s) on it exceed a Linux bridge's ${BRIDGE_MAX_PORTS}: their start will fail ("exchange full"). Put agents on networks of their own (network: NAME, docker network create NAME) or network: none`,
       );
     }
   }

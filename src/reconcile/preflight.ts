@@ -8,7 +8,7 @@
  */
 import { type FreeSpaceMinimum, freeSpaceProblem } from './free-space.js';
 import path from 'node:path';
-import type { DockerPort } from '../docker/port.js';
+import type { DockerPort, NetworkInfo } from '../docker/port.js';
 import type { HostFs } from '../docker/host-fs.js';
 import { localHostFs } from '../docker/local-host-fs.js';
 import { AgentctlError, formatAt } from '../errors.js';
@@ -17,6 +17,7 @@ import { formatBytes, formatCpus } from '../render/units.js';
 import { assertNoSymlinks, WORKDIRS } from './workdir.js';
 import { egressNetworkName } from '../egress/names.js';
 import type { RunProblem } from './guards.js';
+import { networkRoomProblems } from './network-room.js';
 
 const BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none']);
 
@@ -131,12 +132,20 @@ export async function preflightProblems(
     });
   }
 
-  const networks = [...new Set(needContainer.map((s) => s.network))]
-    // The egress network is made by the plan's own egress steps, before any agent is created on it.
-    .filter((n) => !BUILTIN_NETWORKS.has(n) && n !== egressNetworkName(desired.project))
-    .sort();
-  for (const net of networks) {
-    if (await port.networkExists(net)) continue;
+  // One inspect per network says both whether it exists and how much room it has left.
+  const egressNet = egressNetworkName(desired.project);
+  const mustExist = new Set(needContainer.map((s) => s.network).filter((n) => !BUILTIN_NETWORKS.has(n)));
+  const infos = await inspectNetworks(
+    [...new Set([...mustExist, ...roomNetworks(desired, p)])]
+      // The egress network is made by the plan's own egress steps, before any agent is created on it,
+      // and the planner gives its agents their addresses (slots) within its subnet.
+      .filter((n) => n !== egressNet)
+      .sort(),
+    mustExist,
+    port,
+  );
+  for (const [net, info] of infos) {
+    if (info !== undefined || !mustExist.has(net)) continue;
     const users = usersOf((s) => s.network, net);
     problems.push({
       message: formatAt(
@@ -146,6 +155,13 @@ export async function preflightProblems(
       agents: users,
     });
   }
+  problems.push(
+    ...networkRoomProblems(
+      desired,
+      p.actions,
+      [...infos].flatMap(([network, info]) => (info ? [{ network, info }] : [])),
+    ),
+  );
 
   if (needContainer.length > 0)
     problems.push(
@@ -183,6 +199,41 @@ function runtimeProblems(spec: AgentSpec, engine: EngineInfo): string[] {
     );
   }
   return out;
+}
+
+/** The networks agents that the plan starts join (the host's and none take no room on a network). */
+function roomNetworks(desired: DesiredState, p: Plan): string[] {
+  const ids = new Set(
+    p.actions
+      .filter(
+        (a) =>
+          a.kind === 'start' ||
+          ((a.kind === 'create' || a.kind === 'recreate') && a.spec.state === 'running'),
+      )
+      .map((a) => a.agentId),
+  );
+  return desired.agents
+    .filter((a) => ids.has(a.id))
+    .map((a) => a.network)
+    .filter((n) => n !== 'none' && n !== 'host' && !n.startsWith('container:'));
+}
+
+/**
+ * Each network's info, undefined for one the engine does not have. A network that must exist fails the
+ * run when the engine cannot be asked; one looked at for its room only (the default bridge) is then
+ * left unjudged.
+ */
+async function inspectNetworks(
+  names: readonly string[],
+  mustExist: ReadonlySet<string>,
+  port: DockerPort,
+): Promise<Map<string, NetworkInfo | undefined>> {
+  const infos = await Promise.all(
+    names.map((n) =>
+      mustExist.has(n) ? port.inspectNetwork(n) : port.inspectNetwork(n).catch(() => undefined),
+    ),
+  );
+  return new Map(names.map((n, i) => [n, infos[i]]));
 }
 
 /** Specs of agents the plan will create, recreate or update. */

@@ -1,5 +1,5 @@
 /**
- * apply's bridge-port warning counts a network's ports as the engine reports them (its network info),
+ * apply's bridge-port refusal (preflight) counts a network's ports as the engine reports them (its network info),
  * which is what the kernel's bridge holds: so an engine in a network namespace of its own, whose
  * docker0 this host's /sys does not show, is judged by its own bridge.
  */

@@ -1,7 +1,7 @@
 /**
  * Preflight problems carry the agents they stop: the watch controller withholds those and applies the
  * rest, while a one-shot apply still refuses the whole run for any of them. Filesystem checks run
- * against a real temporary runtime directory; the engine is a stub that only knows its networks.
+ * against a real temporary runtime directory; the engine is a stub that only knows its networks (their names: no room to judge).
  */
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -22,7 +22,10 @@ const engine: EngineInfo = {
   runtimeTraits: { runc: { gvisor: false, noNetwork: false } },
   kernelVersion: '6.1.0',
 };
-const port = { networkExists: async (name: string) => name === 'lan' } as unknown as DockerPort;
+const port = {
+  inspectNetwork: async (name: string) =>
+    name === 'lan' ? { id: 'n-lan', name, internal: false, labels: {} } : undefined,
+} as unknown as DockerPort;
 
 describe('preflight problems, per agent', () => {
   const dirs: string[] = [];
