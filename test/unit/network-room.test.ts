@@ -122,6 +122,21 @@ describe('room on a network for the agents a run starts', () => {
     });
   });
 
+  it('a full network of its own, beside docker0', () => {
+    const starting = agents(5, { network: 'lab' });
+    const d = desired(starting);
+    const got = networkRoomProblems(d, plan(d, observed([])).actions, [
+      { network: 'bridge', info: docker0 },
+      { network: 'lab', info: { bridge: 'br-0123456789ab', attached: ids(1022) } },
+    ]);
+    expect(got.map((x) => x.message)).toEqual([
+      expect.stringMatching(
+        /^network lab: its Linux bridge br-0123456789ab has 1022 port\(s\) taken and holds 1023; 5 more agent\(s\) on it leave 4 /,
+      ),
+    ]);
+    expect(got[0]?.agents).toEqual(starting.slice(1).map((a) => a.id));
+  });
+
   const slash29 = { ipv4Pools: [{ subnet: '10.1.2.0/29', gateway: '10.1.2.1' }] };
 
   it("a recreate frees its old container's address before its replacement takes one", () => {
