@@ -149,6 +149,10 @@ export class DockerEngine implements DockerPort {
     this.http = new EngineHttp(this.address, timeoutMs, name);
   }
 
+  get socketPath(): string | undefined {
+    return this.address.socketPath;
+  }
+
   /** dockerode, loaded on first use only: streaming endpoints need it, the hot paths do not. */
   private streaming(): Promise<import('dockerode')> {
     this.dockerode ??= import('dockerode').then(

@@ -252,6 +252,11 @@ export type ExecOutcome =
   | { status: 'not-running'; message: string };
 
 export interface DockerPort {
+  /**
+   * The unix socket on this host the engine is reached at, when it is (not over tcp or ssh): its
+   * processes are then this host's, and their limits can be read here.
+   */
+  readonly socketPath?: string;
   info(): Promise<EngineInfo>;
   /** All containers (running or not) carrying `label=value` for every entry of `labels`. */
   listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;

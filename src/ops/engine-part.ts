@@ -16,6 +16,7 @@ import { AgentctlError } from '../errors.js';
 import { execute, type ProgressEvent } from '../reconcile/execute.js';
 import { diskPressure, type FreeSpaceMinimum, freeSpaceMinimum, shortText } from '../reconcile/free-space.js';
 import { hostLimits, hostLimitWarnings } from '../reconcile/host-limits.js';
+import { descriptorWarnings, engineProcesses, engineProcs } from '../reconcile/engine-descriptors.js';
 import { foreignProblems, massPruneProblem, type RunProblem } from '../reconcile/guards.js';
 import { type PreflightProblem, preflightProblems } from '../reconcile/preflight.js';
 import { WORKDIRS } from '../reconcile/workdir.js';
@@ -173,15 +174,41 @@ export async function hostWarnings(
     );
   const starting = here.flatMap(startingOf);
   if (starting.length > 0) {
+    const [limits, descriptors] = await Promise.all([
+      hostLimits(),
+      engineDescriptorWarnings(here, startingOf),
+    ]);
     out.push(
       ...hostLimitWarnings(
-        await hostLimits(),
+        limits,
         starting,
         here.flatMap((x) => x.desired.agents),
       ),
+      ...descriptors,
     );
   }
   return out;
+}
+
+/**
+ * The descriptors of each engine of this host reached at a unix socket here, against its dockerd's and
+ * containerd's limits (their processes found once for every engine).
+ */
+async function engineDescriptorWarnings(
+  here: readonly Pick<EnginePart, 'engine' | 'plan' | 'port'>[],
+  startingOf: (x: Pick<EnginePart, 'plan'>) => readonly unknown[],
+): Promise<string[]> {
+  const sockets = here.filter((x) => x.port.socketPath !== undefined && startingOf(x).length > 0);
+  if (sockets.length === 0) return [];
+  const procs = await engineProcs();
+  const lists = await Promise.all(
+    sockets.map(async (x) => {
+      const found = await engineProcesses(procs, x.port.socketPath as string);
+      const where = x.engine === LOCAL_ENGINE ? '' : `engine ${x.engine}: `;
+      return descriptorWarnings(found, startingOf(x).length).map((w) => `${where}${w}`);
+    }),
+  );
+  return lists.flat();
 }
 
 /**

@@ -8,6 +8,10 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import type { AgentSpec } from '../types.js';
+import { CONTAINERD_FDS_PER_AGENT, DOCKERD_FDS_PER_AGENT, SHIM_FDS_PER_AGENT } from './engine-descriptors.js';
+
+/** The system's file handles one agent takes (see engine-descriptors.ts). */
+const FDS_PER_AGENT = SHIM_FDS_PER_AGENT + DOCKERD_FDS_PER_AGENT + CONTAINERD_FDS_PER_AGENT;
 
 export interface HostLimits {
   /** kernel.pid_max: every process and thread of the host, containers' included, takes one. */
@@ -19,6 +23,8 @@ export interface HostLimits {
   /** This process's open-file limit, and the system's. */
   nofile?: number;
   fileMax?: number;
+  /** File handles the system has allocated now (fs.file-nr's first figure), against fileMax. */
+  fileNr?: number;
   inotifyWatches?: number;
   inotifyInstances?: number;
 }
@@ -37,9 +43,10 @@ async function readNumber(file: string): Promise<number | undefined> {
 }
 
 export async function hostLimits(): Promise<HostLimits> {
-  const [pidMax, fileMax, inotifyWatches, inotifyInstances, meminfo, limits] = await Promise.all([
+  const [pidMax, fileMax, fileNr, inotifyWatches, inotifyInstances, meminfo, limits] = await Promise.all([
     readNumber('/proc/sys/kernel/pid_max'),
     readNumber('/proc/sys/fs/file-max'),
+    readNumber('/proc/sys/fs/file-nr'),
     readNumber('/proc/sys/fs/inotify/max_user_watches'),
     readNumber('/proc/sys/fs/inotify/max_user_instances'),
     fs.readFile('/proc/meminfo', 'utf8').catch(() => ''),
@@ -53,6 +60,7 @@ export async function hostLimits(): Promise<HostLimits> {
     memAvailableBytes: avail ? Number(avail[1]) * 1024 : os.freemem(),
     ...(nofile ? { nofile: Number(nofile[1]) } : {}),
     fileMax,
+    fileNr,
     inotifyWatches,
     inotifyInstances,
   };
@@ -95,6 +103,14 @@ export function hostLimitWarnings(
     if (pidsSum > limits.pidMax) {
       out.push(
         `host process table: the fleet's pids limits add up to ${pidsSum}, more than kernel.pid_max ${limits.pidMax}: agents forking to their limits together can exhaust the host's process table (each agent's own limit still holds). Raise kernel.pid_max (sysctl -w kernel.pid_max=4194304) or lower pids`,
+      );
+    }
+  }
+  if (limits.fileMax !== undefined && limits.fileNr !== undefined) {
+    const after = limits.fileNr + k * FDS_PER_AGENT;
+    if (after > limits.fileMax * 0.9) {
+      out.push(
+        `host open files: ${limits.fileNr} file handles open now, about ${after} after starting ${k} agent(s) (${FDS_PER_AGENT} each: shim, dockerd, containerd), of fs.file-max ${limits.fileMax}; opening files will fail host-wide. Raise it (sysctl -w fs.file-max=${Math.max(limits.fileMax * 2, after * 2)})`,
       );
     }
   }

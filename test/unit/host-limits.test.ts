@@ -29,6 +29,15 @@ describe('host limit warnings', () => {
       100,
       [/^host memory: 100 MiB available; the engine alone needs about 500 MiB/],
     ],
+    [
+      'the system running out of file handles',
+      { fileMax: 100000, fileNr: 60000 },
+      1000,
+      [
+        /^host open files: 60000 file handles open now, about 98000 after starting 1000 agent\(s\) \(38 each: shim, dockerd, containerd\), of fs.file-max 100000/,
+      ],
+    ],
+    ['room for file handles', { fileMax: 2 ** 63, fileNr: 16000 }, 1000, []],
   ] as const)('%s', (_, limits, n, expected) => {
     const fleet = agents(n);
     const got = hostLimitWarnings(limits, fleet, fleet);
