@@ -264,6 +264,55 @@ export function exitCodeFor(err: AgentctlError): number {
   return EXIT.failure;
 }
 
+/** The host's inotify limits and this process's open-files limit, as read when a file watch failed. */
+export interface WatchLimits {
+  maxUserInstances?: number;
+  maxUserWatches?: number;
+  nofile?: number;
+  /** This process's descriptors open now. */
+  openFiles?: number;
+}
+
+/**
+ * A file watch the kernel refused for one of its inotify limits, said as that limit: the error itself
+ * (EMFILE "too many open files", ENOSPC "no space left on device") names neither. Undefined for any
+ * other error. Each program watching files holds an inotify instance of its user's (agentctl's watcher
+ * one, whatever the fleet's size), and one watch per file or directory it watches.
+ */
+export function fileWatchLimitError(
+  file: string,
+  err: unknown,
+  limits: WatchLimits,
+): AgentctlError | undefined {
+  const e = err as { code?: string; message?: string };
+  const raw = e?.message ?? String(err);
+  if (e?.code === 'EMFILE') {
+    const instances = limits.maxUserInstances ?? 'its limit';
+    // inotify_init says EMFILE for both limits: this process's own descriptors tell which one it was.
+    const ownFull =
+      limits.nofile === undefined ||
+      limits.openFiles === undefined ||
+      limits.openFiles >= limits.nofile * 0.9;
+    const own = ownFull
+      ? `, or this process's open files are at their limit${limits.nofile === undefined ? '' : ` (${limits.nofile})`}`
+      : '';
+    return new AgentctlError(
+      'preflight',
+      `cannot watch ${file}: the kernel refused an inotify instance: this user's instances are all taken (fs.inotify.max_user_instances is ${instances}; every program watching files holds one)${own}. Raise it (sysctl -w fs.inotify.max_user_instances=1024) or stop watchers you do not need (${raw})`,
+      { cause: err },
+    );
+  }
+  if (e?.code === 'ENOSPC') {
+    const watches = limits.maxUserWatches ?? 'its limit';
+    return new AgentctlError(
+      'preflight',
+      `cannot watch ${file}: the kernel refused an inotify watch: this user's watches are all taken (fs.inotify.max_user_watches is ${watches}; one per file or directory watched, by every program). Raise it (sysctl -w fs.inotify.max_user_watches=524288) or stop watchers you do not need (${raw})`,
+      { cause: err },
+    );
+  }
+  return undefined;
+}
+
 /** Wrap anything thrown into an AgentctlError (unknown errors become `engine` or stay as-is). */
 export function toAgentctlError(err: unknown): AgentctlError {
   if (err instanceof AgentctlError) return err;

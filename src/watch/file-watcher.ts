@@ -6,6 +6,8 @@
  */
 import path from 'node:path';
 import { watch as chokidarWatch } from 'chokidar';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileWatchLimitError, type WatchLimits } from '../errors.js';
 
 export interface FileWatch {
   close(): Promise<void>;
@@ -26,7 +28,47 @@ export async function watchFile(
   watcher.on('all', (event, p) => {
     if (p === file) onChange(event);
   });
-  watcher.on('error', (err) => onError(err instanceof Error ? err : new Error(String(err))));
+  // An inotify limit is said as that limit. Met before the watch is ready (chokidar then reports the
+  // error and still gets ready, watching nothing), it fails the start: a watcher that says it watches
+  // and never sees a change is worse than none.
+  let refused: Error | undefined;
+  let ready = false;
+  watcher.on('error', (err) => {
+    const clear = fileWatchLimitError(file, err, watchLimits());
+    if (clear && !ready) refused ??= clear;
+    else onError(clear ?? (err instanceof Error ? err : new Error(String(err))));
+  });
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  ready = true;
+  if (refused) {
+    await watcher.close();
+    throw refused;
+  }
   return { close: () => watcher.close() };
+}
+
+/** Read when a watch failed (rarely, and a few bytes): synchronously, so the error is said at once. */
+function watchLimits(): WatchLimits {
+  const read = (file: string, re: RegExp) => {
+    try {
+      const n = Number(re.exec(readFileSync(file, 'utf8'))?.[1]);
+      return Number.isFinite(n) && n > 0 ? n : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    maxUserInstances: read('/proc/sys/fs/inotify/max_user_instances', /(\d+)/),
+    maxUserWatches: read('/proc/sys/fs/inotify/max_user_watches', /(\d+)/),
+    nofile: read('/proc/self/limits', /^Max open files\s+(\d+)/m),
+    openFiles: openFiles(),
+  };
+}
+
+function openFiles(): number | undefined {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return undefined;
+  }
 }
