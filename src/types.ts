@@ -201,6 +201,12 @@ export interface DesiredState {
   warnings: ConfigWarning[];
   /** Every secret reference of every agent, sorted by agent then variable (absent when there are none). */
   secrets?: SecretSource[];
+  /**
+   * Agents whose `pids` no layer of the file sets, sorted (absent when there are none): they have the
+   * built-in default for their runtime's name, which preflight checks against the runtime the engine
+   * really runs them under (the file cannot see that runtime's registration, or the engine's default).
+   */
+  builtInPids?: string[];
 }
 
 export type ContainerRunState =

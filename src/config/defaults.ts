@@ -58,7 +58,11 @@ export const DEFAULT_AGENT: Readonly<RawAgent> = Object.freeze({
  */
 export const GVISOR_DEFAULT_PIDS = 8192;
 
-/** Whether a runtime's name is gVisor's (runsc, runsc-debug...): all the file can know of it. */
+/**
+ * Whether a runtime's name is gVisor's (runsc, runsc-debug...): all the file can know of it. A gVisor
+ * registered under another name, or the engine's default runtime, only the engine knows: preflight
+ * refuses such an agent left with the runc default (see DesiredState.builtInPids).
+ */
 export function isGvisorName(runtime: string | undefined): boolean {
   return runtime !== undefined && /^runsc\b/.test(runtime);
 }

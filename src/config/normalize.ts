@@ -75,6 +75,8 @@ interface KeyParts {
   layer: CompleteLayer & { healthcheck: AgentSpec['healthcheck'] };
   engine: EngineSpec;
   pos: SourcePos;
+  /** No layer sets pids: the agent has the built-in default for its runtime's name. */
+  builtInPids: boolean;
 }
 
 export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics): DesiredState {
@@ -97,6 +99,7 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
   const secrets: SecretSource[] = [];
   const positions: [string, SourcePos][] = [];
   const replicaOf: [string, string][] = [];
+  const pidsByDefault: string[] = [];
   const builds = new ImageBuilds(opts.baseDir, d);
   const project = setting(root, 'project', d) ?? opts.defaultProject;
   // What depends on the declaring key alone, worked out once per key: a key with 1000 replicas would
@@ -107,9 +110,8 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
     if (parts) return parts;
     const own = layers.get(key) ?? {};
     const layer = overlay(base, own);
-    if (own.pids === undefined && defaults.pids === undefined && isGvisorName(layer.runtime)) {
-      layer.pids = GVISOR_DEFAULT_PIDS;
-    }
+    const builtInPids = own.pids === undefined && defaults.pids === undefined;
+    if (builtInPids && isGvisorName(layer.runtime)) layer.pids = GVISOR_DEFAULT_PIDS;
     const egressAt: FieldPath = own.egress !== undefined ? ['agents', key, 'egress'] : ['defaults', 'egress'];
     const networkProblem = egressNetworkProblem(layer);
     if (networkProblem) d.problem(egressAt, networkProblem);
@@ -124,12 +126,13 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
       layer: { ...layer, healthcheck: health.healthcheck },
       engine,
       pos: d.locator.keyPos(['agents', key]),
+      builtInPids,
     };
     perKey.set(key, parts);
     return parts;
   };
   for (const [id, key] of expandReplicas(replicas, d)) {
-    const { layer, engine, pos } = partsOf(key);
+    const { layer, engine, pos, builtInPids } = partsOf(key);
     const { spec, secretSources } = toSpec(id, layer, {
       namePrefix,
       runtimeDir: engine.runtimeDir,
@@ -141,6 +144,7 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
     secrets.push(...secretSources);
     positions.push([id, pos]);
     if (id !== key) replicaOf.push([id, key]);
+    if (builtInPids) pidsByDefault.push(id);
     if (layer.build)
       builds.add(layer.image, layer.build, id, layers.get(key)?.build ? ['agents', key] : ['defaults']);
   }
@@ -161,6 +165,7 @@ export function normalize(data: unknown, opts: NormalizeOptions, d: Diagnostics)
     ...(secrets.length > 0 && {
       secrets: secrets.sort((a, b) => compare(a.agentId, b.agentId) || compare(a.key, b.key)),
     }),
+    ...(pidsByDefault.length > 0 && { builtInPids: pidsByDefault.sort(compare) }),
   };
 }
 

@@ -12,7 +12,8 @@ import type { DockerPort, NetworkInfo } from '../docker/port.js';
 import type { HostFs } from '../docker/host-fs.js';
 import { localHostFs } from '../docker/local-host-fs.js';
 import { AgentctlError, formatAt } from '../errors.js';
-import type { AgentSpec, DesiredState, EngineInfo, ObservedState, Plan } from '../types.js';
+import type { AgentSpec, DesiredState, EngineInfo, ObservedState, Plan, RuntimeTraits } from '../types.js';
+import { GVISOR_DEFAULT_PIDS } from '../config/defaults.js';
 import { formatBytes, formatCpus } from '../render/units.js';
 import { assertNoSymlinks, WORKDIRS } from './workdir.js';
 import { egressNetworkName } from '../egress/names.js';
@@ -75,6 +76,7 @@ export async function preflightProblems(
     ...(c.optIn !== undefined && { optIn: c.optIn }),
   }));
   const specs = actionSpecs(p);
+  const builtInPids = new Set(desired.builtInPids);
   const at = (spec: AgentSpec, msg: string): PreflightProblem => ({
     message: formatAt(desired.positions[spec.id], `agent ${spec.id}: ${msg}`),
     agents: [spec.id],
@@ -100,7 +102,7 @@ export async function preflightProblems(
         ),
       );
     }
-    problems.push(...runtimeProblems(spec, engine).map((m) => at(spec, m)));
+    problems.push(...runtimeProblems(spec, engine, builtInPids).map((m) => at(spec, m)));
     if (engine.kind === 'podman' && spec.runtime !== undefined) {
       problems.push(
         at(
@@ -183,19 +185,43 @@ export async function preflightProblems(
  */
 export const GVISOR_MIN_PIDS = 128;
 
-/** What the agent's runtime, as the engine registered it, cannot give the agent. */
-function runtimeProblems(spec: AgentSpec, engine: EngineInfo): string[] {
-  const traits = spec.runtime === undefined ? undefined : engine.runtimeTraits[spec.runtime];
+/**
+ * The runtime the engine runs an agent under: its own, or else the engine's default. Whether it is gVisor
+ * is read from its registration (runtimeTraits), never from its name, which is the user's choice.
+ */
+function effectiveRuntime(spec: AgentSpec, engine: EngineInfo): { said: string; traits?: RuntimeTraits } {
+  if (spec.runtime !== undefined)
+    return { said: `runtime "${spec.runtime}"`, traits: engine.runtimeTraits[spec.runtime] };
+  const name = engine.defaultRuntime;
+  return name === undefined
+    ? { said: "the engine's default runtime" }
+    : { said: `the engine's default runtime "${name}"`, traits: engine.runtimeTraits[name] };
+}
+
+/**
+ * What the agent's runtime, as the engine registered it, cannot give the agent. `builtInPids`: agents
+ * whose pids the file leaves to the built-in default (DesiredState.builtInPids).
+ */
+function runtimeProblems(spec: AgentSpec, engine: EngineInfo, builtInPids: ReadonlySet<string>): string[] {
+  const { said, traits } = effectiveRuntime(spec, engine);
   if (!traits?.gvisor) return [];
   const out: string[] = [];
   if (traits.noNetwork && spec.network !== 'none') {
     out.push(
-      `network "${spec.network}" under runtime "${spec.runtime}": the engine registers that runtime as gVisor with --network=none, so the sandbox would have no network but loopback; set network: none for this agent, or register a gVisor runtime with networking (which on kernels from about 6.7 needs a runsc with google/gvisor#10704 fixed)`,
+      `network "${spec.network}" under ${said}: the engine registers that runtime as gVisor with --network=none, so the sandbox would have no network but loopback; set network: none for this agent, or register a gVisor runtime with networking (which on kernels from about 6.7 needs a runsc with google/gvisor#10704 fixed)`,
     );
   }
   if (spec.pids < GVISOR_MIN_PIDS) {
     out.push(
-      `pids ${spec.pids} under runtime "${spec.runtime}" (gVisor): its pids limit also counts gVisor's own threads (about 40-70 idle, ~8 per process in the agent), and reaching it kills the whole sandbox; set pids to at least ${GVISOR_MIN_PIDS} (about 70 + 8 x the processes the agent needs)`,
+      `pids ${spec.pids} under ${said} (gVisor): its pids limit also counts gVisor's own threads (about 40-70 idle, ~8 per process in the agent), and reaching it kills the whole sandbox; set pids to at least ${GVISOR_MIN_PIDS} (about 70 + 8 x the processes the agent needs)`,
+    );
+  } else if (builtInPids.has(spec.id) && spec.pids < GVISOR_DEFAULT_PIDS) {
+    // Refused, not warned about: the file chose no pids, and gVisor's default is 8192, so this agent
+    // would silently get about an eighth of what the same file gives under `runtime: runsc` (~120
+    // processes), and going over kills the whole sandbox. A warning scrolls by (watch applies anyway);
+    // the fix is one line, and a pids the file sets, even this one, is then kept as written.
+    out.push(
+      `pids is left to the default ${spec.pids} (runc's), but the agent runs under ${said}, which the engine registers as gVisor: there its pids limit also counts gVisor's own threads (~8 per process in the agent), so that is about ${Math.floor((spec.pids - 70) / 8)} processes before the whole sandbox is killed; set pids for this agent (gVisor's default is ${GVISOR_DEFAULT_PIDS}, about the 1024 processes runc's allows; size it as about 70 + 8 x the processes the agent needs)`,
     );
   }
   return out;

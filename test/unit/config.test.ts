@@ -96,6 +96,7 @@ describe('defaults', () => {
       ],
       positions: { 'agent-001': { file: FILE, line: 3, col: 3 } },
       warnings: [],
+      builtInPids: ['agent-001'],
     });
     const [spec] = state.agents;
     expect(spec && 'command' in spec).toBe(false);
@@ -135,6 +136,22 @@ describe('pids under gVisor', () => {
       ...agentLines,
     );
     expect(agent(parse(text), 'a').pids).toBe(pids);
+  });
+
+  it('records the agents whose pids no layer sets, replicas included, for preflight to check against the engine', () => {
+    // The file cannot see a gVisor registered under another name, or the engine's default runtime.
+    const text = yaml(
+      'version: 1',
+      'agents:',
+      '  own: { pids: 1024 }',
+      '  left: { runtime: gvisor }',
+      '  w: { replicas: 2 }',
+      '  g: { runtime: runsc }',
+    );
+    expect(parse(text).builtInPids).toEqual(['g', 'left', 'w-1', 'w-2']);
+    expect(parse(yaml('version: 1', 'defaults: { pids: 2048 }', 'agents: { a: {} }')).builtInPids).toBe(
+      undefined,
+    );
   });
 });
 

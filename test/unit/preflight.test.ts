@@ -114,6 +114,79 @@ describe('preflight problems, per agent', () => {
     ]);
   });
 
+  // The runtime that counts is the one the engine runs the agent under (its own, or the engine's
+  // default), and whether it is gVisor is what the engine's registration says, not its name.
+  const runc = { gvisor: false, noNetwork: false };
+  const sealed = { gvisor: true, noNetwork: true };
+  const defaultRunsc: EngineInfo = {
+    ...engine,
+    runtimes: ['runc', 'runsc'],
+    runtimeTraits: { runc, runsc: sealed },
+    defaultRuntime: 'runsc',
+  };
+  const namedGvisor: EngineInfo = {
+    ...engine,
+    runtimes: ['gvisor', 'runc'],
+    runtimeTraits: { gvisor: sealed, runc },
+    defaultRuntime: 'runc',
+  };
+  const defaultRunc: EngineInfo = { ...defaultRunsc, defaultRuntime: 'runc' };
+  it.each<[string, EngineInfo, Partial<AgentSpec>, boolean, RegExp[]]>([
+    [
+      'bridge, no runtime, engine default runsc',
+      defaultRunsc,
+      { network: 'bridge', pids: 8192 },
+      false,
+      [
+        /^agent a: network "bridge" under the engine's default runtime "runsc": the engine registers that runtime as gVisor with --network=none, so the sandbox would have no network but loopback; set network: none/,
+      ],
+    ],
+    [
+      'pids left to the runc default, engine default runsc',
+      defaultRunsc,
+      { network: 'none' },
+      true,
+      [
+        /^agent a: pids is left to the default 1024 \(runc's\), but the agent runs under the engine's default runtime "runsc", which the engine registers as gVisor: .*about 119 processes before the whole sandbox is killed; set pids for this agent \(gVisor's default is 8192/,
+      ],
+    ],
+    [
+      'pids too low, engine default runsc',
+      defaultRunsc,
+      { network: 'none', pids: 100 },
+      false,
+      [
+        /^agent a: pids 100 under the engine's default runtime "runsc" \(gVisor\): .*set pids to at least 128/,
+      ],
+    ],
+    [
+      'both, runtime registered as gvisor',
+      namedGvisor,
+      { runtime: 'gvisor', network: 'bridge' },
+      true,
+      [
+        /^agent a: network "bridge" under runtime "gvisor": the engine registers that runtime as gVisor with --network=none/,
+        /^agent a: pids is left to the default 1024 \(runc's\), but the agent runs under runtime "gvisor", which the engine registers as gVisor/,
+      ],
+    ],
+    [
+      'a pids the file sets, even 1024, is kept',
+      namedGvisor,
+      { runtime: 'gvisor', network: 'none' },
+      false,
+      [],
+    ],
+    ['no runtime, engine default runc', namedGvisor, { network: 'bridge' }, true, []],
+    ['own runc on an engine whose default is runsc', defaultRunsc, { runtime: 'runc' }, true, []],
+    ['the same agent where runsc is not the default', defaultRunc, { network: 'bridge' }, true, []],
+  ])('%s', async (_what, info, over, builtIn, messages) => {
+    const { d } = world([spec('a', over)]);
+    const withPids = builtIn ? { ...d, builtInPids: ['a'] } : d;
+    const o = observed([]);
+    const problems = await preflightProblems(withPids, o, plan(withPids, o), port, info);
+    expect(problems).toEqual(messages.map((m) => ({ agents: ['a'], message: expect.stringMatching(m) })));
+  });
+
   it('says why a failed build left an image missing', async () => {
     const { d } = world([spec('a', { image: 'built:1' })]);
     const o = observed([]);
