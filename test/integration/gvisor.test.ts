@@ -158,3 +158,81 @@ describe.skipIf(!RUNSC)('gVisor (runsc in a dockerd of the test)', () => {
     }
   });
 });
+
+/**
+ * An engine whose default runtime is gVisor: an agent without `runtime:` runs under it, so what gVisor
+ * cannot give it is refused just the same, though the file never names runsc. On a bridge of its own in
+ * the host's network namespace, so `network: bridge` is a real network there.
+ */
+describe.skipIf(!RUNSC)('gVisor as the engine default runtime (a dockerd of the test)', () => {
+  let d: TestDockerd;
+  const dirs: string[] = [];
+  const env = () => ({ DOCKER_HOST: d.host });
+
+  beforeAll(async () => {
+    d = testDockerd('ac13gd', {
+      daemonConfig: {
+        runtimes: { runsc: { path: RUNSC, runtimeArgs: ['--network=none'] } },
+        'default-runtime': 'runsc',
+      },
+      bridge: { name: 'ac13gd0', cidr: '10.213.61.1/24' },
+    });
+    await d.start();
+    d.loadTestImage();
+  });
+  afterAll(async () => {
+    await d?.cleanup();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function project(tag: string, agents: string): TestProject {
+    const p = testProject(tag);
+    dirs.push(p.dir);
+    p.write(agents);
+    return p;
+  }
+
+  it('is the engine the test means: runsc is its default runtime', () => {
+    expect(d.docker('info', '--format', '{{.DefaultRuntime}}')).toBe('runsc');
+  });
+
+  it.each([
+    [
+      'a bridge agent without runtime',
+      'agents:\n  a: { network: bridge, pids: 8192 }',
+      /agent a: network "bridge" under the engine's default runtime "runsc": the engine registers that runtime as gVisor with --network=none, so the sandbox would have no network but loopback; set network: none/,
+    ],
+    [
+      'an agent left with the runc pids default',
+      'agents:\n  a: { network: none }',
+      /agent a: pids is left to the default 1024 \(runc's\), but the agent runs under the engine's default runtime "runsc", which the engine registers as gVisor: .*set pids for this agent \(gVisor's default is 8192/,
+    ],
+  ])('refuses %s before anything is created', (_what, agents, message) => {
+    const p = project('ac13gd', agents);
+    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/preflight failed, nothing was changed/);
+    expect(r.stderr).toMatch(message);
+    expect(d.ok('inspect', `${p.prefix}a`)).toBe(false);
+    expect(existsSync(p.workDir('a'))).toBe(false);
+  });
+
+  it('runs an agent that asks for what gVisor can give under it, and recreates it for a limit change', () => {
+    const p = project('ac13gk', 'agents:\n  a: { network: none, pids: 8192 }');
+    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
+    expect(r.status, r.stderr).toBe(0);
+    const inspect = () => JSON.parse(d.docker('inspect', `${p.prefix}a`))[0];
+    const before = inspect();
+    expect(before.HostConfig.PidsLimit).toBe(8192);
+    expect(d.docker('exec', `${p.prefix}a`, 'dmesg')).toMatch(/Starting gVisor/);
+
+    // runsc has no update: the engine's default runtime must be known for gVisor as well as a named one.
+    p.write('agents:\n  a: { network: none, pids: 4096 }');
+    const again = agentctl(['apply'], { cwd: p.dir, env: env() });
+    expect(again.status, again.stderr).toBe(0);
+    const after = inspect();
+    expect(after.Id).not.toBe(before.Id);
+    expect(after.HostConfig.PidsLimit).toBe(4096);
+    expect(agentctl(['diff'], { cwd: p.dir, env: env() }).status).toBe(0);
+  });
+});
