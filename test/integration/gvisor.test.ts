@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/eventually.js';
 import { agentctl } from '../helpers/cli.js';
 import { spawnSync } from 'node:child_process';
-import { type TestDockerd, testDockerd } from '../helpers/test-dockerd.js';
+import { type TestDockerd, type TestDockerdOptions, testDockerd } from '../helpers/test-dockerd.js';
 import { which } from '../helpers/which.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 
@@ -31,20 +31,17 @@ if (!RUNSC) {
   );
 }
 
-describe.skipIf(!RUNSC)('gVisor (runsc in a dockerd of the test)', () => {
-  let d: TestDockerd;
-  const dirs: string[] = [];
-  const env = () => ({ DOCKER_HOST: d.host });
+type GvisorDockerd = ReturnType<typeof gvisorDockerd>;
 
+/**
+ * A dockerd of the test with runsc registered as `opts` says, started (with the test image) before the
+ * describe's tests and removed after them, and projects on it whose defaults add `defaults`.
+ */
+function gvisorDockerd(tag: string, opts: TestDockerdOptions, defaults = '') {
+  let d: TestDockerd | undefined;
+  const dirs: string[] = [];
   beforeAll(async () => {
-    d = testDockerd('ac13g', {
-      daemonConfig: {
-        runtimes: {
-          runsc: { path: RUNSC, runtimeArgs: ['--network=none'] },
-          'runsc-net': { path: RUNSC },
-        },
-      },
-    });
+    d = testDockerd(tag, opts);
     await d.start();
     d.loadTestImage();
   });
@@ -52,15 +49,49 @@ describe.skipIf(!RUNSC)('gVisor (runsc in a dockerd of the test)', () => {
     await d?.cleanup();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
+  const engine = {
+    get d(): TestDockerd {
+      if (!d) throw new Error('the test dockerd is not started');
+      return d;
+    },
+    // Through the getter: an empty DOCKER_HOST would be the machine's engine.
+    env: () => ({ DOCKER_HOST: engine.d.host }),
+    /** A project on the test's dockerd (its containers die with it: no cleanup on the machine's engine). */
+    project(projectTag: string, agents: string): TestProject {
+      const p = testProject(projectTag);
+      dirs.push(p.dir);
+      p.write(agents, defaults);
+      return p;
+    },
+  };
+  return engine;
+}
 
-  /** A project on the test's dockerd (its containers die with it: no cleanup on the machine's engine). */
-  function project(tag: string, agents: string): TestProject {
-    const p = testProject(tag);
-    dirs.push(p.dir);
-    p.write(agents, '  network: none\n  runtime: runsc');
-    return p;
-  }
-  const inspect = (name: string) => JSON.parse(d.docker('inspect', name))[0];
+/** apply refuses agent `a` of `p` for `message`, and neither its container nor its directory exists. */
+function expectRefusedBeforeCreating(engine: GvisorDockerd, p: TestProject, message: RegExp): void {
+  const r = agentctl(['apply'], { cwd: p.dir, env: engine.env() });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/preflight failed, nothing was changed/);
+  expect(r.stderr).toMatch(message);
+  expect(engine.d.ok('inspect', `${p.prefix}a`)).toBe(false);
+  expect(existsSync(p.workDir('a'))).toBe(false);
+}
+
+describe.skipIf(!RUNSC)('gVisor (runsc in a dockerd of the test)', () => {
+  const engine = gvisorDockerd(
+    'ac13g',
+    {
+      daemonConfig: {
+        runtimes: {
+          runsc: { path: RUNSC, runtimeArgs: ['--network=none'] },
+          'runsc-net': { path: RUNSC },
+        },
+      },
+    },
+    '  network: none\n  runtime: runsc',
+  );
+  const { env, project } = engine;
+  const inspect = (name: string) => JSON.parse(engine.d.docker('inspect', name))[0];
 
   it('runs an agent under gVisor, with a pids default that leaves room for its own threads', () => {
     const p = project('ac13gv', 'agents:\n  a: {}');
@@ -69,7 +100,7 @@ describe.skipIf(!RUNSC)('gVisor (runsc in a dockerd of the test)', () => {
     const c = inspect(`${p.prefix}a`);
     expect(c.HostConfig.Runtime).toBe('runsc');
     expect(c.HostConfig.PidsLimit).toBe(8192);
-    expect(d.docker('exec', `${p.prefix}a`, 'dmesg')).toMatch(/Starting gVisor/);
+    expect(engine.d.docker('exec', `${p.prefix}a`, 'dmesg')).toMatch(/Starting gVisor/);
   });
 
   it("runs the default healthcheck probe (the engine's init) inside the sandbox", async () => {
@@ -124,18 +155,13 @@ describe.skipIf(!RUNSC)('gVisor (runsc in a dockerd of the test)', () => {
     ],
   ])('refuses %s before anything is created', (_what, agents, message) => {
     const p = project('ac13gr', agents);
-    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/preflight failed, nothing was changed/);
-    expect(r.stderr).toMatch(message);
-    expect(d.ok('inspect', `${p.prefix}a`)).toBe(false);
-    expect(existsSync(p.workDir('a'))).toBe(false);
+    expectRefusedBeforeCreating(engine, p, message);
   });
 
   it("says so when this runsc cannot start a sandbox with gVisor's network on this kernel", () => {
     // What the runtime itself does here decides what agentctl must say: both branches assert.
     const raw = dockerOn(
-      d.host,
+      engine.d.host,
       'run',
       '--rm',
       '--runtime',
@@ -165,35 +191,17 @@ describe.skipIf(!RUNSC)('gVisor (runsc in a dockerd of the test)', () => {
  * the host's network namespace, so `network: bridge` is a real network there.
  */
 describe.skipIf(!RUNSC)('gVisor as the engine default runtime (a dockerd of the test)', () => {
-  let d: TestDockerd;
-  const dirs: string[] = [];
-  const env = () => ({ DOCKER_HOST: d.host });
-
-  beforeAll(async () => {
-    d = testDockerd('ac13gd', {
-      daemonConfig: {
-        runtimes: { runsc: { path: RUNSC, runtimeArgs: ['--network=none'] } },
-        'default-runtime': 'runsc',
-      },
-      bridge: { name: 'ac13gd0', cidr: '10.213.61.1/24' },
-    });
-    await d.start();
-    d.loadTestImage();
+  const engine = gvisorDockerd('ac13gd', {
+    daemonConfig: {
+      runtimes: { runsc: { path: RUNSC, runtimeArgs: ['--network=none'] } },
+      'default-runtime': 'runsc',
+    },
+    bridge: { name: 'ac13gd0', cidr: '10.213.61.1/24' },
   });
-  afterAll(async () => {
-    await d?.cleanup();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-
-  function project(tag: string, agents: string): TestProject {
-    const p = testProject(tag);
-    dirs.push(p.dir);
-    p.write(agents);
-    return p;
-  }
+  const { env, project } = engine;
 
   it('is the engine the test means: runsc is its default runtime', () => {
-    expect(d.docker('info', '--format', '{{.DefaultRuntime}}')).toBe('runsc');
+    expect(engine.d.docker('info', '--format', '{{.DefaultRuntime}}')).toBe('runsc');
   });
 
   it.each([
@@ -209,22 +217,17 @@ describe.skipIf(!RUNSC)('gVisor as the engine default runtime (a dockerd of the 
     ],
   ])('refuses %s before anything is created', (_what, agents, message) => {
     const p = project('ac13gd', agents);
-    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/preflight failed, nothing was changed/);
-    expect(r.stderr).toMatch(message);
-    expect(d.ok('inspect', `${p.prefix}a`)).toBe(false);
-    expect(existsSync(p.workDir('a'))).toBe(false);
+    expectRefusedBeforeCreating(engine, p, message);
   });
 
   it('runs an agent that asks for what gVisor can give under it, and recreates it for a limit change', () => {
     const p = project('ac13gk', 'agents:\n  a: { network: none, pids: 8192 }');
     const r = agentctl(['apply'], { cwd: p.dir, env: env() });
     expect(r.status, r.stderr).toBe(0);
-    const inspect = () => JSON.parse(d.docker('inspect', `${p.prefix}a`))[0];
+    const inspect = () => JSON.parse(engine.d.docker('inspect', `${p.prefix}a`))[0];
     const before = inspect();
     expect(before.HostConfig.PidsLimit).toBe(8192);
-    expect(d.docker('exec', `${p.prefix}a`, 'dmesg')).toMatch(/Starting gVisor/);
+    expect(engine.d.docker('exec', `${p.prefix}a`, 'dmesg')).toMatch(/Starting gVisor/);
 
     // runsc has no update: the engine's default runtime must be known for gVisor as well as a named one.
     p.write('agents:\n  a: { network: none, pids: 4096 }');
