@@ -300,6 +300,8 @@ export interface EngineInfo {
   architecture?: string;
   /** The runtime of containers that name none (runc unless the engine is configured otherwise). */
   defaultRuntime?: string;
+  /** Whether the engine runs as an unprivileged user (Podman's rootless mode; /info's Rootless). */
+  rootless?: boolean;
 }
 
 /** How a runtime the engine has registered behaves, as far as agentctl must adapt to it. */

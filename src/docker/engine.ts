@@ -19,7 +19,13 @@ import { type EngineAddress, parseDockerHost } from './engine-address.js';
 import { type Deadline, EngineHttp, EngineHttpError, EngineTimeoutError } from './engine-http.js';
 import { engineTimeoutMs } from './engine-timeout.js';
 import { runExec } from './exec.js';
-import { isPodmanVersion, NO_LIVE_UPDATE, podmanCreateBody, RUNTIME_START_FAILURE } from './podman.js';
+import {
+  isPodmanVersion,
+  NO_LIVE_UPDATE,
+  podmanCreateBody,
+  type PodmanHost,
+  RUNTIME_START_FAILURE,
+} from './podman.js';
 import { type ApiRuntime, DEFAULT_RUNTIMES, runtimeTraitsOf } from './runtime-traits.js';
 import { containerEventsFrom } from './events.js';
 import { jsonLines } from './json-lines.js';
@@ -45,6 +51,7 @@ import type {
 import { parsePathStat } from './path-stat.js';
 import { type ApiStats, toStatsSample } from './stats-sample.js';
 import { firstFileInTar } from './tar.js';
+import { readPidMax } from '../util/proc-number.js';
 import { processAlive, processStart } from '../util/process-start.js';
 import { escapeRegExp } from '../util/regexp.js';
 
@@ -135,6 +142,7 @@ export class DockerEngine implements DockerPort {
   private dockerode?: Promise<import('dockerode')>;
   private infoOnce?: Promise<EngineInfo>;
   private kindOnce?: Promise<EngineInfo['kind']>;
+  private podmanHostOnce?: Promise<PodmanHost>;
   private cgroupLayoutOnce?: Promise<CgroupLayout | undefined>;
   private cgroupTries = 0;
 
@@ -173,6 +181,7 @@ export class DockerEngine implements DockerPort {
       Architecture?: string;
       Runtimes?: Record<string, ApiRuntime>;
       DefaultRuntime?: string;
+      Rootless?: boolean;
     }>('docker info', 'GET', '/info');
     const runtimes = Object.keys(info.Runtimes ?? {}).sort();
     const answer: EngineInfo = {
@@ -187,6 +196,7 @@ export class DockerEngine implements DockerPort {
       ...(info.Name ? { hostName: info.Name } : {}),
       ...(info.Architecture ? { architecture: info.Architecture } : {}),
       ...(info.DefaultRuntime ? { defaultRuntime: info.DefaultRuntime } : {}),
+      ...(info.Rootless !== undefined ? { rootless: info.Rootless === true } : {}),
     };
     // The latest answer is what this connection's own reads use (cachedInfo): no second /info for them.
     this.infoOnce = Promise.resolve(answer);
@@ -420,6 +430,23 @@ export class DockerEngine implements DockerPort {
     );
   }
 
+  /**
+   * What podmanCreateBody needs of a Podman service: the kernel.pid_max of its host when it is rootful
+   * and on this host (a unix socket), read once per connection. Remote or rootless: nothing.
+   */
+  private podmanHost(): Promise<PodmanHost> {
+    this.podmanHostOnce ??= (async (): Promise<PodmanHost> => {
+      if (!this.address.socketPath || this.address.ssh || (await this.cachedInfo()).rootless !== false)
+        return {};
+      const pidMax = await readPidMax();
+      return pidMax === undefined ? {} : { pidMax };
+    })().catch((err: unknown) => {
+      this.podmanHostOnce = undefined;
+      throw err;
+    });
+    return this.podmanHostOnce;
+  }
+
   async createContainer(name: string, body: CreateContainerBody): Promise<string> {
     const podman = (await this.kind()) === 'podman';
     try {
@@ -427,7 +454,7 @@ export class DockerEngine implements DockerPort {
         `create ${name}`,
         'POST',
         `/containers/create?name=${q(name)}`,
-        podman ? podmanCreateBody(body) : body,
+        podman ? podmanCreateBody(body, await this.podmanHost()) : body,
       );
       return res.Id;
     } catch (err) {

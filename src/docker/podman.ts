@@ -14,6 +14,8 @@
  *   default healthcheck probe is pointed there.
  * - An exec reports Pid 0 once it has ended, so "did it start" is read from the runtime's own
  *   message instead (RUNTIME_START_FAILURE).
+ * - A file without `nproc` gets no process limit but its pids cgroup; a rootful Podman 4 would set an
+ *   nproc it may not be able to grant (podmanUlimits).
  */
 import type { CreateContainerBody } from './port.js';
 import { isInitProbe } from '../config/healthcheck.js';
@@ -27,7 +29,13 @@ const PODMAN_WRITABLE = ['/run', '/tmp', '/var/tmp'];
 /** Read-only and empty: only there to hide Podman's writable mount (tmpfs needs some size). */
 const SEALED_TMPFS = 'ro,noexec,nosuid,nodev,size=4k';
 
-export function podmanCreateBody(body: CreateContainerBody): CreateContainerBody {
+/** What podmanCreateBody needs to know of the service beyond the body. */
+export interface PodmanHost {
+  /** kernel.pid_max of the service's host, given when the service is rootful (see podmanUlimits). */
+  pidMax?: number;
+}
+
+export function podmanCreateBody(body: CreateContainerBody, host: PodmanHost = {}): CreateContainerBody {
   const tmpfs: Record<string, string> = {};
   for (const [mount, options] of Object.entries(body.HostConfig.Tmpfs)) {
     const opts = options.split(',');
@@ -39,9 +47,33 @@ export function podmanCreateBody(body: CreateContainerBody): CreateContainerBody
   }
   return {
     ...body,
-    HostConfig: { ...body.HostConfig, Tmpfs: tmpfs },
+    HostConfig: {
+      ...body.HostConfig,
+      Tmpfs: tmpfs,
+      Ulimits: podmanUlimits(body.HostConfig.Ulimits, host.pidMax),
+    },
     ...(body.Healthcheck && { Healthcheck: podmanHealthcheck(body.Healthcheck) }),
   };
+}
+
+/**
+ * A container without an nproc ulimit: under dockerd it keeps dockerd's own. A rootful Podman 4 instead
+ * sets 1048576, which its service can grant only with CAP_SYS_RESOURCE: without it (Podman inside a
+ * container, as on this project's CI) every such container fails to start with `error setting rlimit
+ * type 6` (newer Podman clamps its default to its own limit). kernel.pid_max is within what the
+ * service holds (Podman 4 lowers its own nproc to pid_max when it starts: strace shows
+ * setrlimit(RLIMIT_NPROC, pid_max)), and it is no limit at all: the kernel never has pid_max tasks at
+ * once, so no uid reaches it. The file's own nproc is kept as written; rootless Podman already passes
+ * down its own limit.
+ */
+function podmanUlimits(
+  ulimits: CreateContainerBody['HostConfig']['Ulimits'],
+  pidMax: number | undefined,
+): CreateContainerBody['HostConfig']['Ulimits'] {
+  if (pidMax === undefined || ulimits.some((u) => u.Name === 'nproc')) return ulimits;
+  return [...ulimits, { Name: 'nproc', Soft: pidMax, Hard: pidMax }].sort((a, b) =>
+    a.Name.localeCompare(b.Name),
+  );
 }
 
 /** Where Podman mounts its init into a container started with `Init: true`. */

@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import type { AgentSpec } from '../types.js';
+import { readPidMax, readProcNumber } from '../util/proc-number.js';
 import { CONTAINERD_FDS_PER_AGENT, DOCKERD_FDS_PER_AGENT, SHIM_FDS_PER_AGENT } from './engine-descriptors.js';
 
 /** The system's file handles one agent takes (see engine-descriptors.ts). */
@@ -37,18 +38,13 @@ export interface HostLimits {
 export const TASKS_PER_AGENT = 12;
 export const ENGINE_BYTES_PER_AGENT = 5 * 1024 * 1024;
 
-async function readNumber(file: string): Promise<number | undefined> {
-  const n = Number((await fs.readFile(file, 'utf8').catch(() => '')).trim().split(/\s+/)[0]);
-  return Number.isFinite(n) && n > 0 ? n : undefined;
-}
-
 export async function hostLimits(): Promise<HostLimits> {
   const [pidMax, fileMax, fileNr, inotifyWatches, inotifyInstances, meminfo, limits] = await Promise.all([
-    readNumber('/proc/sys/kernel/pid_max'),
-    readNumber('/proc/sys/fs/file-max'),
-    readNumber('/proc/sys/fs/file-nr'),
-    readNumber('/proc/sys/fs/inotify/max_user_watches'),
-    readNumber('/proc/sys/fs/inotify/max_user_instances'),
+    readPidMax(),
+    readProcNumber('/proc/sys/fs/file-max'),
+    readProcNumber('/proc/sys/fs/file-nr'),
+    readProcNumber('/proc/sys/fs/inotify/max_user_watches'),
+    readProcNumber('/proc/sys/fs/inotify/max_user_instances'),
     fs.readFile('/proc/meminfo', 'utf8').catch(() => ''),
     fs.readFile('/proc/self/limits', 'utf8').catch(() => ''),
   ]);

@@ -3,8 +3,9 @@
  * storage and network namespace), driven by the built binary through DOCKER_HOST, and by the library
  * for executeCommand. Each way Podman differs from dockerd either works or is refused before anything is
  * created: non-root tmpfs ownership, init (catatonit), a read-only root without Podman's writable /tmp,
- * /run and /var/tmp, limit changes without /containers/{id}/update (recreate), exec's Pid 0, and a
- * `runtime:` Podman would ignore.
+ * /run and /var/tmp, limit changes without /containers/{id}/update (recreate), exec's Pid 0, the
+ * default (no nproc) on a rootful Podman without CAP_SYS_RESOURCE, and a `runtime:` Podman would
+ * ignore.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,8 +25,9 @@ if (!PODMAN || !CATATONIT) {
   );
 }
 
-// nproc: Podman's own default nproc is above what its service may set on this host; the file says one.
-const FLEET = '  network: none\n  ulimits: { nproc: 4096 }';
+// No nproc: the file's default is what runs on Podman.
+const FLEET = '  network: none';
+const PID_MAX = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
 
 describe.skipIf(!PODMAN || !CATATONIT)('Podman (a podman system service of the test)', () => {
   let pm: TestPodman;
@@ -63,6 +65,22 @@ describe.skipIf(!PODMAN || !CATATONIT)('Podman (a podman system service of the t
       expect(w.status, `${dir} is writable`).not.toBe(0);
       expect(w.stderr).toMatch(/Read-only file system/);
     }
+    expect(agentctl(['diff'], { cwd: p.dir, env: env() }).status).toBe(0);
+  });
+
+  it('runs an agent without nproc (the default): its only process limit that binds is its pids cgroup', () => {
+    // Podman 4's own default nproc (1048576) is more than this rootful service without CAP_SYS_RESOURCE
+    // may grant: the container failed to start with `error setting rlimit type 6`.
+    const p = project('ac13pn', 'agents:\n  a: {}');
+    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
+    expect(r.status, r.stderr).toBe(0);
+    const name = `${p.prefix}a`;
+    expect(pm.podman('inspect', '--format', '{{.State.Status}} {{.HostConfig.PidsLimit}}', name)).toBe(
+      'running 1024',
+    );
+    const limits = sh(name, 'grep -E "^Max (processes|open files)" /proc/1/limits').stdout;
+    expect(limits).toMatch(new RegExp(`^Max processes +${PID_MAX} +${PID_MAX} +processes`, 'm'));
+    expect(limits).toMatch(/^Max open files +1024 +2048 +files/m);
     expect(agentctl(['diff'], { cwd: p.dir, env: env() }).status).toBe(0);
   });
 

@@ -2,8 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { CreateContainerBody } from '../../src/docker/port.js';
 import { isPodmanVersion, podmanCreateBody, RUNTIME_START_FAILURE } from '../../src/docker/podman.js';
 
-function body(tmpfs: Record<string, string>, readOnly: boolean): CreateContainerBody {
-  return { HostConfig: { Tmpfs: tmpfs, ReadonlyRootfs: readOnly } } as unknown as CreateContainerBody;
+function body(
+  tmpfs: Record<string, string>,
+  readOnly: boolean,
+  ulimits: CreateContainerBody['HostConfig']['Ulimits'] = [],
+): CreateContainerBody {
+  return {
+    HostConfig: { Tmpfs: tmpfs, ReadonlyRootfs: readOnly, Ulimits: ulimits },
+  } as unknown as CreateContainerBody;
 }
 
 describe('podmanCreateBody: the same sandbox on Podman', () => {
@@ -31,6 +37,21 @@ describe('podmanCreateBody: the same sandbox on Podman', () => {
   ])('%s', (_name, input, tmpfs) => {
     expect(podmanCreateBody(input).HostConfig.Tmpfs).toEqual(tmpfs);
   });
+});
+
+describe('podmanCreateBody: nproc on a rootful Podman', () => {
+  const nofile = { Name: 'nofile', Soft: 1024, Hard: 2048 };
+  it.each([
+    ['no nproc: pid_max, a limit no uid can reach', [nofile], 32768, [nofile, nproc(32768)]],
+    ["the file's nproc is kept as written", [nofile, nproc(64)], 32768, [nofile, nproc(64)]],
+    ['rootless or remote (no pid_max given): unchanged', [nofile], undefined, [nofile]],
+  ])('%s', (_name, ulimits, pidMax, want) => {
+    const host = pidMax === undefined ? {} : { pidMax };
+    expect(podmanCreateBody(body({}, false, ulimits), host).HostConfig.Ulimits).toEqual(want);
+  });
+  function nproc(n: number) {
+    return { Name: 'nproc', Soft: n, Hard: n };
+  }
 });
 
 describe('Podman detection and exec start failures', () => {
