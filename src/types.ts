@@ -300,6 +300,11 @@ export interface EngineInfo {
   architecture?: string;
   /** The runtime of containers that name none (runc unless the engine is configured otherwise). */
   defaultRuntime?: string;
+  /**
+   * How the engine manages cgroups (/info's CgroupDriver: `systemd` or `cgroupfs`). Podman schedules
+   * healthchecks with systemd timers, which a Podman on cgroupfs cannot count on (src/docker/podman.ts).
+   */
+  cgroupDriver?: string;
   /** Whether the engine runs as an unprivileged user (Podman's rootless mode; /info's Rootless). */
   rootless?: boolean;
 }

@@ -181,6 +181,7 @@ export class DockerEngine implements DockerPort {
       Architecture?: string;
       Runtimes?: Record<string, ApiRuntime>;
       DefaultRuntime?: string;
+      CgroupDriver?: string;
       Rootless?: boolean;
     }>('docker info', 'GET', '/info');
     const runtimes = Object.keys(info.Runtimes ?? {}).sort();
@@ -196,6 +197,7 @@ export class DockerEngine implements DockerPort {
       ...(info.Name ? { hostName: info.Name } : {}),
       ...(info.Architecture ? { architecture: info.Architecture } : {}),
       ...(info.DefaultRuntime ? { defaultRuntime: info.DefaultRuntime } : {}),
+      ...(info.CgroupDriver ? { cgroupDriver: info.CgroupDriver } : {}),
       ...(info.Rootless !== undefined ? { rootless: info.Rootless === true } : {}),
     };
     // The latest answer is what this connection's own reads use (cachedInfo): no second /info for them.

@@ -16,9 +16,12 @@
  *   message instead (RUNTIME_START_FAILURE).
  * - A file without `nproc` gets no process limit but its pids cgroup; a rootful Podman 4 would set an
  *   nproc it may not be able to grant (podmanUlimits).
+ * - Healthchecks run from systemd timers: a Podman without systemd never runs the probe, so an agent
+ *   with one is refused there (podmanHealthcheckProblem, in preflight).
  */
 import type { CreateContainerBody } from './port.js';
 import { isInitProbe } from '../config/healthcheck.js';
+import type { AgentSpec, EngineInfo } from '../types.js';
 
 export const NO_LIVE_UPDATE =
   "Podman's Docker-compatible API cannot update a container (no /containers/{id}/update)";
@@ -74,6 +77,21 @@ function podmanUlimits(
   return [...ulimits, { Name: 'nproc', Soft: pidMax, Hard: pidMax }].sort((a, b) =>
     a.Name.localeCompare(b.Name),
   );
+}
+
+/**
+ * Why a Podman engine would never run `spec`'s healthcheck, if it would not. Podman has no scheduler of
+ * its own: each container's probe is a systemd timer (`systemd-run ... podman healthcheck run`). On
+ * cgroupfs, Podman does not talk to systemd, and where there is none (a container, most CI) the timer
+ * is never made: the agent stays `starting` forever while looking fine. Only `healthcheck: none` says
+ * what such an engine does; `image` is refused too, as the image's own HEALTHCHECK would not run either.
+ */
+export function podmanHealthcheckProblem(spec: AgentSpec, engine: EngineInfo): string | undefined {
+  if (engine.kind !== 'podman' || engine.cgroupDriver === 'systemd' || spec.healthcheck === 'none')
+    return undefined;
+  const what =
+    spec.healthcheck === 'image' ? "healthcheck: image (the image's own HEALTHCHECK)" : 'a healthcheck';
+  return `${what} on Podman with cgroup manager ${engine.cgroupDriver ?? 'unknown'}: Podman runs healthchecks only from systemd timers, so without systemd the probe never runs and the agent would show "starting" forever; write healthcheck: none for this agent, or run Podman with systemd (cgroup_manager = "systemd" in containers.conf)`;
 }
 
 /** Where Podman mounts its init into a container started with `Init: true`. */

@@ -10,6 +10,7 @@ import { type FreeSpaceMinimum, freeSpaceProblem } from './free-space.js';
 import path from 'node:path';
 import type { DockerPort, NetworkInfo } from '../docker/port.js';
 import type { HostFs } from '../docker/host-fs.js';
+import { podmanHealthcheckProblem } from '../docker/podman.js';
 import { localHostFs } from '../docker/local-host-fs.js';
 import { AgentctlError, formatAt } from '../errors.js';
 import type { AgentSpec, DesiredState, EngineInfo, ObservedState, Plan, RuntimeTraits } from '../types.js';
@@ -103,6 +104,8 @@ export async function preflightProblems(
       );
     }
     problems.push(...runtimeProblems(spec, engine, builtInPids).map((m) => at(spec, m)));
+    const healthcheck = podmanHealthcheckProblem(spec, engine);
+    if (healthcheck !== undefined) problems.push(at(spec, healthcheck));
     if (engine.kind === 'podman' && spec.runtime !== undefined) {
       problems.push(
         at(

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { CreateContainerBody } from '../../src/docker/port.js';
-import { isPodmanVersion, podmanCreateBody, RUNTIME_START_FAILURE } from '../../src/docker/podman.js';
+import {
+  isPodmanVersion,
+  podmanCreateBody,
+  podmanHealthcheckProblem,
+  RUNTIME_START_FAILURE,
+} from '../../src/docker/podman.js';
+import type { EngineInfo } from '../../src/types.js';
+import { spec } from '../helpers/specs.js';
 
 function body(
   tmpfs: Record<string, string>,
@@ -52,6 +59,32 @@ describe('podmanCreateBody: nproc on a rootful Podman', () => {
   function nproc(n: number) {
     return { Name: 'nproc', Soft: n, Hard: n };
   }
+});
+
+describe('podmanHealthcheckProblem: only an engine that runs probes gets one', () => {
+  const engine = (kind: EngineInfo['kind'], cgroupDriver?: string) =>
+    ({ kind, ...(cgroupDriver !== undefined && { cgroupDriver }) }) as EngineInfo;
+  it.each([
+    [
+      'the default probe, Podman on cgroupfs',
+      engine('podman', 'cgroupfs'),
+      spec('a'),
+      /^a healthcheck on Podman with cgroup manager cgroupfs: .*write healthcheck: none/,
+    ],
+    [
+      "the image's, Podman on cgroupfs",
+      engine('podman', 'cgroupfs'),
+      spec('a', { healthcheck: 'image' }),
+      /^healthcheck: image \(the image's own HEALTHCHECK\) on Podman/,
+    ],
+    ['none, Podman on cgroupfs', engine('podman', 'cgroupfs'), spec('a', { healthcheck: 'none' }), undefined],
+    ['Podman with systemd', engine('podman', 'systemd'), spec('a'), undefined],
+    ['dockerd on cgroupfs', engine('docker', 'cgroupfs'), spec('a'), undefined],
+  ])('%s', (_name, info, agent, want) => {
+    const problem = podmanHealthcheckProblem(agent, info);
+    if (want === undefined) expect(problem).toBeUndefined();
+    else expect(problem).toMatch(want);
+  });
 });
 
 describe('Podman detection and exec start failures', () => {
