@@ -238,6 +238,8 @@ export const EXIT = {
   interrupted: 130,
   /** SIGTERM (128 + 15). */
   terminated: 143,
+  /** Its reader went away (`agentctl ps | head`): as a pipe's writer killed by SIGPIPE (128 + 13). */
+  closedPipe: 141,
 } as const;
 
 /**

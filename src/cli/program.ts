@@ -8,6 +8,7 @@ import { AgentctlError, exitCodeFor, toAgentctlError } from '../errors.js';
 import { errorToJson, jsonText } from '../render/json.js';
 import { cliHint } from '../render/hints.js';
 import { VERSION } from '../version.js';
+import { stopOnClosedPipe } from './stdio.js';
 
 export function createProgram(): Command {
   return (
@@ -51,6 +52,7 @@ function engineTimeoutSeconds(v: string): number {
 }
 
 export async function runCli(program: Command, argv: string[]): Promise<void> {
+  stopOnClosedPipe();
   addEngineTimeout(program);
   // No command at all: the help, as a request for it (exit 0), not as a usage error.
   if (argv.length <= 2) {
