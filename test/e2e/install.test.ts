@@ -4,11 +4,11 @@
  * from the clone. Each must give a bare `agentctl` that runs; the tarball's must work from its own files
  * and dependencies (dockerode, loaded on demand, is installed with it).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runAsync } from '../helpers/cli.js';
 
 const REPO = path.resolve('.');
 const VERSION = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string })
@@ -16,29 +16,12 @@ const VERSION = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8'
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'agentctl-install-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/**
- * Runs `cmd` without blocking the test worker: an npm install takes most of a minute on a loaded machine,
- * and a worker blocked that long misses vitest's own messages ("Timeout calling onTaskUpdate").
- */
-function sh(
-  cmd: string,
-  args: string[],
-  env: Record<string, string> = {},
-  cwd = REPO,
-): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      cwd,
-      env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 240_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
+/** Runs `cmd` in the clone (or `cwd`) without blocking the test worker: an npm install takes most of a minute. */
+function sh(cmd: string, args: string[], env: Record<string, string> = {}, cwd = REPO) {
+  return runAsync(cmd, args, {
+    cwd,
+    env: { npm_config_audit: 'false', npm_config_fund: 'false', ...env },
+    timeout: 240_000,
   });
 }
 

@@ -25,28 +25,44 @@ export function agentctl(
 }
 
 /**
- * As `agentctl`, without blocking the test worker: a test running many commands in a row would otherwise
- * starve vitest's worker channel for minutes on a loaded machine ("Timeout calling onTaskUpdate").
+ * Runs `cmd` without blocking the test worker and resolves with its exit status and output. A test that
+ * runs many commands in a row, or one long one (an npm install), with spawnSync would starve vitest's
+ * worker channel on a loaded machine ("Timeout calling onTaskUpdate"). `env` is added to the test's own
+ * environment; stdin is `input`, or empty (as spawnSync's `input: ''` in `agentctl`).
  */
+export function runAsync(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string | undefined>; timeout?: number; input?: string } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: opts.timeout ?? 120_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
+    // A command that exits before reading its input closes the pipe: its status says what happened.
+    child.stdin.on('error', () => {});
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** As `agentctl`, without blocking the test worker (see runAsync). */
 export function agentctlAsync(
   args: string[],
   opts: { cwd?: string; input?: string; env?: Record<string, string | undefined> } = {},
 ): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: opts.cwd,
-      env: { ...process.env, NO_COLOR: '1', ...opts.env },
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      timeout: 120_000,
-    });
-    // Piped and closed, as spawnSync's `input` is: the command reads it to its end.
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
+  return runAsync(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd,
+    input: opts.input,
+    env: { NO_COLOR: '1', ...opts.env },
   });
 }
 
@@ -62,13 +78,10 @@ export interface RunningCli {
 }
 
 /** The built CLI left running (`logs -f`, a watcher), its output collected as it comes. */
-export function spawnAgentctl(
-  args: string[],
-  opts: { cwd: string; env?: Record<string, string | undefined> },
-): RunningCli {
+export function spawnAgentctl(args: string[], opts: { cwd: string }): RunningCli {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: opts.cwd,
-    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    env: { ...process.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out: Buffer[] = [];
