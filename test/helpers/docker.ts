@@ -3,11 +3,20 @@
  * integration tests assert the engine's state rather than the calls agentctl made.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { runAsync } from './cli.js';
 
 export const TEST_IMAGE = 'agentctl-test-busybox:latest';
 
 export function docker(...args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+/** As docker(), without blocking the test worker (a build, or many calls in a row). */
+export async function dockerAsync(...args: string[]): Promise<string> {
+  const r = await runAsync('docker', args);
+  if (r.status !== 0)
+    throw new Error(`docker ${args.join(' ')} failed (exit ${r.status}): ${r.stderr.trim()}`);
+  return r.stdout.trim();
 }
 
 /** Like docker(), but returns the exit status and both streams instead of throwing. */
