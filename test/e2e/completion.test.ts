@@ -6,11 +6,10 @@
  * PATH is the built binary, run in the project's directory.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agentctl, CLI } from '../helpers/cli.js';
+import { agentctlAsync, CLI, runAsync } from '../helpers/cli.js';
 import { appliedProject, type TestProject } from '../helpers/project.js';
 
 const bin = mkdtempSync(path.join(os.tmpdir(), 'agentctl-completion-'));
@@ -18,24 +17,38 @@ writeFileSync(path.join(bin, 'agentctl'), `#!/bin/sh\nexec "${process.execPath}"
 chmodSync(path.join(bin, 'agentctl'), 0o755);
 const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, NO_COLOR: '1' };
 
-function script(shell: string): string {
-  const r = agentctl(['completion', shell]);
+async function script(shell: string): Promise<string> {
+  const r = await agentctlAsync(['completion', shell]);
   expect(r.status).toBe(0);
   return r.stdout;
 }
 
+/**
+ * Runs `cmd` with the built binary first on PATH, without blocking the test worker (these tests run dozens
+ * of shells in a row); its stdout, and it must succeed.
+ */
+async function shell(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; timeout?: number } = {},
+): Promise<string> {
+  const r = await runAsync(cmd, args, { env, ...opts });
+  expect(r.status, `${cmd} ${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r.stdout;
+}
+
 /** What bash's completion function offers for the words typed so far (the last one being completed). */
-function bashComplete(words: string[], cwd = os.tmpdir()): string[] {
+async function bashComplete(words: string[], cwd = os.tmpdir()): Promise<string[]> {
   const file = path.join(bin, 'c.bash');
-  writeFileSync(file, script('bash'));
+  writeFileSync(file, await script('bash'));
   const typed = words.map((w) => `'${w}'`).join(' ');
-  const out = execFileSync(
+  const out = await shell(
     'bash',
     [
       '-c',
       `source ${file}; COMP_WORDS=(${typed}); COMP_CWORD=${words.length - 1}; _agentctl; printf '%s\\n' "\${COMPREPLY[@]}"`,
     ],
-    { encoding: 'utf8', cwd, env },
+    { cwd },
   );
   return out.split('\n').filter(Boolean);
 }
@@ -45,12 +58,12 @@ function bashComplete(words: string[], cwd = os.tmpdir()): string[] {
  * sourced after it), `line` typed and TAB pressed, then a widget prints the line as it is now. Returns
  * that line and the list of choices zsh printed under it (escape sequences removed).
  */
-function zshComplete(
+async function zshComplete(
   line: string,
   opts: { cwd?: string; install?: 'fpath' | 'source' } = {},
-): { buffer: string; listing: string } {
+): Promise<{ buffer: string; listing: string }> {
   const dir = mkdtempSync(path.join(bin, 'zsh-'));
-  writeFileSync(path.join(dir, '_agentctl'), script('zsh'));
+  writeFileSync(path.join(dir, '_agentctl'), await script('zsh'));
   const install =
     opts.install === 'source'
       ? ['autoload -Uz compinit && compinit -u -d $dir/zcompdump', 'source $dir/_agentctl']
@@ -83,10 +96,8 @@ function zshComplete(
     ].join('\n'),
   );
   try {
-    const out = execFileSync('zsh', ['-f', path.join(dir, 'drive.zsh'), line], {
-      encoding: 'utf8',
+    const out = await shell('zsh', ['-f', path.join(dir, 'drive.zsh'), line], {
       cwd: opts.cwd ?? os.tmpdir(),
-      env,
       timeout: 60_000,
     });
     // eslint-disable-next-line no-control-regex -- the terminal's escape sequences and bell are what zsh wrote
@@ -112,48 +123,46 @@ describe('agentctl completion (built binary, real shells)', () => {
     rmSync(bin, { recursive: true, force: true });
   });
 
-  it('bash completes commands, subcommands and each command its own flags', () => {
-    expect(bashComplete(['agentctl', 'ap'])).toEqual(['apply']);
-    expect(bashComplete(['agentctl', 'c'])).toEqual(['cleanup', 'completion', 'cp']);
-    expect(bashComplete(['agentctl', 'apply', '--wa'])).toEqual(['--wait', '--wait-ready', '--watch']);
-    expect(bashComplete(['agentctl', 'down', '--d'])).toEqual(['--data', '--dry-run']);
-    expect(bashComplete(['agentctl', 'egress', ''])).toEqual(['log']);
+  it('bash completes commands, subcommands and each command its own flags', async () => {
+    expect(await bashComplete(['agentctl', 'ap'])).toEqual(['apply']);
+    expect(await bashComplete(['agentctl', 'c'])).toEqual(['cleanup', 'completion', 'cp']);
+    expect(await bashComplete(['agentctl', 'apply', '--wa'])).toEqual(['--wait', '--wait-ready', '--watch']);
+    expect(await bashComplete(['agentctl', 'down', '--d'])).toEqual(['--data', '--dry-run']);
+    expect(await bashComplete(['agentctl', 'egress', ''])).toEqual(['log']);
     // A flag of another command is not offered.
-    expect(bashComplete(['agentctl', 'ps', '--wat'])).toEqual([]);
+    expect(await bashComplete(['agentctl', 'ps', '--wat'])).toEqual([]);
   });
 
   it("bash and fish complete agent ids from the project's agents", async () => {
     const p = await appliedProject(projects, 'i8cmp', 'agents:\n  coder: {}\n  critic: {}');
-    expect(bashComplete(['agentctl', 'exec', 'c'], p.dir)).toEqual(['coder', 'critic']);
-    expect(bashComplete(['agentctl', 'logs', 'cr'], p.dir)).toEqual(['critic']);
+    expect(await bashComplete(['agentctl', 'exec', 'c'], p.dir)).toEqual(['coder', 'critic']);
+    expect(await bashComplete(['agentctl', 'logs', 'cr'], p.dir)).toEqual(['critic']);
     const fish = path.join(bin, 'c.fish');
-    writeFileSync(fish, script('fish'));
-    const offered = execFileSync('fish', ['-c', `source ${fish}; complete -C 'agentctl stop co'`], {
-      encoding: 'utf8',
+    writeFileSync(fish, await script('fish'));
+    const offered = await shell('fish', ['-c', `source ${fish}; complete -C 'agentctl stop co'`], {
       cwd: p.dir,
-      env,
     });
     expect(offered.split('\n').map((l) => l.split('\t')[0])).toContain('coder');
 
     // zsh: one match completes the word, two are listed.
-    expect(zshComplete('agentctl logs cr', { cwd: p.dir }).buffer).toBe('agentctl logs critic ');
-    expect(zshComplete('agentctl stop co', { cwd: p.dir }).buffer).toBe('agentctl stop coder ');
-    const both = zshComplete('agentctl exec c', { cwd: p.dir });
+    expect((await zshComplete('agentctl logs cr', { cwd: p.dir })).buffer).toBe('agentctl logs critic ');
+    expect((await zshComplete('agentctl stop co', { cwd: p.dir })).buffer).toBe('agentctl stop coder ');
+    const both = await zshComplete('agentctl exec c', { cwd: p.dir });
     expect(both.buffer).toBe('agentctl exec c');
     expect(both.listing.split(/\s+/).filter(Boolean).sort()).toEqual(['coder', 'critic']);
   }, 120_000);
 
-  it('zsh completes commands, subcommands and flags on the first TAB, on fpath or sourced', () => {
+  it('zsh completes commands, subcommands and flags on the first TAB, on fpath or sourced', async () => {
     for (const install of ['fpath', 'source'] as const) {
-      expect(zshComplete('agentctl ap', { install }).buffer).toBe('agentctl apply ');
+      expect((await zshComplete('agentctl ap', { install })).buffer).toBe('agentctl apply ');
     }
-    expect(zshComplete('agentctl apply --wat').buffer).toBe('agentctl apply --watch ');
-    expect(zshComplete('agentctl logs --fo').buffer).toBe('agentctl logs --follow ');
-    expect(zshComplete('agentctl egress ').buffer).toBe('agentctl egress log ');
+    expect((await zshComplete('agentctl apply --wat')).buffer).toBe('agentctl apply --watch ');
+    expect((await zshComplete('agentctl logs --fo')).buffer).toBe('agentctl logs --follow ');
+    expect((await zshComplete('agentctl egress ')).buffer).toBe('agentctl egress log ');
     // A flag of another command is not offered: the line stays as typed.
-    expect(zshComplete('agentctl ps --wat').buffer).toBe('agentctl ps --wat');
+    expect((await zshComplete('agentctl ps --wat')).buffer).toBe('agentctl ps --wat');
     // Several commands: listed with their descriptions, the line as typed.
-    const c = zshComplete('agentctl c');
+    const c = await zshComplete('agentctl c');
     expect(c.buffer).toBe('agentctl c');
     expect([...c.listing.matchAll(/^(\S+) +-- /gm)].map((m) => m[1])).toEqual([
       'cleanup',
@@ -162,23 +171,21 @@ describe('agentctl completion (built binary, real shells)', () => {
     ]);
   }, 120_000);
 
-  it('fish completes commands with their descriptions and flags; zsh parses its script', () => {
+  it('fish completes commands with their descriptions and flags; zsh parses its script', async () => {
     const fish = path.join(bin, 'c.fish');
-    writeFileSync(fish, script('fish'));
-    const run = (line: string) =>
-      execFileSync('fish', ['-c', `source ${fish}; complete -C '${line}'`], { encoding: 'utf8', env })
-        .split('\n')
-        .filter(Boolean);
-    expect(run('agentctl ap')[0]).toMatch(/^apply\tconverge Docker to the agents file/);
-    expect(run('agentctl apply --wa')).toEqual(['--wait', '--wait-ready', '--watch']);
+    writeFileSync(fish, await script('fish'));
+    const run = async (line: string) =>
+      (await shell('fish', ['-c', `source ${fish}; complete -C '${line}'`])).split('\n').filter(Boolean);
+    expect((await run('agentctl ap'))[0]).toMatch(/^apply\tconverge Docker to the agents file/);
+    expect(await run('agentctl apply --wa')).toEqual(['--wait', '--wait-ready', '--watch']);
     const zsh = path.join(bin, '_agentctl');
-    writeFileSync(zsh, script('zsh'));
-    execFileSync('zsh', ['-n', zsh]);
-    expect(script('zsh')).toMatch(/^#compdef agentctl\n/);
+    writeFileSync(zsh, await script('zsh'));
+    await shell('zsh', ['-n', zsh]);
+    expect(await script('zsh')).toMatch(/^#compdef agentctl\n/);
   });
 
-  it('an unknown shell is a usage error naming the choices', () => {
-    const r = agentctl(['completion', 'tcsh']);
+  it('an unknown shell is a usage error naming the choices', async () => {
+    const r = await agentctlAsync(['completion', 'tcsh']);
     expect(r.status).toBe(1); // usage errors exit 1, as every command's do
     expect(r.stderr).toMatch(/bash, zsh, fish/);
   });
