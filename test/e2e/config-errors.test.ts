@@ -1,7 +1,7 @@
 /** The built binary on files a newcomer gets wrong: every command that reads the file refuses them. */
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { agentctl } from '../helpers/cli.js';
+import { agentctlAsync } from '../helpers/cli.js';
 import { projectContainers } from '../helpers/docker.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 
@@ -12,20 +12,23 @@ describe('a file that declares nothing', () => {
   it.each([
     ['empty', ''],
     ['comment-only', '# yaml-language-server: $schema=../schemas/agents.schema.json\n# todo\n'],
-  ])('an %s file is refused by validate, diff and apply at file:1:1, and the fleet is kept', (_, text) => {
-    p = testProject('empty8');
-    p.write('agents:\n  a: {}', '  network: none');
-    expect(agentctl(['apply'], { cwd: p.dir }).status).toBe(0);
-    writeFileSync(p.file, text);
-    for (const command of ['validate', 'diff', 'apply']) {
-      const r = agentctl([command, '-f', p.file], { cwd: p.dir });
-      expect(r.status, `${command}: ${r.stderr}`).toBe(1);
-      expect(r.stderr.split('\n')[0]).toBe(
-        `${p.file}:1:1: the file is empty (or holds only comments): an agents file needs "version: 1" and "agents:" (write "agents: {}" for a fleet with no agents)`,
-      );
-    }
-    expect(projectContainers(p.project)).toEqual([`${p.prefix}a`]);
-  });
+  ])(
+    'an %s file is refused by validate, diff and apply at file:1:1, and the fleet is kept',
+    async (_, text) => {
+      p = testProject('empty8');
+      p.write('agents:\n  a: {}', '  network: none');
+      expect((await agentctlAsync(['apply'], { cwd: p.dir })).status).toBe(0);
+      writeFileSync(p.file, text);
+      for (const command of ['validate', 'diff', 'apply']) {
+        const r = await agentctlAsync([command, '-f', p.file], { cwd: p.dir });
+        expect(r.status, `${command}: ${r.stderr}`).toBe(1);
+        expect(r.stderr.split('\n')[0]).toBe(
+          `${p.file}:1:1: the file is empty (or holds only comments): an agents file needs "version: 1" and "agents:" (write "agents: {}" for a fleet with no agents)`,
+        );
+      }
+      expect(projectContainers(p.project)).toEqual([`${p.prefix}a`]);
+    },
+  );
 });
 
 describe('validate names what is wrong', () => {
@@ -58,10 +61,10 @@ describe('validate names what is wrong', () => {
       'agents:\n  a: { image: "${IMG:-x}" }',
       /:11:15: agents\.a\.image: invalid image reference "\$\{IMG:-x\}"/,
     ],
-  ])('%s', (_, agents, expected) => {
+  ])('%s', async (_, agents, expected) => {
     p = testProject('val8');
     p.write(agents);
-    const r = agentctl(['validate'], { cwd: p.dir });
+    const r = await agentctlAsync(['validate'], { cwd: p.dir });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^${p.file.replace(/[.]/g, '\\.')}${expected.source}`, 'm'));
   });

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { agentctl } from '../helpers/cli.js';
+import { agentctlAsync } from '../helpers/cli.js';
 import { dockerTry, projectContainers, TEST_IMAGE } from '../helpers/docker.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 
@@ -20,7 +20,7 @@ describe('diff shows builds and preflight problems (real binary)', () => {
   let p: TestProject | undefined;
   afterEach(() => p?.cleanup());
 
-  it('an image declared with build: that is missing will be built; diff builds nothing', () => {
+  it('an image declared with build: that is missing will be built; diff builds nothing', async () => {
     p = testProject('i8diffb');
     const tag = `${p.project}-img:latest`;
     const ctx = path.join(p.dir, 'ctx');
@@ -31,13 +31,13 @@ describe('diff shows builds and preflight problems (real binary)', () => {
       '  network: none',
     );
 
-    const text = agentctl(['diff'], { cwd: p.dir });
+    const text = await agentctlAsync(['diff'], { cwd: p.dir });
     expect(text.status, text.stderr).toBe(2);
     expect(text.stdout).toContain(`  * image ${tag} will be built from ./ctx  (not on the engine; for a, b)`);
     expect(text.stdout).toContain('+ a will be created');
     expect(text.stdout).not.toContain('apply would refuse');
 
-    const j = agentctl(['diff', '-o', 'json'], { cwd: p.dir });
+    const j = await agentctlAsync(['diff', '-o', 'json'], { cwd: p.dir });
     expect(j.status).toBe(2);
     const out = JSON.parse(j.stdout) as DiffJson;
     expect(out.builds).toEqual([
@@ -48,13 +48,13 @@ describe('diff shows builds and preflight problems (real binary)', () => {
     expect(dockerTry('image', 'inspect', tag).status).not.toBe(0);
 
     // Once built, nothing to build; with --build, a rebuild.
-    expect(agentctl(['build'], { cwd: p.dir }).status).toBe(0);
+    expect((await agentctlAsync(['build'], { cwd: p.dir })).status).toBe(0);
     try {
       expect(
-        (JSON.parse(agentctl(['diff', '-o', 'json'], { cwd: p.dir }).stdout) as DiffJson).builds,
+        (JSON.parse((await agentctlAsync(['diff', '-o', 'json'], { cwd: p.dir })).stdout) as DiffJson).builds,
       ).toEqual([]);
       const again = JSON.parse(
-        agentctl(['diff', '--build', '-o', 'json'], { cwd: p.dir }).stdout,
+        (await agentctlAsync(['diff', '--build', '-o', 'json'], { cwd: p.dir })).stdout,
       ) as DiffJson;
       expect(again.builds.map((b) => b.reason)).toEqual(['rebuild']);
     } finally {
@@ -62,14 +62,14 @@ describe('diff shows builds and preflight problems (real binary)', () => {
     }
   });
 
-  it('a preflight problem: diff exits 1 naming it, as apply then refuses, and nothing changes', () => {
+  it('a preflight problem: diff exits 1 naming it, as apply then refuses, and nothing changes', async () => {
     p = testProject('i8diffp');
     const net = `${p.project}-no-such-net`;
     p.write(
       `agents:\n  ok: { network: none }\n  bad: { network: ${net} }\n  huge: { network: none, memory: 4096g }`,
     );
 
-    const text = agentctl(['diff'], { cwd: p.dir });
+    const text = await agentctlAsync(['diff'], { cwd: p.dir });
     expect(text.status, text.stderr).toBe(1);
     expect(text.stdout).toContain('Plan: 3 to create');
     expect(text.stdout).toContain('apply would refuse this run (2 problem(s)), nothing would be changed:');
@@ -80,7 +80,7 @@ describe('diff shows builds and preflight problems (real binary)', () => {
     );
     expect(text.stdout).toContain(`network "${net}" does not exist on the engine (needed by bad;`);
 
-    const j = agentctl(['diff', '-o', 'json'], { cwd: p.dir });
+    const j = await agentctlAsync(['diff', '-o', 'json'], { cwd: p.dir });
     expect(j.status).toBe(1);
     const out = JSON.parse(j.stdout) as DiffJson;
     expect(out.preflight.ok).toBe(false);
@@ -89,7 +89,7 @@ describe('diff shows builds and preflight problems (real binary)', () => {
       [['bad'], null],
     ]);
 
-    const apply = agentctl(['apply', '--wait-ready', '0'], { cwd: p.dir });
+    const apply = await agentctlAsync(['apply', '--wait-ready', '0'], { cwd: p.dir });
     expect(apply.status).toBe(1);
     expect(apply.stderr).toContain('preflight failed, nothing was changed');
     expect(apply.stderr).toContain(`network "${net}" does not exist`);

@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentctl } from '../helpers/cli.js';
+import { agentctlAsync } from '../helpers/cli.js';
 import { projectContainers } from '../helpers/docker.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 
@@ -48,14 +48,14 @@ describe('DOCKER_HOST (built binary)', () => {
     return p;
   }
 
-  it('drives an engine on this host over plain tcp://127.0.0.1', () => {
+  it('drives an engine on this host over plain tcp://127.0.0.1', async () => {
     const p = project('dhtcp');
     const env = { DOCKER_HOST: `tcp://127.0.0.1:${port}` };
-    const r = agentctl(['apply'], { cwd: p.dir, env });
+    const r = await agentctlAsync(['apply'], { cwd: p.dir, env });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/\+ create a/);
     expect(projectContainers(p.project)).toHaveLength(1);
-    expect(agentctl(['diff'], { cwd: p.dir, env }).status).toBe(0);
+    expect((await agentctlAsync(['diff'], { cwd: p.dir, env })).status).toBe(0);
   });
 
   it.each([
@@ -72,22 +72,27 @@ describe('DOCKER_HOST (built binary)', () => {
       'tcp://192.0.2.1:2375',
       /^agentctl: DOCKER_HOST=tcp:\/\/192\.0\.2\.1:2375 is an engine on another machine \(192\.0\.2\.1 is not an address of this host\) over plain tcp, which anyone on the network can drive/,
     ],
-  ])('DOCKER_HOST=%s is refused before anything is created, never as a TLS problem', (host, message) => {
-    const p = project('dhbad');
-    for (const cmd of [['apply'], ['diff'], ['ps']]) {
-      const r = agentctl(cmd, { cwd: p.dir, env: { DOCKER_HOST: host } });
-      expect(r.status, `${cmd[0]}: ${r.stderr}`).toBe(1);
-      expect(r.stderr).toMatch(message);
-      // Issue 8: these were once reported as "uses TLS". Plain tcp to another machine may suggest TLS.
-      if (!host.startsWith('tcp')) expect(r.stderr).not.toMatch(/TLS/);
-      else expect(r.stderr).not.toMatch(/uses TLS|asks for TLS/);
-    }
-    expect(existsSync(p.workDir('a'))).toBe(false);
-    expect(projectContainers(p.project)).toEqual([]);
-  });
+  ])(
+    'DOCKER_HOST=%s is refused before anything is created, never as a TLS problem',
+    async (host, message) => {
+      const p = project('dhbad');
+      for (const cmd of [['apply'], ['diff'], ['ps']]) {
+        const r = await agentctlAsync(cmd, { cwd: p.dir, env: { DOCKER_HOST: host } });
+        expect(r.status, `${cmd[0]}: ${r.stderr}`).toBe(1);
+        expect(r.stderr).toMatch(message);
+        // Issue 8: these were once reported as "uses TLS". Plain tcp to another machine may suggest TLS.
+        if (!host.startsWith('tcp')) expect(r.stderr).not.toMatch(/TLS/);
+        else expect(r.stderr).not.toMatch(/uses TLS|asks for TLS/);
+      }
+      expect(existsSync(p.workDir('a'))).toBe(false);
+      expect(projectContainers(p.project)).toEqual([]);
+    },
+  );
 
-  it('validate needs no engine, so a bad DOCKER_HOST does not stop it', () => {
+  it('validate needs no engine, so a bad DOCKER_HOST does not stop it', async () => {
     const p = project('dhval');
-    expect(agentctl(['validate'], { cwd: p.dir, env: { DOCKER_HOST: 'garbage' } }).status).toBe(0);
+    expect((await agentctlAsync(['validate'], { cwd: p.dir, env: { DOCKER_HOST: 'garbage' } })).status).toBe(
+      0,
+    );
   });
 });
