@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentctl } from '../helpers/cli.js';
+import { agentctlAsync } from '../helpers/cli.js';
 import { TEST_IMAGE } from '../helpers/docker.js';
 
 /** The first ```yaml block of the README's section on several engines. */
@@ -23,7 +23,7 @@ function readmeExample(): string {
 describe('validate and diff of a file with engines: (built binary)', () => {
   let dir: string;
   const project = `i13-engcli-${process.pid}`;
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-engcli-'));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,8 +33,8 @@ describe('validate and diff of a file with engines: (built binary)', () => {
     return name;
   };
 
-  it("the README's example is valid as written, its replicas expanded", () => {
-    const r = agentctl(['validate', '-f', write('readme.yaml', readmeExample()), '-o', 'json'], {
+  it("the README's example is valid as written, its replicas expanded", async () => {
+    const r = await agentctlAsync(['validate', '-f', write('readme.yaml', readmeExample()), '-o', 'json'], {
       cwd: dir,
     });
     expect(r.status, r.stdout + r.stderr).toBe(0);
@@ -74,15 +74,18 @@ describe('validate and diff of a file with engines: (built binary)', () => {
       ],
       /bad\.yaml:3:\d+: .*identityFile is for ssh:\/\/ engines/,
     ],
-  ])('validate reports %s at its position, exit 1', (_what, lines, message) => {
-    const r = agentctl(['validate', '-f', write('bad.yaml', ['version: 1', ...lines, ''].join('\n'))], {
-      cwd: dir,
-    });
+  ])('validate reports %s at its position, exit 1', async (_what, lines, message) => {
+    const r = await agentctlAsync(
+      ['validate', '-f', write('bad.yaml', ['version: 1', ...lines, ''].join('\n'))],
+      {
+        cwd: dir,
+      },
+    );
     expect(r.status, r.stdout + r.stderr).toBe(1);
     expect(r.stderr).toMatch(message);
   });
 
-  it("diff plans each engine's part and names the engine it cannot reach, exit 1", () => {
+  it("diff plans each engine's part and names the engine it cannot reach, exit 1", async () => {
     const file = write(
       'agents.yaml',
       [
@@ -100,11 +103,11 @@ describe('validate and diff of a file with engines: (built binary)', () => {
         '',
       ].join('\n'),
     );
-    const text = agentctl(['diff', '-f', file], { cwd: dir });
+    const text = await agentctlAsync(['diff', '-f', file], { cwd: dir });
     expect(text.status, text.stdout + text.stderr).toBe(1);
     expect(text.stdout + text.stderr).toMatch(/engine lab/);
     expect(text.stdout + text.stderr).toMatch(/there/);
-    const json = agentctl(['diff', '-f', file, '-o', 'json'], { cwd: dir });
+    const json = await agentctlAsync(['diff', '-f', file, '-o', 'json'], { cwd: dir });
     expect(json.status).toBe(1);
     const plan = JSON.parse(json.stdout) as {
       actions: { kind: string; agent: string; engine: string }[];

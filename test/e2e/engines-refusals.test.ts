@@ -6,11 +6,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentctl } from '../helpers/cli.js';
+import { agentctlAsync } from '../helpers/cli.js';
 
 describe('a file with several engines (built binary)', () => {
   let dir: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-engref-'));
     writeFileSync(
       path.join(dir, 'agents.yaml'),
@@ -29,8 +29,8 @@ describe('a file with several engines (built binary)', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('ps lists local, and lab as one line naming it and its agent; exit 1', () => {
-    const r = agentctl(['ps', '-f', 'agents.yaml'], { cwd: dir });
+  it('ps lists local, and lab as one line naming it and its agent; exit 1', async () => {
+    const r = await agentctlAsync(['ps', '-f', 'agents.yaml'], { cwd: dir });
     expect(r.status, r.stdout + r.stderr).toBe(1);
     expect(r.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/^agentctl: engine lab \(unix:\/\/.*no-such\.sock\): .*; agent b not looked at$/),
@@ -40,8 +40,8 @@ describe('a file with several engines (built binary)', () => {
     expect(r.stdout).toMatch(/^b +lab +claude-agent-b +unknown \(engine unreachable\)/m);
   });
 
-  it("down takes local down and names lab, whose agent it could not look at; --data keeps b's data; exit 1", () => {
-    const r = agentctl(['down', '--data', '-f', 'agents.yaml'], { cwd: dir });
+  it("down takes local down and names lab, whose agent it could not look at; --data keeps b's data; exit 1", async () => {
+    const r = await agentctlAsync(['down', '--data', '-f', 'agents.yaml'], { cwd: dir });
     expect(r.status, r.stdout + r.stderr).toBe(1);
     expect(r.stderr).toMatch(
       /^agentctl: engine lab \(unix:\/\/.*no-such\.sock\): .*; agent b not looked at$/m,
@@ -52,9 +52,9 @@ describe('a file with several engines (built binary)', () => {
     expect(r.stdout).toMatch(/^0 container\(s\) removed from project "engref-\d+"/m);
   });
 
-  it("cleanup names lab and, lab being on this host, looks at none of this host's working directories; exit 1", () => {
+  it("cleanup names lab and, lab being on this host, looks at none of this host's working directories; exit 1", async () => {
     mkdirSync(path.join(dir, 'rt', 'agent-working-directory', 'orphan'), { recursive: true });
-    const r = agentctl(['cleanup', '--older-than', '0s', '-f', 'agents.yaml'], { cwd: dir });
+    const r = await agentctlAsync(['cleanup', '--older-than', '0s', '-f', 'agents.yaml'], { cwd: dir });
     expect(r.status, r.stdout + r.stderr).toBe(1);
     expect(r.stderr).toMatch(/^agentctl: engine lab \(unix:\/\/.*no-such\.sock\): cannot connect/m);
     expect(r.stderr).toContain(

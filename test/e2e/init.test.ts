@@ -5,20 +5,20 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { agentctl } from '../helpers/cli.js';
+import { agentctlAsync } from '../helpers/cli.js';
 
 describe('agentctl init', () => {
   let dir: string;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'agentctl-i8init-'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('writes a commented starter that agentctl validate accepts, and whose modeline names the schema', () => {
-    const r = agentctl(['init'], { cwd: dir });
+  it('writes a commented starter that agentctl validate accepts, and whose modeline names the schema', async () => {
+    const r = await agentctlAsync(['init'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     const text = readFileSync(path.join(dir, 'agents.yaml'), 'utf8');
-    const v = agentctl(['validate'], { cwd: dir });
+    const v = await agentctlAsync(['validate'], { cwd: dir });
     expect(v.status, v.stderr).toBe(0);
     expect(v.stdout).toContain('valid');
     expect(v.stderr).toBe('');
@@ -34,14 +34,14 @@ describe('agentctl init', () => {
     expect(text.split('\n').filter((l) => l.trimStart().startsWith('#')).length).toBeGreaterThan(10);
   });
 
-  it('every commented-out example, uncommented, is valid as well', () => {
-    expect(agentctl(['init', '-f', 'agents.yaml'], { cwd: dir }).status).toBe(0);
+  it('every commented-out example, uncommented, is valid as well', async () => {
+    expect((await agentctlAsync(['init', '-f', 'agents.yaml'], { cwd: dir })).status).toBe(0);
     const text = readFileSync(path.join(dir, 'agents.yaml'), 'utf8');
     const [first, ...rest] = text.split('\n');
     const all = [first, ...rest.map((l) => l.replace(/^(\s*)# ([a-zA-Z-]+: )/, '$1$2'))].join('\n');
     expect(all).toContain('\n  worker: { replicas: 3 }');
     writeFileSync(path.join(dir, 'all.yaml'), all);
-    const v = agentctl(['validate', '-f', 'all.yaml', '-o', 'json'], {
+    const v = await agentctlAsync(['validate', '-f', 'all.yaml', '-o', 'json'], {
       cwd: dir,
       env: { ANTHROPIC_API_KEY: 'x' },
     });
@@ -49,19 +49,19 @@ describe('agentctl init', () => {
     expect((JSON.parse(v.stdout) as { agents: unknown[] }).agents).toHaveLength(5);
   });
 
-  it('refuses to overwrite a file without --force, and overwrites with it', () => {
+  it('refuses to overwrite a file without --force, and overwrites with it', async () => {
     const file = path.join(dir, 'agents.yaml');
     writeFileSync(file, 'mine\n');
-    const r = agentctl(['init'], { cwd: dir });
+    const r = await agentctlAsync(['init'], { cwd: dir });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(
       'agents.yaml already exists; refusing to overwrite it (pass --force to do it anyway)',
     );
     expect(readFileSync(file, 'utf8')).toBe('mine\n');
-    const j = agentctl(['init', '-o', 'json'], { cwd: dir });
+    const j = await agentctlAsync(['init', '-o', 'json'], { cwd: dir });
     expect(JSON.parse(j.stdout).error.kind).toBe('usage');
 
-    const f = agentctl(['init', '--force', '-o', 'json'], { cwd: dir });
+    const f = await agentctlAsync(['init', '--force', '-o', 'json'], { cwd: dir });
     expect(f.status, f.stderr).toBe(0);
     expect(JSON.parse(f.stdout)).toEqual({
       file,
@@ -69,7 +69,7 @@ describe('agentctl init', () => {
     });
     expect(readFileSync(file, 'utf8')).toMatch(/^# yaml-language-server/);
     // Into a directory that does not exist: an error, nothing half-written.
-    expect(agentctl(['init', '-f', 'no/such/agents.yaml'], { cwd: dir }).status).toBe(1);
+    expect((await agentctlAsync(['init', '-f', 'no/such/agents.yaml'], { cwd: dir })).status).toBe(1);
     expect(existsSync(path.join(dir, 'no'))).toBe(false);
   });
 });

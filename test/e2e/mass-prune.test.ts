@@ -3,9 +3,8 @@
  * remove more than half of them needs --allow-mass-prune, in one-shot apply and in watch (which holds the
  * change and keeps the last good state until restarted with the flag). Built CLI, own dockerd.
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { CLI } from '../helpers/cli.js';
+import { CLI, runAsync } from '../helpers/cli.js';
 import { projectPs } from '../helpers/docker.js';
 import { eventually } from '../helpers/eventually.js';
 import { ownEngineProject } from '../helpers/own-engine.js';
@@ -19,34 +18,34 @@ describe('mass prune guard (own dockerd)', () => {
 
   const write = (ids: string[]) => t.p.write(agentsBlock(ids), '  network: none');
   const apply = (...args: string[]) =>
-    spawnSync(process.execPath, [CLI, 'apply', ...args], {
+    runAsync(process.execPath, [CLI, 'apply', ...args], {
       cwd: t.p.dir,
-      env: { ...process.env, NO_COLOR: '1', ...t.env },
-      encoding: 'utf8',
+      env: { NO_COLOR: '1', ...t.env },
+      timeout: 0, // none of its own, as before: the test's limit bounds it
     });
   const agents = () => projectPs(t.p.project, '{{.Label "agentctl.agent"}}', t.engine);
 
-  it('one-shot apply refuses to remove more than half of the agents without --allow-mass-prune', () => {
+  it('one-shot apply refuses to remove more than half of the agents without --allow-mass-prune', async () => {
     write(all);
-    expect(apply().status).toBe(0);
+    expect((await apply()).status).toBe(0);
     write(['a', 'b']);
-    const r = apply();
+    const r = await apply();
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("would remove 4 of the project's 6 agents (c, d, e, f)");
     expect(r.stderr).toContain('--allow-mass-prune');
     expect(agents()).toEqual(all);
     // Removing a few is not a mass removal.
     write(['a', 'b', 'c', 'd', 'e']);
-    expect(apply().status).toBe(0);
+    expect((await apply()).status).toBe(0);
     expect(agents()).toEqual(['a', 'b', 'c', 'd', 'e']);
     write(['a', 'b']);
-    expect(apply('--allow-mass-prune').status).toBe(0);
+    expect((await apply('--allow-mass-prune')).status).toBe(0);
     expect(agents()).toEqual(['a', 'b']);
   });
 
   it('watch holds such a change, keeps the last good state, and applies it once restarted with the flag', async () => {
     write(all);
-    expect(apply().status).toBe(0);
+    expect((await apply()).status).toBe(0);
     const w = spawnWatch(['--resync', '600'], { cwd: t.p.dir, env: t.env });
     try {
       await w.waitFor('the first apply', (e) => e.type === 'reconcile');
