@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AgentManager } from '../../src/ops/agent-manager.js';
-import { agentctl } from '../helpers/cli.js';
+import { agentctlAsync } from '../helpers/cli.js';
 import { docker, inspect, projectContainers } from '../helpers/docker.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 import { spawnWatch } from '../helpers/watch-process.js';
@@ -58,14 +58,14 @@ describe('secrets by reference (CLI, real engine)', () => {
   const withKey = { I11_API_KEY: ENV_SECRET };
   const container = `${p.prefix}coder`;
   const outputs: [string, string][] = [];
-  const run = (args: string[], env: Record<string, string | undefined> = withKey) => {
-    const r = agentctl(args, { cwd: p.dir, env });
+  const run = async (args: string[], env: Record<string, string | undefined> = withKey) => {
+    const r = await agentctlAsync(args, { cwd: p.dir, env });
     outputs.push([args.join(' '), r.stdout + r.stderr]);
     return r;
   };
 
-  it('validate reports an unresolved reference at file:line:col without its value, and passes', () => {
-    const text = run(['validate'], { I11_API_KEY: undefined });
+  it('validate reports an unresolved reference at file:line:col without its value, and passes', async () => {
+    const text = await run(['validate'], { I11_API_KEY: undefined });
     expect(text.status).toBe(0);
     expect(text.stderr).toMatch(
       new RegExp(
@@ -73,7 +73,7 @@ describe('secrets by reference (CLI, real engine)', () => {
       ),
     );
     expect(text.stdout).toMatch(/2 secret reference\(s\), 1 unresolved/);
-    const json = run(['validate', '-o', 'json'], { I11_API_KEY: undefined });
+    const json = await run(['validate', '-o', 'json'], { I11_API_KEY: undefined });
     const rows = (JSON.parse(json.stdout) as { secrets: { env: string; resolved: boolean }[] }).secrets;
     expect(rows.map((r) => [r.env, r.resolved])).toEqual([
       ['API_KEY', false],
@@ -81,8 +81,8 @@ describe('secrets by reference (CLI, real engine)', () => {
     ]);
   });
 
-  it('apply with an unresolvable reference fails before anything changes, naming it', () => {
-    const r = run(['apply'], { I11_API_KEY: undefined });
+  it('apply with an unresolvable reference fails before anything changes, naming it', async () => {
+    const r = await run(['apply'], { I11_API_KEY: undefined });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(
       new RegExp(`${p.file}:14:16: agents\\.coder\\.env\\.API_KEY: fromEnv:I11_API_KEY`),
@@ -92,8 +92,8 @@ describe('secrets by reference (CLI, real engine)', () => {
   });
 
   let firstId = '';
-  it('apply hands the values to the agent and to nothing else', () => {
-    expect(run(['apply']).status).toBe(0);
+  it('apply hands the values to the agent and to nothing else', async () => {
+    expect((await run(['apply'])).status).toBe(0);
     const env = envIn(container);
     expect(env).toContain(`API_KEY=${ENV_SECRET}`);
     expect(env).toContain(`DB_PASSWORD=${FILE_SECRET}`);
@@ -101,27 +101,27 @@ describe('secrets by reference (CLI, real engine)', () => {
     expectNoSecret('labels', allLabels(p.project));
     expect(inspect(container).Config.Labels['agentctl.spec']).toMatch(/"digest":"hmac-sha256:[0-9a-f]{64}"/);
     // Re-applying the same secrets changes nothing.
-    const again = run(['diff']);
+    const again = await run(['diff']);
     expect(again.status).toBe(0);
   });
 
-  it('a changed secret file is seen as (secret changed) and recreates the agent', () => {
+  it('a changed secret file is seen as (secret changed) and recreates the agent', async () => {
     writeFileSync(secretFile, `${NEW_FILE_SECRET}\n`);
-    const text = run(['diff']);
+    const text = await run(['diff']);
     expect(text.status).toBe(2);
     expect(text.stdout).toMatch(/env\.DB_PASSWORD: \(secret\) -> \(secret changed\)/);
-    const json = run(['diff', '-o', 'json']);
+    const json = await run(['diff', '-o', 'json']);
     expect(json.stdout).toContain('"after": "(secret changed)"');
-    expect(run(['apply']).status).toBe(0);
+    expect((await run(['apply'])).status).toBe(0);
     expect(inspect(container).Id).not.toBe(firstId);
     expect(envIn(container)).toContain(`DB_PASSWORD=${NEW_FILE_SECRET}`);
   });
 
   it('ps, inspect and apply --watch events show no value', async () => {
-    run(['ps']);
-    run(['ps', '-o', 'json']);
-    run(['inspect', 'coder']);
-    run(['inspect', 'coder', '-o', 'json']);
+    await run(['ps']);
+    await run(['ps', '-o', 'json']);
+    await run(['inspect', 'coder']);
+    await run(['inspect', 'coder', '-o', 'json']);
     // A watcher started with a rotated env secret recreates the agent; its events carry no value.
     const w = spawnWatch([], { cwd: p.dir, env: { I11_API_KEY: `${ENV_SECRET}-2` } });
     try {

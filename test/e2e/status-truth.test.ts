@@ -4,14 +4,14 @@
  * a crash loop as such. The engine's view is checked with docker inspect.
  */
 import { describe, expect, it } from 'vitest';
-import { agentctl } from '../helpers/cli.js';
+import { agentctlAsync } from '../helpers/cli.js';
 import { inspect } from '../helpers/docker.js';
 import { testProjects } from '../helpers/project.js';
 
 describe('apply, diff and ps tell the truth about agents that do not stay up (real engine)', () => {
   const project = testProjects();
 
-  it('fails apply for a crash-looping agent with its last output; diff and ps say it is looping', () => {
+  it('fails apply for a crash-looping agent with its last output; diff and ps say it is looping', async () => {
     const p = project('loop');
     p.write(
       [
@@ -21,7 +21,7 @@ describe('apply, diff and ps tell the truth about agents that do not stay up (re
       ].join('\n'),
       '  network: none',
     );
-    const r = agentctl(['apply', '-f', p.file, '--wait-ready', '2']);
+    const r = await agentctlAsync(['apply', '-f', p.file, '--wait-ready', '2']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(
       /FAIL\s+\+ create bad: is restart-looping \(restarted \d+ time\(s\)(, last exit code 3)?\)/,
@@ -31,16 +31,16 @@ describe('apply, diff and ps tell the truth about agents that do not stay up (re
     expect(r.stdout).toMatch(/Apply FAILED: 1 action\(s\) done, 1 failed/);
     expect(inspect(`${p.prefix}bad`).RestartCount).toBeGreaterThan(0);
 
-    const d = agentctl(['diff', '-f', p.file]);
+    const d = await agentctlAsync(['diff', '-f', p.file]);
     expect(d.stdout).toMatch(/! bad is restart-looping \(restarted \d+ time\(s\)(, last exit code 3)?\)/);
     expect(d.stdout).not.toMatch(/! good/);
 
-    const ps = agentctl(['ps', '-f', p.file]);
+    const ps = await agentctlAsync(['ps', '-f', p.file]);
     expect(ps.stdout).toMatch(
       /bad\s+\S+bad\s+(running \(restarted \d+x(, starting)?\)|restarting \(restarted \d+x, last exit 3\))/,
     );
     expect(ps.stdout).toMatch(/good\s+\S+good\s+running\s/);
-    const rows = JSON.parse(agentctl(['ps', '-f', p.file, '-o', 'json']).stdout) as {
+    const rows = JSON.parse((await agentctlAsync(['ps', '-f', p.file, '-o', 'json'])).stdout) as {
       agent: string;
       restartCount: number;
       exitCode: number;
@@ -50,10 +50,10 @@ describe('apply, diff and ps tell the truth about agents that do not stay up (re
     expect([0, 3]).toContain(bad?.exitCode); // 0 while it runs again, 3 between runs
   });
 
-  it('fails apply for an agent that exits under restart: no, and waits for nothing with --wait-ready 0', () => {
+  it('fails apply for an agent that exits under restart: no, and waits for nothing with --wait-ready 0', async () => {
     const p = project('exit');
     p.write('agents:\n  once: { restart: "no", command: [sh, -c, "echo bye; exit 7"] }', '  network: none');
-    const r = agentctl(['apply', '-f', p.file]);
+    const r = await agentctlAsync(['apply', '-f', p.file]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(
       /FAIL\s+\+ create once: did not stay up: exited, exit code 7; its last output:\n\s+\| bye/,
@@ -61,14 +61,14 @@ describe('apply, diff and ps tell the truth about agents that do not stay up (re
 
     const q = project('exit0');
     q.write('agents:\n  once: { restart: "no", command: [sh, -c, "sleep 1; exit 7"] }', '  network: none');
-    const r0 = agentctl(['apply', '-f', q.file, '--wait-ready', '0']);
+    const r0 = await agentctlAsync(['apply', '-f', q.file, '--wait-ready', '0']);
     expect(r0.status).toBe(0); // not waited for: the caller asked not to
   });
 
-  it('passes for agents that stay up, saying it waited', () => {
+  it('passes for agents that stay up, saying it waited', async () => {
     const p = project('fine');
     p.write('agents:\n  a: {}\n  b: {}', '  network: none');
-    const r = agentctl(['apply', '-f', p.file, '--wait-ready', '1']);
+    const r = await agentctlAsync(['apply', '-f', p.file, '--wait-ready', '1']);
     expect(r.stderr).toMatch(/waiting 1s for 2 agent\(s\) to settle/);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/Apply complete/);
