@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync }
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { agentctl } from '../helpers/cli.js';
+import { agentctlAsync } from '../helpers/cli.js';
 import { docker, dockerTry, projectContainers, TEST_IMAGE } from '../helpers/docker.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 
@@ -17,23 +17,23 @@ describe('agentctl down --data and cleanup keep data in use or declared (real en
     p = undefined;
   });
 
-  function applied(tag: string, agents: string): TestProject {
+  async function applied(tag: string, agents: string): Promise<TestProject> {
     const t = testProject(tag);
     p = t;
     t.write(agents, '  network: none');
-    const r = agentctl(['apply'], { cwd: t.dir });
+    const r = await agentctlAsync(['apply'], { cwd: t.dir });
     expect(r.status).toBe(0);
     return t;
   }
 
-  it('down --data names a directory another container mounts, keeps it and exits 1', () => {
-    const t = applied('cdown', 'agents:\n  a: {}\n  b: {}');
+  it('down --data names a directory another container mounts, keeps it and exits 1', async () => {
+    const t = await applied('cdown', 'agents:\n  a: {}\n  b: {}');
     writeFileSync(path.join(t.workDir('a'), 'precious'), 'x');
     const name = `agentctl-test-mounter-${randomBytes(4).toString('hex')}`;
     extra.push(name);
     docker('create', '--name', name, '--network', 'none', '-v', `${t.workDir('a')}:/data`, TEST_IMAGE);
 
-    const r = agentctl(['down', '--data'], { cwd: t.dir });
+    const r = await agentctlAsync(['down', '--data'], { cwd: t.dir });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(
       `agentctl: kept ${t.workDir('a')}: still mounted by container ${name}; not deleting it\n`,
@@ -44,10 +44,10 @@ describe('agentctl down --data and cleanup keep data in use or declared (real en
     expect(existsSync(t.workDir('b'))).toBe(false);
   });
 
-  it("cleanup without -f keeps the data of the agents declared in ./agents.yaml, and takes its project's lock", () => {
-    const t = applied('cdecl', 'agents:\n  a: {}');
+  it("cleanup without -f keeps the data of the agents declared in ./agents.yaml, and takes its project's lock", async () => {
+    const t = await applied('cdecl', 'agents:\n  a: {}');
     writeFileSync(path.join(t.workDir('a'), 'precious'), 'x');
-    expect(agentctl(['down'], { cwd: t.dir }).status).toBe(0);
+    expect((await agentctlAsync(['down'], { cwd: t.dir })).status).toBe(0);
     const orphan = path.join(t.dir, 'runtime', 'agent-working-directory', 'orphan');
     mkdirSync(orphan);
     const old = new Date(Date.now() - 86_400_000);
@@ -64,7 +64,7 @@ describe('agentctl down --data and cleanup keep data in use or declared (real en
         path.join(lockDir, `${t.project}.lock`),
         JSON.stringify({ pid: process.pid, command: 'apply --watch', since: 'now' }),
       );
-      const locked = agentctl(
+      const locked = await agentctlAsync(
         args.map((x) => (x === t.project ? other : x)),
         {
           cwd: t.dir,
@@ -78,7 +78,7 @@ describe('agentctl down --data and cleanup keep data in use or declared (real en
       rmSync(lockDir, { recursive: true, force: true });
     }
 
-    const r = agentctl(args, { cwd: t.dir });
+    const r = await agentctlAsync(args, { cwd: t.dir });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`deleted ${orphan} (`);

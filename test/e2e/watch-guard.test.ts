@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agentctl } from '../helpers/cli.js';
+import { agentctlAsync } from '../helpers/cli.js';
 import { inspect } from '../helpers/docker.js';
 import { eventually } from '../helpers/eventually.js';
 import { testProject } from '../helpers/project.js';
@@ -28,9 +28,9 @@ describe('lifecycle commands under a running watcher', () => {
     const w = spawnWatch(['--resync', '600'], { cwd: p.dir, env });
     try {
       await w.waitFor('the first apply', (e) => e.type === 'reconcile');
-      const run = (...args: string[]) => agentctl(args, { cwd: p.dir, env });
+      const run = (...args: string[]) => agentctlAsync(args, { cwd: p.dir, env });
 
-      const stop = run('stop', 'up');
+      const stop = await run('stop', 'up');
       expect(stop.status).toBe(1);
       expect(stop.stderr).toMatch(
         new RegExp(
@@ -39,24 +39,24 @@ describe('lifecycle commands under a running watcher', () => {
       );
       expect(stop.stderr).toMatch(/set `state: stopped` in that file .*\(pass --force to do it anyway\)/);
       expect(running('up')).toBe(true);
-      const json = run('stop', 'up', '-o', 'json');
+      const json = await run('stop', 'up', '-o', 'json');
       expect(JSON.parse(json.stdout).error).toMatchObject({ kind: 'locked', optIn: 'force' });
 
       // Starting an agent the file keeps stopped is undone too; restarting a running one is not.
-      const start = run('start', 'down');
+      const start = await run('start', 'down');
       expect(start.status).toBe(1);
       expect(start.stderr).toMatch(/it would stop down again/);
       expect(running('down')).toBe(false);
-      expect(run('restart', 'up').status).toBe(0);
+      expect((await run('restart', 'up')).status).toBe(0);
 
-      const forced = run('stop', '--force', 'up');
+      const forced = await run('stop', '--force', 'up');
       expect(forced.status).toBe(0);
       expect(forced.stderr).toMatch(
         new RegExp(`warning: up \\(.*\\): watcher pid ${w.pid} .* will start it again`),
       );
       await eventually('up started again by the watcher', () => running('up'));
 
-      const rm = run('rm', 'up');
+      const rm = await run('rm', 'up');
       expect(rm.status).toBe(1);
       expect(rm.stderr).toMatch(new RegExp(`locked by pid ${w.pid} \\(agentctl apply --watch`));
       expect(running('up')).toBe(true);
@@ -65,7 +65,7 @@ describe('lifecycle commands under a running watcher', () => {
       await w.exited;
     }
     // No watcher, no refusal.
-    expect(agentctl(['stop', 'up'], { cwd: p.dir, env }).status).toBe(0);
+    expect((await agentctlAsync(['stop', 'up'], { cwd: p.dir, env })).status).toBe(0);
     expect(running('up')).toBe(false);
   });
 });
