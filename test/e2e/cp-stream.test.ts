@@ -4,13 +4,12 @@
  * hostile stream (`..`, an absolute name, links out, a write through a link) skipped and reported, with
  * nothing written outside the destination.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packTar, type TarWriteEntry } from '../../src/docker/tar-writer.js';
-import { agentctl, CLI } from '../helpers/cli.js';
-import { docker } from '../helpers/docker.js';
+import { agentctlAsync, CLI, runAsyncRaw } from '../helpers/cli.js';
+import { docker, dockerTryAsync } from '../helpers/docker.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 
 async function* from<T>(items: T[]): AsyncGenerator<T> {
@@ -26,26 +25,20 @@ async function pack(entries: TarWriteEntry[]): Promise<Buffer> {
 describe('cp - (tar streams, real engine)', () => {
   let p: TestProject;
   const sh = (script: string, input?: Buffer) =>
-    spawnSync('sh', ['-c', script], {
-      cwd: p.dir,
-      input,
-      env: { ...process.env, NO_COLOR: '1', CLI },
-      encoding: 'buffer',
-      timeout: 120_000,
-    });
+    runAsyncRaw('sh', ['-c', script], { cwd: p.dir, input, env: { NO_COLOR: '1', CLI }, timeout: 120_000 });
   const inAgent = (...cmd: string[]) => docker('exec', `${p.prefix}a`, ...cmd);
 
-  beforeAll(() => {
+  beforeAll(async () => {
     p = testProject('i8cps');
     p.write('agents:\n  a: {}', '  network: none');
-    expect(agentctl(['apply', '--wait-ready', '0'], { cwd: p.dir }).status).toBe(0);
+    expect((await agentctlAsync(['apply', '--wait-ready', '0'], { cwd: p.dir })).status).toBe(0);
   });
   afterAll(() => p?.cleanup());
 
-  it('cp ID:/mnt/x - writes only the tar to stdout: tar -t lists it, tar -x gets the bytes', () => {
+  it('cp ID:/mnt/x - writes only the tar to stdout: tar -t lists it, tar -x gets the bytes', async () => {
     inAgent('sh', '-c', 'mkdir -p /mnt/x/sub && echo one > /mnt/x/a.txt && echo two > /mnt/x/sub/b.txt');
     inAgent('ln', '-s', 'a.txt', '/mnt/x/link');
-    const listed = sh('node "$CLI" cp a:/mnt/x - | tar -tf -');
+    const listed = await sh('node "$CLI" cp a:/mnt/x - | tar -tf -');
     expect(listed.status).toBe(0);
     expect(listed.stdout.toString().split('\n').filter(Boolean).sort()).toEqual([
       'x/',
@@ -55,37 +48,39 @@ describe('cp - (tar streams, real engine)', () => {
       'x/sub/b.txt',
     ]);
     // The summary goes to stderr; stdout is the engine's archive, whole (tar -x reads it to its end).
-    const raw = sh('node "$CLI" cp a:x -');
+    const raw = await sh('node "$CLI" cp a:x -');
     expect(raw.status).toBe(0);
     expect(raw.stderr.toString()).toBe(
       'copied 2 file(s), 2 directories, 1 link(s), 8B: a:/mnt/x -> stdout (tar)\n',
     );
     mkdirSync(path.join(p.dir, 'out'));
-    const unpacked = spawnSync('tar', ['-xf', '-', '-C', path.join(p.dir, 'out')], { input: raw.stdout });
+    const unpacked = await runAsyncRaw('tar', ['-xf', '-', '-C', path.join(p.dir, 'out')], {
+      input: raw.stdout,
+    });
     expect(unpacked.status).toBe(0);
     expect(readFileSync(path.join(p.dir, 'out', 'x', 'sub', 'b.txt'), 'utf8')).toBe('two\n');
     expect(raw.stdout.length % 512).toBe(0);
 
     // -o json cannot share stdout with the tar; a missing path is an error, with nothing on stdout.
-    const json = sh('node "$CLI" cp a:/mnt/x - -o json');
+    const json = await sh('node "$CLI" cp a:/mnt/x - -o json');
     expect([json.status, json.stderr.toString()]).toEqual([
       1,
       expect.stringContaining('-o json cannot go there'),
     ]);
-    const missing = sh('node "$CLI" cp a:/mnt/nope -');
+    const missing = await sh('node "$CLI" cp a:/mnt/nope -');
     expect(missing.status).toBe(1);
     expect(missing.stdout.length).toBe(0);
     expect(missing.stderr.toString()).toMatch(/no such file or directory in agent a: \/mnt\/nope/);
   });
 
-  it('tar -c ... | cp - ID:/mnt/y extracts into the directory, owned by the agent', () => {
+  it('tar -c ... | cp - ID:/mnt/y extracts into the directory, owned by the agent', async () => {
     const src = path.join(p.dir, 'src');
     mkdirSync(path.join(src, 'deep', 'er'), { recursive: true });
     writeFileSync(path.join(src, 'top.txt'), 'top\n');
     writeFileSync(path.join(src, 'deep', 'er', 'file.bin'), Buffer.alloc(70_000, 7));
     symlinkSync('deep/er/file.bin', path.join(src, 'inside-link'));
     inAgent('mkdir', '/mnt/y');
-    const r = sh('tar -c -C src . | node "$CLI" cp - a:/mnt/y');
+    const r = await sh('tar -c -C src . | node "$CLI" cp - a:/mnt/y');
     expect([r.status, r.stderr.toString()]).toEqual([0, '']);
     expect(r.stdout.toString()).toBe(
       'copied 2 file(s), 2 directories, 1 link(s), 68KiB: stdin (tar) -> a:/mnt/y\n',
@@ -101,12 +96,12 @@ describe('cp - (tar streams, real engine)', () => {
     expect(readdirSync(onDisk).sort()).toEqual(['deep', 'inside-link', 'top.txt']);
 
     // The destination must be an existing directory, as docker cp has it.
-    const notDir = sh('tar -c -C src top.txt | node "$CLI" cp - a:/mnt/y/top.txt');
+    const notDir = await sh('tar -c -C src top.txt | node "$CLI" cp - a:/mnt/y/top.txt');
     expect([notDir.status, notDir.stderr.toString()]).toEqual([
       1,
       expect.stringMatching(/is not a directory/),
     ]);
-    const junk = sh('node "$CLI" cp - a:/mnt/y', Buffer.alloc(1024, 'x'));
+    const junk = await sh('node "$CLI" cp - a:/mnt/y', Buffer.alloc(1024, 'x'));
     expect([junk.status, junk.stderr.toString()]).toEqual([
       1,
       expect.stringMatching(/^agentctl: the tar stream on stdin is not a valid tar/),
@@ -140,7 +135,7 @@ describe('cp - (tar streams, real engine)', () => {
       file('fine.txt', 'fine'),
     ]);
     inAgent('mkdir', '/mnt/z');
-    const r = sh('node "$CLI" cp - a:/mnt/z', tar);
+    const r = await sh('node "$CLI" cp - a:/mnt/z', tar);
     expect(r.status).toBe(1);
     const err = r.stderr.toString();
     expect(err).toMatch(/not copied: \.\.\/escape: path contains "\.\."/);
@@ -165,7 +160,7 @@ describe('cp - (tar streams, real engine)', () => {
     expect(inAgent('readlink', '/mnt/z/a/b').trim()).toBe('..');
     // Nowhere outside /mnt/z, in the agent or on the host.
     for (const p_ of ['/mnt/escape', '/escape', '/abs-escape', '/tmp/i8-escape', '/mnt/through-link']) {
-      expect(spawnSync('docker', ['exec', `${p.prefix}a`, 'test', '-e', p_]).status).toBe(1);
+      expect((await dockerTryAsync('exec', `${p.prefix}a`, 'test', '-e', p_)).status).toBe(1);
     }
     expect(existsSync(path.join(p.workDir('a'), 'escape'))).toBe(false);
     expect(existsSync(path.join(path.dirname(p.workDir('a')), 'escape'))).toBe(false);

@@ -24,17 +24,28 @@ export function agentctl(
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+export interface RawResult {
+  status: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  /** Added to the test's own environment. */
+  env?: Record<string, string | undefined>;
+  /** ms; 0 for none. Default 120 s. */
+  timeout?: number;
+  /** The command's stdin; empty when not given (as spawnSync's `input: ''` in `agentctl`). */
+  input?: string | Buffer;
+}
+
 /**
- * Runs `cmd` without blocking the test worker and resolves with its exit status and output. A test that
- * runs many commands in a row, or one long one (an npm install), with spawnSync would starve vitest's
- * worker channel on a loaded machine ("Timeout calling onTaskUpdate"). `env` is added to the test's own
- * environment; stdin is `input`, or empty (as spawnSync's `input: ''` in `agentctl`).
+ * Runs `cmd` without blocking the test worker and resolves with its exit status and output as bytes. A
+ * test that runs many commands in a row, or one long one (an npm install), with spawnSync would starve
+ * vitest's worker channel on a loaded machine ("Timeout calling onTaskUpdate").
  */
-export function runAsync(
-  cmd: string,
-  args: string[],
-  opts: { cwd?: string; env?: Record<string, string | undefined>; timeout?: number; input?: string } = {},
-): Promise<CliResult> {
+export function runAsyncRaw(cmd: string, args: string[], opts: RunOptions = {}): Promise<RawResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
@@ -42,16 +53,24 @@ export function runAsync(
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: opts.timeout ?? 120_000,
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => stdout.push(c));
+    child.stderr.on('data', (c: Buffer) => stderr.push(c));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
+    child.on('close', (code) =>
+      resolve({ status: code ?? -1, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) }),
+    );
     // A command that exits before reading its input closes the pipe: its status says what happened.
     child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** As runAsyncRaw, with the output decoded as UTF-8. */
+export async function runAsync(cmd: string, args: string[], opts: RunOptions = {}): Promise<CliResult> {
+  const r = await runAsyncRaw(cmd, args, opts);
+  return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
 }
 
 /** As `agentctl`, without blocking the test worker (see runAsync). */

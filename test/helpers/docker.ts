@@ -25,6 +25,14 @@ export function dockerTry(...args: string[]): { status: number; stdout: string; 
   return { status: r.status ?? -1, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
 }
 
+/** As dockerTry(), without blocking the test worker. */
+export async function dockerTryAsync(
+  ...args: string[]
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  const r = await runAsync('docker', args);
+  return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Inspect = any;
 

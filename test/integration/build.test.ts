@@ -1,11 +1,10 @@
 /** Images declared with `build:`: apply builds what is missing, --build rebuilds, agents follow the new image. */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reconcile } from '../../src/ops/reconcile.js';
-import { agentctl } from '../helpers/cli.js';
-import { docker, dockerTry, inspect, projectContainers, TEST_IMAGE } from '../helpers/docker.js';
+import { agentctlAsync, runAsync } from '../helpers/cli.js';
+import { docker, dockerAsync, dockerTry, inspect, projectContainers, TEST_IMAGE } from '../helpers/docker.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 
 function imageId(tag: string): string | undefined {
@@ -72,13 +71,13 @@ describe('building declared images (real engine)', () => {
     expect(projectContainers(p.project)).toEqual([]);
   });
 
-  it('agentctl build streams the output and says what it built; dry-run builds nothing', () => {
+  it('agentctl build streams the output and says what it built; dry-run builds nothing', async () => {
     setUp(`FROM ${TEST_IMAGE}\nLABEL x=1\n`);
-    const dry = agentctl(['apply', '--dry-run'], { cwd: p.dir });
+    const dry = await agentctlAsync(['apply', '--dry-run'], { cwd: p.dir });
     expect(dry.status).toBe(0);
     expect(imageId(tag)).toBeUndefined();
 
-    const r = agentctl(['build'], { cwd: p.dir });
+    const r = await agentctlAsync(['build'], { cwd: p.dir });
     expect(r.status).toBe(0);
     expect(r.stderr).toContain(`building ${tag} from ${path.join(p.dir, 'image')}`);
     expect(r.stderr).toMatch(new RegExp(`\\[${tag.replace(/[.]/g, '\\.')}\\] Step 1/2 : FROM`));
@@ -111,46 +110,52 @@ describe('build contexts are sent as the docker CLI sends them (real engine, rea
   });
 
   /** What `COPY . /ctx/` put in the image, as the image's own `find` lists it. */
-  function copied(tag: string): string[] {
-    return docker('run', '--rm', '--entrypoint', 'find', tag, '/ctx').split('\n').sort();
+  async function copied(tag: string): Promise<string[]> {
+    return (await dockerAsync('run', '--rm', '--entrypoint', 'find', tag, '/ctx')).split('\n').sort();
   }
 
-  it.each(cases)('a .dockerignore of `*` still sends the Dockerfile ($name)', ({ dockerfile, sent }) => {
-    const p = testProject('ctx');
-    const ours = `agentctl-test-ctx-${p.project}:latest`;
-    const theirs = `agentctl-test-ctx-cli-${p.project}:latest`;
-    made.push({ p, tags: [ours, theirs] });
-    const ctx = path.join(p.dir, 'image');
-    mkdirSync(path.join(ctx, 'docker'), { recursive: true });
-    mkdirSync(path.join(ctx, 'keep'));
-    writeFileSync(path.join(ctx, dockerfile), `FROM ${TEST_IMAGE}\nCOPY . /ctx/\n`);
-    // Ignore everything, but one exception inside an ignored directory (the CLI walks into it).
-    writeFileSync(path.join(ctx, '.dockerignore'), '# nothing but keep/one.txt\n*\n!keep/one.txt\n');
-    writeFileSync(path.join(ctx, 'secret.txt'), 'must not reach the engine');
-    writeFileSync(path.join(ctx, 'keep', 'one.txt'), '1');
-    writeFileSync(path.join(ctx, 'keep', 'two.txt'), '2');
-    p.write(`agents:\n  a: { image: "${ours}", build: { context: ./image, dockerfile: ${dockerfile} } }`);
+  it.each(cases)(
+    'a .dockerignore of `*` still sends the Dockerfile ($name)',
+    async ({ dockerfile, sent }) => {
+      const p = testProject('ctx');
+      const ours = `agentctl-test-ctx-${p.project}:latest`;
+      const theirs = `agentctl-test-ctx-cli-${p.project}:latest`;
+      made.push({ p, tags: [ours, theirs] });
+      const ctx = path.join(p.dir, 'image');
+      mkdirSync(path.join(ctx, 'docker'), { recursive: true });
+      mkdirSync(path.join(ctx, 'keep'));
+      writeFileSync(path.join(ctx, dockerfile), `FROM ${TEST_IMAGE}\nCOPY . /ctx/\n`);
+      // Ignore everything, but one exception inside an ignored directory (the CLI walks into it).
+      writeFileSync(path.join(ctx, '.dockerignore'), '# nothing but keep/one.txt\n*\n!keep/one.txt\n');
+      writeFileSync(path.join(ctx, 'secret.txt'), 'must not reach the engine');
+      writeFileSync(path.join(ctx, 'keep', 'one.txt'), '1');
+      writeFileSync(path.join(ctx, 'keep', 'two.txt'), '2');
+      p.write(`agents:\n  a: { image: "${ours}", build: { context: ./image, dockerfile: ${dockerfile} } }`);
 
-    const r = agentctl(['build'], { cwd: p.dir });
-    expect(r.stderr).not.toContain('Cannot locate specified Dockerfile');
-    expect(r.status).toBe(0);
+      const r = await agentctlAsync(['build'], { cwd: p.dir });
+      expect(r.stderr).not.toContain('Cannot locate specified Dockerfile');
+      expect(r.status).toBe(0);
 
-    const cli = spawnSync('docker', ['build', '-q', '-t', theirs, '-f', path.join(ctx, dockerfile), ctx], {
-      encoding: 'utf8',
-      env: { ...process.env, DOCKER_BUILDKIT: '0' },
-    });
-    expect(cli.status, cli.stderr).toBe(0);
+      const cli = await runAsync(
+        'docker',
+        ['build', '-q', '-t', theirs, '-f', path.join(ctx, dockerfile), ctx],
+        {
+          env: { DOCKER_BUILDKIT: '0' },
+        },
+      );
+      expect(cli.status, cli.stderr).toBe(0);
 
-    expect(copied(ours)).toEqual(sent);
-    expect(copied(ours)).toEqual(copied(theirs));
-  });
+      expect(await copied(ours)).toEqual(sent);
+      expect(await copied(ours)).toEqual(await copied(theirs));
+    },
+  );
 });
 
 describe('a base image that cannot be pulled (real engine)', () => {
   let p: TestProject;
   afterEach(() => p.cleanup());
 
-  it('build and apply name the base image and say how to make it, not the raw engine error alone', () => {
+  it('build and apply name the base image and say how to make it, not the raw engine error alone', async () => {
     p = testProject('nobase');
     const base = `agentctl-test-nobase-${p.project}:latest`;
     const tag = `agentctl-test-nobase-out-${p.project}:latest`;
@@ -162,14 +167,14 @@ describe('a base image that cannot be pulled (real engine)', () => {
       `agents:\n  a: { image: "${tag}", build: { context: ./image, args: { BASE_IMAGE: "${base}" } } }`,
     );
 
-    const build = agentctl(['build'], { cwd: p.dir });
+    const build = await agentctlAsync(['build'], { cwd: p.dir });
     expect(build.status).toBe(1);
     expect(build.stdout).toContain(`its base image ${base} is not on the engine and could not be pulled (`);
     expect(build.stdout).toContain(`\`docker pull ${base}\``);
 
     // A context that ships a bootstrap script (as agent-image/ does): the hint is to run it.
     writeFileSync(path.join(ctx, 'bootstrap-base.sh'), '#!/bin/sh\n', { mode: 0o755 });
-    const apply = agentctl(['apply'], { cwd: p.dir });
+    const apply = await agentctlAsync(['apply'], { cwd: p.dir });
     expect(apply.status).toBe(1);
     expect(apply.stderr).toContain('image build failed, nothing was changed');
     expect(apply.stderr).toContain(`its base image ${base} is not on the engine`);

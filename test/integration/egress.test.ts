@@ -6,8 +6,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentctl } from '../helpers/cli.js';
-import { docker, dockerTry, inspect, TEST_IMAGE } from '../helpers/docker.js';
+import { agentctlAsync } from '../helpers/cli.js';
+import { docker, dockerTry, dockerTryAsync, inspect, TEST_IMAGE } from '../helpers/docker.js';
 import { eventually } from '../helpers/eventually.js';
 import { shape } from '../helpers/output-schema.js';
 import { type TestProject, testProject } from '../helpers/project.js';
@@ -38,34 +38,38 @@ const ALLOW = ['web.test:8080', '*.corp.test:8080', 'localhost:8080'];
 const DENY = ['bad.corp.test'];
 
 /** A plain HTTP request through the gateway, from inside the agent, as a proxy-aware client sends it. */
-function viaProxy(url: string): string {
-  return dockerTry(
-    'exec',
-    coder,
-    'sh',
-    '-c',
-    `printf 'GET ${url} HTTP/1.0\\r\\n\\r\\n' | nc -w 5 agentctl-egress-gateway 3128`,
+async function viaProxy(url: string): Promise<string> {
+  return (
+    await dockerTryAsync(
+      'exec',
+      coder,
+      'sh',
+      '-c',
+      `printf 'GET ${url} HTTP/1.0\\r\\n\\r\\n' | nc -w 5 agentctl-egress-gateway 3128`,
+    )
   ).stdout;
 }
 
-function connect(hostPort: string): string {
-  return dockerTry(
-    'exec',
-    coder,
-    'sh',
-    '-c',
-    `printf 'CONNECT ${hostPort} HTTP/1.1\\r\\nHost: ${hostPort}\\r\\n\\r\\nGET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 5 agentctl-egress-gateway 3128`,
+async function connect(hostPort: string): Promise<string> {
+  return (
+    await dockerTryAsync(
+      'exec',
+      coder,
+      'sh',
+      '-c',
+      `printf 'CONNECT ${hostPort} HTTP/1.1\\r\\nHost: ${hostPort}\\r\\n\\r\\nGET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 5 agentctl-egress-gateway 3128`,
+    )
   ).stdout;
 }
 
-function apply(): void {
-  const r = agentctl(['apply'], { cwd: p.dir });
+async function apply(): Promise<void> {
+  const r = await agentctlAsync(['apply'], { cwd: p.dir });
   expect(r.status, r.stderr).toBe(0);
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   fleet(ALLOW, DENY);
-  apply();
+  await apply();
   // The servers: one httpd answering for every test name, on the gateway's way out.
   const aliases = ['web.test', 'other.test', 'good.corp.test', 'bad.corp.test'].flatMap((a) => [
     '--network-alias',
@@ -90,15 +94,15 @@ beforeAll(() => {
   );
 });
 
-afterAll(() => {
+afterAll(async () => {
   dockerTry('rm', '-f', web);
-  agentctl(['down'], { cwd: p.dir });
+  await agentctlAsync(['down'], { cwd: p.dir });
   p.cleanup();
   for (const n of [internal, outbound]) dockerTry('network', 'rm', n);
 });
 
 describe('egress policy (real engine)', () => {
-  it('puts the agent on the internal network only, with the proxy settings and no DNS of its own', () => {
+  it('puts the agent on the internal network only, with the proxy settings and no DNS of its own', async () => {
     const c = inspect(coder);
     expect(Object.keys(c.NetworkSettings.Networks)).toEqual([internal]);
     expect(JSON.parse(docker('network', 'inspect', internal))[0].Internal).toBe(true);
@@ -112,7 +116,7 @@ describe('egress policy (real engine)', () => {
     expect(c.HostConfig.CapAdd ?? []).not.toContain('NET_RAW');
   });
 
-  it('hardens the gateway like an agent', () => {
+  it('hardens the gateway like an agent', async () => {
     const g = inspect(gateway);
     expect(g.State.Running).toBe(true);
     expect(g.HostConfig.ReadonlyRootfs).toBe(true);
@@ -128,36 +132,40 @@ describe('egress policy (real engine)', () => {
   it('lets an allowed host:port through, over plain HTTP and CONNECT', async () => {
     await eventually(
       'the allowed request',
-      () => viaProxy('http://web.test:8080/index.html').includes('hello-from-web') || undefined,
+      async () => (await viaProxy('http://web.test:8080/index.html')).includes('hello-from-web') || undefined,
       20_000,
     );
-    expect(viaProxy('http://good.corp.test:8080/index.html')).toMatch(
+    expect(await viaProxy('http://good.corp.test:8080/index.html')).toMatch(
       /^HTTP\/1\.[01] 200[\s\S]*hello-from-web/,
     );
-    expect(connect('web.test:8080')).toMatch(/^HTTP\/1\.1 200 Connection Established[\s\S]*hello-from-web/);
+    expect(await connect('web.test:8080')).toMatch(
+      /^HTTP\/1\.1 200 Connection Established[\s\S]*hello-from-web/,
+    );
   });
 
-  it('answers a denied request with a 403 naming the rule and saying other routes are blocked too', () => {
-    const other = viaProxy('http://other.test:8080/');
+  it('answers a denied request with a 403 naming the rule and saying other routes are blocked too', async () => {
+    const other = await viaProxy('http://other.test:8080/');
     expect(other).toMatch(/^HTTP\/1\.1 403/);
     expect(other).toContain('Rule: (default deny)');
     expect(other).toContain('every other route');
-    const bad = viaProxy('http://bad.corp.test:8080/');
+    const bad = await viaProxy('http://bad.corp.test:8080/');
     expect(bad).toMatch(/^HTTP\/1\.1 403/);
     expect(bad).toContain('Rule: deny bad.corp.test');
-    expect(connect('other.test:8080')).toMatch(/^HTTP\/1\.1 403 Forbidden[\s\S]*Rule: \(default deny\)/);
-    expect(viaProxy('http://web.test:9090/')).toMatch(/^HTTP\/1\.1 403/);
+    expect(await connect('other.test:8080')).toMatch(
+      /^HTTP\/1\.1 403 Forbidden[\s\S]*Rule: \(default deny\)/,
+    );
+    expect(await viaProxy('http://web.test:9090/')).toMatch(/^HTTP\/1\.1 403/);
   });
 
-  it('refuses an allowed name that resolves to loopback', () => {
-    const r = viaProxy('http://localhost:8080/');
+  it('refuses an allowed name that resolves to loopback', async () => {
+    const r = await viaProxy('http://localhost:8080/');
     expect(r).toMatch(/^HTTP\/1\.1 403/);
     expect(r).toMatch(/resolves to 127\.0\.0\.1, loopback/);
   });
 
-  it('a direct connection to the server (ignoring the proxy) fails, and so does its IP through the proxy', () => {
+  it('a direct connection to the server (ignoring the proxy) fails, and so does its IP through the proxy', async () => {
     const ip = inspect(web).NetworkSettings.Networks[outbound].IPAddress as string;
-    const direct = dockerTry(
+    const direct = await dockerTryAsync(
       'exec',
       coder,
       'sh',
@@ -165,17 +173,17 @@ describe('egress policy (real engine)', () => {
       `echo x | timeout 5 nc -w 3 ${ip} 8080 && echo CONNECTED`,
     );
     expect(direct.stdout).not.toContain('CONNECTED');
-    expect(viaProxy(`http://${ip}:8080/`)).toMatch(/^HTTP\/1\.1 403/);
+    expect(await viaProxy(`http://${ip}:8080/`)).toMatch(/^HTTP\/1\.1 403/);
   });
 
-  it('egress: none is no network at all', () => {
+  it('egress: none is no network at all', async () => {
     const o = inspect(`${p.prefix}offline`);
     expect(o.HostConfig.NetworkMode).toBe('none');
     expect(Object.keys(o.NetworkSettings.Networks)).toEqual(['none']);
   });
 
-  it('logs every decision with time, agent, host, port, verdict and rule', () => {
-    const r = agentctl(['egress', 'log', '-o', 'json'], { cwd: p.dir });
+  it('logs every decision with time, agent, host, port, verdict and rule', async () => {
+    const r = await agentctlAsync(['egress', 'log', '-o', 'json'], { cwd: p.dir });
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout
       .trim()
@@ -201,47 +209,49 @@ describe('egress policy (real engine)', () => {
     // Each line as documented (schemas/output/egress-log.json), naming the project.
     for (const l of lines) shape('egress-log')(l);
     expect(new Set(lines.map((l) => l.project))).toEqual(new Set([p.project]));
-    expect(agentctl(['egress', 'log'], { cwd: p.dir }).stdout).toMatch(
+    expect((await agentctlAsync(['egress', 'log'], { cwd: p.dir })).stdout).toMatch(
       /DENIED +coder +GET other\.test:8080 +\(default deny\)/,
     );
   });
 
-  it('ps shows the gateway; diff is clean after apply', () => {
-    expect(agentctl(['ps'], { cwd: p.dir }).stdout).toMatch(
+  it('ps shows the gateway; diff is clean after apply', async () => {
+    expect((await agentctlAsync(['ps'], { cwd: p.dir })).stdout).toMatch(
       /\(egress gateway\) +agentctl-egress-gateway-\S+ +running/,
     );
-    expect(agentctl(['diff'], { cwd: p.dir }).status).toBe(0);
+    expect((await agentctlAsync(['diff'], { cwd: p.dir })).status).toBe(0);
   });
 
   it('changes the rules in place: same container, the new policy holds within a second of apply', async () => {
     const before = inspect(coder).Id as string;
     fleet([...ALLOW, 'other.test:8080'], [...DENY, 'web.test']);
-    const d = agentctl(['diff'], { cwd: p.dir });
+    const d = await agentctlAsync(['diff'], { cwd: p.dir });
     expect(d.status).toBe(2);
     expect(d.stdout).toMatch(/~ coder will be updated in place/);
     expect(d.stdout).toMatch(/egress\.allow: .* -> .*other\.test:8080/);
     expect(d.stdout).not.toMatch(/recreated/);
-    apply();
+    await apply();
     const applied = Date.now();
     await eventually(
       'the new policy',
-      () => viaProxy('http://other.test:8080/index.html').includes('hello-from-web') || undefined,
+      async () =>
+        (await viaProxy('http://other.test:8080/index.html')).includes('hello-from-web') || undefined,
       5_000,
     );
     expect(Date.now() - applied).toBeLessThan(1_000 + 500); // one nc round trip of slack
-    expect(viaProxy('http://web.test:8080/')).toContain('Rule: deny web.test');
+    expect(await viaProxy('http://web.test:8080/')).toContain('Rule: deny web.test');
     expect(inspect(coder).Id).toBe(before);
   });
 
   it('a removed gateway leaves policy agents with no way out; apply brings it back', async () => {
     docker('rm', '-f', gateway);
-    expect(viaProxy('http://other.test:8080/index.html')).not.toContain('hello-from-web');
-    const d = agentctl(['diff'], { cwd: p.dir });
+    expect(await viaProxy('http://other.test:8080/index.html')).not.toContain('hello-from-web');
+    const d = await agentctlAsync(['diff'], { cwd: p.dir });
     expect(d.stdout).toMatch(/\+ egress gateway will be created/);
-    apply();
+    await apply();
     await eventually(
       'the gateway back',
-      () => viaProxy('http://other.test:8080/index.html').includes('hello-from-web') || undefined,
+      async () =>
+        (await viaProxy('http://other.test:8080/index.html')).includes('hello-from-web') || undefined,
       20_000,
     );
   });
@@ -258,7 +268,8 @@ describe('egress policy (real engine)', () => {
       );
       await eventually(
         'requests through it again',
-        () => viaProxy('http://other.test:8080/index.html').includes('hello-from-web') || undefined,
+        async () =>
+          (await viaProxy('http://other.test:8080/index.html')).includes('hello-from-web') || undefined,
         20_000,
       );
     } finally {
@@ -267,12 +278,12 @@ describe('egress policy (real engine)', () => {
     }
   });
 
-  it('refuses an egress policy together with another network, and NET_RAW', () => {
+  it('refuses an egress policy together with another network, and NET_RAW', async () => {
     writeFileSync(
       `${p.dir}/bad.yaml`,
       'version: 1\nagents:\n  a:\n    network: host\n    egress: { allow: [x.test] }\n  b:\n    capabilities: { add: [NET_RAW] }\n    egress: { allow: [x.test] }\n',
     );
-    const r = agentctl(['validate', '-f', 'bad.yaml'], { cwd: p.dir });
+    const r = await agentctlAsync(['validate', '-f', 'bad.yaml'], { cwd: p.dir });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(
       /bad\.yaml:5:\d+: agents\.a\.egress: egress with rules decides the agent's network: remove network: host/,
@@ -280,9 +291,9 @@ describe('egress policy (real engine)', () => {
     expect(r.stderr).toMatch(/agents\.b\.egress: an agent with egress rules cannot have NET_RAW/);
   });
 
-  it('down removes the gateway and its networks', () => {
+  it('down removes the gateway and its networks', async () => {
     dockerTry('rm', '-f', web); // the test's server holds the outbound network
-    expect(agentctl(['down'], { cwd: p.dir }).status).toBe(0);
+    expect((await agentctlAsync(['down'], { cwd: p.dir })).status).toBe(0);
     expect(dockerTry('inspect', gateway).status).not.toBe(0);
     expect(dockerTry('network', 'inspect', internal).status).not.toBe(0);
     expect(dockerTry('network', 'inspect', outbound).status).not.toBe(0);
