@@ -9,7 +9,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentctl } from '../helpers/cli.js';
+import { agentctlAsync } from '../helpers/cli.js';
 import { holdMount } from '../helpers/docker.js';
 import { downDataOnEngine, writeCoderOnEngine } from '../helpers/down-data-remote.js';
 import { type TestDockerd, testDockerd } from '../helpers/test-dockerd.js';
@@ -61,22 +61,22 @@ describe('engines of one machine by the host name they give, whatever their addr
   }, 120_000);
 
   const run = (...args: string[]) =>
-    agentctl(args, {
+    agentctlAsync(args, {
       cwd: dir,
       env: { DOCKER_HOST: local!.host, AGENTCTL_LOCK_DIR: path.join(dir, 'locks') },
     });
 
-  it('rm --data and down --data keep a local directory that a container of lab (this host, by an alias) mounts', () => {
+  it('rm --data and down --data keep a local directory that a container of lab (this host, by an alias) mounts', async () => {
     const { d } = lab!;
     // The premise: both dockerds say the one name of this machine (lab's address is not one of it).
     expect(d.docker('info', '-f', '{{.Name}}')).toBe(local!.docker('info', '-f', '{{.Name}}'));
-    const up = run('apply', '-f', 'agents.yaml');
+    const up = await run('apply', '-f', 'agents.yaml');
     expect(up.status, up.stdout + up.stderr).toBe(0);
-    const w = run('exec', 'coder', '--', 'sh', '-c', 'echo keep-me > /mnt/data');
+    const w = await run('exec', 'coder', '--', 'sh', '-c', 'echo keep-me > /mnt/data');
     expect(w.status, w.stderr).toBe(0);
     holdMount(d.docker, holder, workDir(), '/held:ro');
     try {
-      const rm = run('rm', 'coder', '--data', '-t', '1', '-f', 'agents.yaml');
+      const rm = await run('rm', 'coder', '--data', '-t', '1', '-f', 'agents.yaml');
       expect(rm.status, rm.stdout + rm.stderr).toBe(1);
       expect(rm.stderr).toContain(
         `container removed, but ${workDir()} is still mounted by container ${holder} on engine lab; not deleting it`,
@@ -87,6 +87,6 @@ describe('engines of one machine by the host name they give, whatever their addr
       d.docker('rm', '-f', holder);
     }
     // down --data: kept while the container of lab mounts it, deleted once it is gone.
-    downDataOnEngine(run, local!, 'local', workDir(), holder, d);
+    await downDataOnEngine(run, local!, 'local', workDir(), holder, d);
   }, 300_000);
 });

@@ -9,7 +9,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentctl } from '../helpers/cli.js';
+import { agentctlAsync } from '../helpers/cli.js';
 import { downDataOnEngine, rmDataOnEngine, writeCoderOnEngine } from '../helpers/down-data-remote.js';
 import { SSHD, testSshd, type TestSshd } from '../helpers/test-sshd.js';
 import { testDockerd, type TestDockerd } from '../helpers/test-dockerd.js';
@@ -29,7 +29,7 @@ describe.skipIf(!haveSshd)('apply -f onto an engine over ssh (built binary, loop
   beforeAll(async () => {
     d = testDockerd('i13s');
     await d.start();
-    d.loadTestImage();
+    await d.loadTestImage();
     sshd = await testSshd('i13s', { dockerHost: d.host });
     dir = mkdtempSync('/tmp/i13-sshapply-');
     writeCoderOnEngine(dir, PROJECT, 'gpu', [
@@ -45,17 +45,17 @@ describe.skipIf(!haveSshd)('apply -f onto an engine over ssh (built binary, loop
 
   // HOME holds the known_hosts entry and the authorized key; no ssh-agent of the machine's.
   const run = (...args: string[]) =>
-    agentctl(args, { cwd: dir, env: { HOME: sshd.home, SSH_AUTH_SOCK: undefined } });
+    agentctlAsync(args, { cwd: dir, env: { HOME: sshd.home, SSH_AUTH_SOCK: undefined } });
 
-  it('diff plans the create on engine gpu', () => {
-    const r = run('diff', '-f', 'agents.yaml', '-o', 'json');
+  it('diff plans the create on engine gpu', async () => {
+    const r = await run('diff', '-f', 'agents.yaml', '-o', 'json');
     expect(r.status, r.stderr).toBe(2);
     const plan = JSON.parse(r.stdout) as { actions: { kind: string; agent: string; engine: string }[] };
     expect(plan.actions.map((a) => `${a.engine}:${a.kind}:${a.agent}`)).toEqual(['gpu:create:coder']);
   }, 120_000);
 
-  it('apply brings the agent up on that engine, its working directory made there by the helper', () => {
-    const r = run('apply', '-f', 'agents.yaml');
+  it('apply brings the agent up on that engine, its working directory made there by the helper', async () => {
+    const r = await run('apply', '-f', 'agents.yaml');
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(d.docker('inspect', '-f', '{{.State.Running}}', 'claude-agent-coder')).toBe('true');
     expect(
@@ -74,17 +74,17 @@ describe.skipIf(!haveSshd)('apply -f onto an engine over ssh (built binary, loop
     expect(statSync(path.dirname(workDir())).mode & 0o777).toBe(0o700);
     // By the helper on that engine: its image is there (nothing of it was asked of the local engine).
     expect(d.docker('images', '--format', '{{.Repository}}')).toMatch(/host-fs/);
-    const again = run('diff', '-f', 'agents.yaml');
+    const again = await run('diff', '-f', 'agents.yaml');
     expect(again.status, again.stdout + again.stderr).toBe(0);
   }, 300_000);
 
-  it('exec and inspect reach the agent over ssh', () => {
-    const r = run('exec', 'coder', '--', 'sh', '-c', 'id -u; echo over-ssh > /mnt/note');
+  it('exec and inspect reach the agent over ssh', async () => {
+    const r = await run('exec', 'coder', '--', 'sh', '-c', 'id -u; echo over-ssh > /mnt/note');
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('1000\n');
     expect(r.status).toBe(0);
     expect(readFileSync(path.join(workDir(), 'note'), 'utf8')).toBe('over-ssh\n');
-    const i = run('inspect', 'coder', '-o', 'json');
+    const i = await run('inspect', 'coder', '-o', 'json');
     expect(i.status, i.stderr).toBe(0);
     const rec = JSON.parse(i.stdout) as { engine: string; workDir: string; disk: { bytes: number } };
     expect(rec.engine).toBe('gpu');
@@ -93,11 +93,11 @@ describe.skipIf(!haveSshd)('apply -f onto an engine over ssh (built binary, loop
     expect(rec.disk.bytes).toBeGreaterThan(0);
   }, 120_000);
 
-  it('rm --data removes the container and, through the helper, its working directory', () => {
-    rmDataOnEngine(run, d, workDir());
+  it('rm --data removes the container and, through the helper, its working directory', async () => {
+    await rmDataOnEngine(run, d, workDir());
   }, 120_000);
 
-  it('down --data over ssh: a directory a container on that engine mounts is kept, deleted once free', () => {
-    downDataOnEngine(run, d, 'gpu', workDir(), `${PROJECT}-holder`);
+  it('down --data over ssh: a directory a container on that engine mounts is kept, deleted once free', async () => {
+    await downDataOnEngine(run, d, 'gpu', workDir(), `${PROJECT}-holder`);
   }, 300_000);
 });

@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentctl } from '../helpers/cli.js';
+import { agentctlAsync } from '../helpers/cli.js';
 import { downDataOnEngine, rmDataOnEngine, writeCoderOnEngine } from '../helpers/down-data-remote.js';
 import type { TestDockerd } from '../helpers/test-dockerd.js';
 import { tlsDockerd, type TlsDockerd } from '../helpers/tls-dockerd.js';
@@ -39,23 +39,23 @@ describe('apply -f onto an engine over TLS (built binary)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
-  const run = (...args: string[]) => agentctl(args, { cwd: dir });
+  const run = (...args: string[]) => agentctlAsync(args, { cwd: dir });
 
-  it('apply brings the agent up there, diff is then in sync, exec and rm --data work over TLS', () => {
-    const r = run('apply', '-f', 'agents.yaml');
+  it('apply brings the agent up there, diff is then in sync, exec and rm --data work over TLS', async () => {
+    const r = await run('apply', '-f', 'agents.yaml');
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(d.docker('inspect', '-f', '{{.State.Running}}', 'claude-agent-coder')).toBe('true');
     const st = statSync(workDir());
     expect([st.uid, st.mode & 0o777]).toEqual([1000, 0o755]);
-    const again = run('diff', '-f', 'agents.yaml');
+    const again = await run('diff', '-f', 'agents.yaml');
     expect(again.status, again.stdout + again.stderr).toBe(0);
-    const e = run('exec', 'coder', '--', 'sh', '-c', 'echo over-tls > /mnt/note');
+    const e = await run('exec', 'coder', '--', 'sh', '-c', 'echo over-tls > /mnt/note');
     expect(e.status, e.stderr).toBe(0);
     expect(readFileSync(path.join(workDir(), 'note'), 'utf8')).toBe('over-tls\n');
-    rmDataOnEngine(run, d, workDir());
+    await rmDataOnEngine(run, d, workDir());
   }, 300_000);
 
-  it('down --data over TLS: a directory a container on that engine mounts is kept, deleted once free', () => {
-    downDataOnEngine(run, d, 'lab', workDir(), `${PROJECT}-holder`);
+  it('down --data over TLS: a directory a container on that engine mounts is kept, deleted once free', async () => {
+    await downDataOnEngine(run, d, 'lab', workDir(), `${PROJECT}-holder`);
   }, 300_000);
 });

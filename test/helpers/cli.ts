@@ -97,10 +97,13 @@ export interface RunningCli {
 }
 
 /** The built CLI left running (`logs -f`, a watcher), its output collected as it comes. */
-export function spawnAgentctl(args: string[], opts: { cwd: string }): RunningCli {
+export function spawnAgentctl(
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string | undefined> },
+): RunningCli {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: opts.cwd,
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out: Buffer[] = [];

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import type { CliResult } from './cli.js';
-import { holdMount, TEST_IMAGE } from './docker.js';
+import { dockerTryAsync, holdMount, TEST_IMAGE } from './docker.js';
 import type { TestDockerd } from './test-dockerd.js';
 
 /**
@@ -41,40 +41,44 @@ export function writeCoderOnEngine(
 }
 
 /** `rm coder --data`: the container is gone from that engine, its working directory from disk. */
-export function rmDataOnEngine(run: (...args: string[]) => CliResult, d: TestDockerd, workDir: string): void {
-  const rm = run('rm', 'coder', '--data', '-t', '1');
+export async function rmDataOnEngine(
+  run: (...args: string[]) => Promise<CliResult>,
+  d: TestDockerd,
+  workDir: string,
+): Promise<void> {
+  const rm = await run('rm', 'coder', '--data', '-t', '1');
   expect(rm.status, rm.stdout + rm.stderr).toBe(0);
-  expect(d.ok('inspect', 'claude-agent-coder')).toBe(false);
+  expect((await dockerTryAsync('-H', d.host, 'inspect', 'claude-agent-coder')).status).not.toBe(0);
   expect(existsSync(workDir)).toBe(false);
 }
 
 /** `holderOn`: the engine the holding container runs on (default: the agent's, `d`). */
-export function downDataOnEngine(
-  run: (...args: string[]) => CliResult,
+export async function downDataOnEngine(
+  run: (...args: string[]) => Promise<CliResult>,
   d: TestDockerd,
   engine: string,
   workDir: string,
   holder: string,
   holderOn: TestDockerd = d,
-): void {
-  const up = run('apply', '-f', 'agents.yaml');
+): Promise<void> {
+  const up = await run('apply', '-f', 'agents.yaml');
   expect(up.status, up.stdout + up.stderr).toBe(0);
-  const w = run('exec', 'coder', '--', 'sh', '-c', 'echo keep-me > /mnt/data');
+  const w = await run('exec', 'coder', '--', 'sh', '-c', 'echo keep-me > /mnt/data');
   expect(w.status, w.stderr).toBe(0);
   holdMount(holderOn.docker, holder, workDir, '/held:ro');
   try {
-    const held = run('down', '-f', 'agents.yaml', '--data', '-t', '1');
+    const held = await run('down', '-f', 'agents.yaml', '--data', '-t', '1');
     expect(held.status, held.stdout + held.stderr).toBe(1);
     expect(held.stdout).toContain(`removed claude-agent-coder on engine ${engine}`);
     expect(held.stderr).toContain(
       `kept ${workDir} on engine ${engine}: still mounted by container ${holder}`,
     );
-    expect(d.ok('inspect', 'claude-agent-coder')).toBe(false);
+    expect((await dockerTryAsync('-H', d.host, 'inspect', 'claude-agent-coder')).status).not.toBe(0);
     expect(readFileSync(path.join(workDir, 'data'), 'utf8')).toBe('keep-me\n');
   } finally {
     holderOn.docker('rm', '-f', holder);
   }
-  const free = run('down', '-f', 'agents.yaml', '--data', '-t', '1');
+  const free = await run('down', '-f', 'agents.yaml', '--data', '-t', '1');
   expect(free.status, free.stdout + free.stderr).toBe(0);
   expect(free.stdout).toContain(`deleted ${workDir} on engine ${engine}`);
   expect(existsSync(workDir)).toBe(false);

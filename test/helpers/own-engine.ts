@@ -27,7 +27,7 @@ export function ownEngineProject(engineTag: string, projectTag: string): OwnEngi
   beforeAll(async () => {
     engine = testDockerd(engineTag);
     await engine.start();
-    engine.loadTestImage();
+    await engine.loadTestImage();
     p = testProject(projectTag);
   });
   afterAll(async () => {

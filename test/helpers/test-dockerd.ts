@@ -10,6 +10,7 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { runAsync } from './cli.js';
 import { TEST_IMAGE } from './docker.js';
 import { eventually } from './eventually.js';
 
@@ -31,7 +32,7 @@ export interface TestDockerd {
   /** Like docker(), but only whether it succeeded. */
   ok(...args: string[]): boolean;
   /** Copies the shared test image from the machine's engine into this one. */
-  loadTestImage(): void;
+  loadTestImage(): Promise<void>;
   /** Stops it, kills what is left of it (containerd, shims), unmounts and removes its root. */
   cleanup(): Promise<void>;
 }
@@ -63,6 +64,10 @@ export function testDockerd(tag: string, opts: TestDockerdOptions = {}): TestDoc
     }).trim();
   const ok = (...args: string[]) =>
     spawnSync('docker', ['-H', host, ...args], { stdio: 'ignore', timeout: 15_000 }).status === 0;
+  // For the waits of start and cleanup: a dockerd starting (or hung) answers late, and each synchronous
+  // try would block the test worker for up to its 15 s.
+  const okAsync = async (...args: string[]) =>
+    (await runAsync('docker', ['-H', host, ...args], { timeout: 15_000 })).status === 0;
 
   const exited = async () => {
     const d = daemon;
@@ -125,7 +130,7 @@ export function testDockerd(tag: string, opts: TestDockerdOptions = {}): TestDoc
         { stdio: ['ignore', log, log], env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } },
       );
       closeSync(log);
-      await eventually('the test dockerd to answer', () => ok('info'), 60_000);
+      await eventually('the test dockerd to answer', () => okAsync('info'), 60_000);
     },
     async stop() {
       const d = daemon;
@@ -143,17 +148,15 @@ export function testDockerd(tag: string, opts: TestDockerdOptions = {}): TestDoc
     exited,
     docker,
     ok,
-    loadTestImage() {
-      const load = spawnSync('sh', ['-c', `docker save ${TEST_IMAGE} | docker -H ${host} load`], {
-        encoding: 'utf8',
-      });
+    async loadTestImage() {
+      const load = await runAsync('sh', ['-c', `docker save ${TEST_IMAGE} | docker -H ${host} load`]);
       if (load.status !== 0)
         throw new Error(`loading the test image into the test dockerd failed: ${load.stderr}`);
     },
     async cleanup() {
       // Its containers first, while it can still remove them: a container outlives a killed shim.
       self.signal('SIGCONT');
-      if (running() && ok('info')) {
+      if (running() && (await okAsync('info'))) {
         const ids = spawnSync('docker', ['-H', host, 'ps', '-aq'], { encoding: 'utf8' }).stdout.trim();
         // Asynchronously: removing hundreds of containers can take minutes on a loaded machine, and a
         // synchronous child would block the worker long enough for vitest's own calls to time out.

@@ -44,7 +44,7 @@ export async function tlsDockerd(
   };
   try {
     await d.start();
-    d.loadTestImage();
+    await d.loadTestImage();
   } catch (err) {
     // The caller gets nothing to clean up: leave no dockerd, bridge or certificates behind.
     await cleanup();

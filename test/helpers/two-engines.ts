@@ -58,8 +58,8 @@ export function twoEngines(tag: string): TwoEngines {
       a = testDockerd(`${tag}a`);
       b = testDockerd(`${tag}b`);
       await Promise.all([a.start(), b.start()]);
-      a.loadTestImage();
-      b.loadTestImage();
+      await a.loadTestImage();
+      await b.loadTestImage();
       localPort = new DockerEngine({ socketPath: a.host.slice('unix://'.length) });
       dir = mkdtempSync(`/tmp/${tag}-engines-`);
     },

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentctl } from '../helpers/cli.js';
+import { agentctlAsync } from '../helpers/cli.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 import { type TestDockerd, testDockerd } from '../helpers/test-dockerd.js';
 
@@ -19,7 +19,7 @@ describe('a hung engine (own dockerd, SIGSTOPped)', () => {
   beforeAll(async () => {
     engine = testDockerd('ac9');
     await engine.start();
-    engine.loadTestImage();
+    await engine.loadTestImage();
     p = testProject('ac9hang');
     env = { DOCKER_HOST: engine.host, AGENTCTL_LOCK_DIR: path.join(engine.root, 'locks') };
   });
@@ -31,7 +31,7 @@ describe('a hung engine (own dockerd, SIGSTOPped)', () => {
 
   it('diff, ps and apply fail naming the engine within the deadline; the lock is released', async () => {
     p.write('agents:\n  a: {}', '  network: none');
-    expect(agentctl(['apply'], { cwd: p.dir, env }).status).toBe(0);
+    expect((await agentctlAsync(['apply'], { cwd: p.dir, env })).status).toBe(0);
     p.write('agents:\n  a: {}\n  b: {}', '  network: none');
 
     engine.signal('SIGSTOP');
@@ -44,7 +44,7 @@ describe('a hung engine (own dockerd, SIGSTOPped)', () => {
         [['apply'], { AGENTCTL_ENGINE_TIMEOUT: '2' }],
       ] as const) {
         const started = Date.now();
-        const r = agentctl([...args], { cwd: p.dir, env: { ...env, ...extraEnv } });
+        const r = await agentctlAsync([...args], { cwd: p.dir, env: { ...env, ...extraEnv } });
         const took = Date.now() - started;
         expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(1);
         expect(r.stderr).toContain(`the Docker engine at ${engine.host} did not answer`);
@@ -59,7 +59,7 @@ describe('a hung engine (own dockerd, SIGSTOPped)', () => {
     }
 
     // Once the engine answers again, the next apply converges: the lock did not outlive the hung run.
-    const r = agentctl(['apply'], { cwd: p.dir, env });
+    const r = await agentctlAsync(['apply'], { cwd: p.dir, env });
     expect(r.status, r.stderr).toBe(0);
     expect(engine.docker('inspect', '-f', '{{.State.Running}}', `${p.prefix}b`)).toBe('true');
   });

@@ -73,7 +73,7 @@ describe('process isolation at fleet scale (real engine)', () => {
   beforeAll(async () => {
     engine = testDockerd('ac12f');
     await engine.start();
-    engine.loadTestImage();
+    await engine.loadTestImage();
     const socketPath = engine.host.slice('unix://'.length);
     port = new DockerEngine({ socketPath });
     docker$ = new Docker({ socketPath });

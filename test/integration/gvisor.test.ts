@@ -13,17 +13,16 @@ import { rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/eventually.js';
-import { agentctl } from '../helpers/cli.js';
-import { spawnSync } from 'node:child_process';
+import { agentctlAsync, runAsync } from '../helpers/cli.js';
 import { type TestDockerd, type TestDockerdOptions, testDockerd } from '../helpers/test-dockerd.js';
 import { which } from '../helpers/which.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 
 const RUNSC = which('runsc');
 
-function dockerOn(host: string, ...args: string[]): { status: number; stderr: string } {
-  const r = spawnSync('docker', ['-H', host, ...args], { encoding: 'utf8' });
-  return { status: r.status ?? -1, stderr: r.stderr };
+async function dockerOn(host: string, ...args: string[]): Promise<{ status: number; stderr: string }> {
+  const r = await runAsync('docker', ['-H', host, ...args], { timeout: 0 }); // none, as before
+  return { status: r.status, stderr: r.stderr };
 }
 if (!RUNSC) {
   console.warn(
@@ -43,7 +42,7 @@ function gvisorDockerd(tag: string, opts: TestDockerdOptions, defaults = '') {
   beforeAll(async () => {
     d = testDockerd(tag, opts);
     await d.start();
-    d.loadTestImage();
+    await d.loadTestImage();
   });
   afterAll(async () => {
     await d?.cleanup();
@@ -68,8 +67,12 @@ function gvisorDockerd(tag: string, opts: TestDockerdOptions, defaults = '') {
 }
 
 /** apply refuses agent `a` of `p` for `message`, and neither its container nor its directory exists. */
-function expectRefusedBeforeCreating(engine: GvisorDockerd, p: TestProject, message: RegExp): void {
-  const r = agentctl(['apply'], { cwd: p.dir, env: engine.env() });
+async function expectRefusedBeforeCreating(
+  engine: GvisorDockerd,
+  p: TestProject,
+  message: RegExp,
+): Promise<void> {
+  const r = await agentctlAsync(['apply'], { cwd: p.dir, env: engine.env() });
   expect(r.status).toBe(1);
   expect(r.stderr).toMatch(/preflight failed, nothing was changed/);
   expect(r.stderr).toMatch(message);
@@ -93,9 +96,9 @@ describe.skipIf(!RUNSC)('gVisor (runsc in a dockerd of the test)', () => {
   const { env, project } = engine;
   const inspect = (name: string) => JSON.parse(engine.d.docker('inspect', name))[0];
 
-  it('runs an agent under gVisor, with a pids default that leaves room for its own threads', () => {
+  it('runs an agent under gVisor, with a pids default that leaves room for its own threads', async () => {
     const p = project('ac13gv', 'agents:\n  a: {}');
-    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
+    const r = await agentctlAsync(['apply'], { cwd: p.dir, env: env() });
     expect(r.status, r.stderr).toBe(0);
     const c = inspect(`${p.prefix}a`);
     expect(c.HostConfig.Runtime).toBe('runsc');
@@ -105,7 +108,7 @@ describe.skipIf(!RUNSC)('gVisor (runsc in a dockerd of the test)', () => {
 
   it("runs the default healthcheck probe (the engine's init) inside the sandbox", async () => {
     const p = project('ac13gh', 'agents:\n  a: { healthcheck: { interval: 1s } }');
-    const r = agentctl(['apply', '--wait-ready', '0'], { cwd: p.dir, env: env() });
+    const r = await agentctlAsync(['apply', '--wait-ready', '0'], { cwd: p.dir, env: env() });
     expect(r.status, r.stderr).toBe(0);
     expect(inspect(`${p.prefix}a`).Config.Healthcheck.Test).toEqual([
       'CMD',
@@ -119,19 +122,19 @@ describe.skipIf(!RUNSC)('gVisor (runsc in a dockerd of the test)', () => {
     });
   });
 
-  it('recreates an agent whose limits changed, as runsc has no update, and then is in sync', () => {
+  it('recreates an agent whose limits changed, as runsc has no update, and then is in sync', async () => {
     const p = project('ac13gu', 'agents:\n  a: {}');
-    expect(agentctl(['apply'], { cwd: p.dir, env: env() }).status).toBe(0);
+    expect((await agentctlAsync(['apply'], { cwd: p.dir, env: env() })).status).toBe(0);
     const before = inspect(`${p.prefix}a`);
     writeFileSync(path.join(p.workDir('a'), 'keep'), 'data');
 
     p.write('agents:\n  a: { memory: 96m, pids: 4096 }', '  network: none\n  runtime: runsc');
-    const plan = agentctl(['diff'], { cwd: p.dir, env: env() });
+    const plan = await agentctlAsync(['diff'], { cwd: p.dir, env: env() });
     expect(plan.status).toBe(2);
     expect(plan.stdout).toMatch(
       /a will be recreated .*memory, pids differ from the file, and its runtime runsc \(gVisor\) cannot change limits of a running container/,
     );
-    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
+    const r = await agentctlAsync(['apply'], { cwd: p.dir, env: env() });
     expect(r.status, r.stderr).toBe(0);
     const after = inspect(`${p.prefix}a`);
     expect(after.Id).not.toBe(before.Id);
@@ -139,7 +142,7 @@ describe.skipIf(!RUNSC)('gVisor (runsc in a dockerd of the test)', () => {
     expect(after.HostConfig.PidsLimit).toBe(4096);
     expect(after.State.Running).toBe(true);
     expect(readFileSync(path.join(p.workDir('a'), 'keep'), 'utf8')).toBe('data');
-    expect(agentctl(['diff'], { cwd: p.dir, env: env() }).status).toBe(0);
+    expect((await agentctlAsync(['diff'], { cwd: p.dir, env: env() })).status).toBe(0);
   });
 
   it.each([
@@ -153,14 +156,14 @@ describe.skipIf(!RUNSC)('gVisor (runsc in a dockerd of the test)', () => {
       'agents:\n  a: { pids: 64 }',
       /agent a: pids 64 under runtime "runsc" \(gVisor\): its pids limit also counts gVisor's own threads .*kills the whole sandbox; set pids to at least 128/,
     ],
-  ])('refuses %s before anything is created', (_what, agents, message) => {
+  ])('refuses %s before anything is created', async (_what, agents, message) => {
     const p = project('ac13gr', agents);
-    expectRefusedBeforeCreating(engine, p, message);
+    await expectRefusedBeforeCreating(engine, p, message);
   });
 
-  it("says so when this runsc cannot start a sandbox with gVisor's network on this kernel", () => {
+  it("says so when this runsc cannot start a sandbox with gVisor's network on this kernel", async () => {
     // What the runtime itself does here decides what agentctl must say: both branches assert.
-    const raw = dockerOn(
+    const raw = await dockerOn(
       engine.d.host,
       'run',
       '--rm',
@@ -172,7 +175,7 @@ describe.skipIf(!RUNSC)('gVisor (runsc in a dockerd of the test)', () => {
       'true',
     );
     const p = project('ac13gn', 'agents:\n  a: { runtime: runsc-net }');
-    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
+    const r = await agentctlAsync(['apply'], { cwd: p.dir, env: env() });
     if (/cannot run with network enabled in root network namespace/.test(raw.stderr)) {
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(
@@ -200,7 +203,7 @@ describe.skipIf(!RUNSC)('gVisor as the engine default runtime (a dockerd of the 
   });
   const { env, project } = engine;
 
-  it('is the engine the test means: runsc is its default runtime', () => {
+  it('is the engine the test means: runsc is its default runtime', async () => {
     expect(engine.d.docker('info', '--format', '{{.DefaultRuntime}}')).toBe('runsc');
   });
 
@@ -215,14 +218,14 @@ describe.skipIf(!RUNSC)('gVisor as the engine default runtime (a dockerd of the 
       'agents:\n  a: { network: none }',
       /agent a: pids is left to the default 1024 \(runc's\), but the agent runs under the engine's default runtime "runsc", which the engine registers as gVisor: .*set pids for this agent \(gVisor's default is 8192/,
     ],
-  ])('refuses %s before anything is created', (_what, agents, message) => {
+  ])('refuses %s before anything is created', async (_what, agents, message) => {
     const p = project('ac13gd', agents);
-    expectRefusedBeforeCreating(engine, p, message);
+    await expectRefusedBeforeCreating(engine, p, message);
   });
 
-  it('runs an agent that asks for what gVisor can give under it, and recreates it for a limit change', () => {
+  it('runs an agent that asks for what gVisor can give under it, and recreates it for a limit change', async () => {
     const p = project('ac13gk', 'agents:\n  a: { network: none, pids: 8192 }');
-    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
+    const r = await agentctlAsync(['apply'], { cwd: p.dir, env: env() });
     expect(r.status, r.stderr).toBe(0);
     const inspect = () => JSON.parse(engine.d.docker('inspect', `${p.prefix}a`))[0];
     const before = inspect();
@@ -231,11 +234,11 @@ describe.skipIf(!RUNSC)('gVisor as the engine default runtime (a dockerd of the 
 
     // runsc has no update: the engine's default runtime must be known for gVisor as well as a named one.
     p.write('agents:\n  a: { network: none, pids: 4096 }');
-    const again = agentctl(['apply'], { cwd: p.dir, env: env() });
+    const again = await agentctlAsync(['apply'], { cwd: p.dir, env: env() });
     expect(again.status, again.stderr).toBe(0);
     const after = inspect();
     expect(after.Id).not.toBe(before.Id);
     expect(after.HostConfig.PidsLimit).toBe(4096);
-    expect(agentctl(['diff'], { cwd: p.dir, env: env() }).status).toBe(0);
+    expect((await agentctlAsync(['diff'], { cwd: p.dir, env: env() })).status).toBe(0);
   });
 });

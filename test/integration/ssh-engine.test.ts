@@ -53,7 +53,7 @@ describe.skipIf(!haveSshd)('an engine over ssh (loopback sshd -> private dockerd
   beforeAll(async () => {
     d = testDockerd('i13-ssh');
     await d.start();
-    d.loadTestImage();
+    await d.loadTestImage();
     sshd = await testSshd('i13-ssh', { dockerHost: d.host });
     noDocker = await testSshd('i13-nodocker', { dockerHost: d.host, path: '/nonexistent' });
     scratch = mkdtempSync('/tmp/i13-ssh-client-');

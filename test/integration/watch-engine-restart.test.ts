@@ -31,7 +31,7 @@ describe('apply --watch across a dockerd restart (own dockerd)', () => {
   beforeAll(async () => {
     engine = testDockerd('agentctl');
     await engine.start();
-    engine.loadTestImage();
+    await engine.loadTestImage();
   });
 
   afterAll(async () => {
