@@ -13,7 +13,7 @@ import { cleanup } from '../../src/ops/cleanup.js';
 import { reconcile } from '../../src/ops/reconcile.js';
 import { AgentManager } from '../../src/ops/agent-manager.js';
 import type { DockerPort } from '../../src/docker/port.js';
-import { agentctl } from '../helpers/cli.js';
+import { agentctlAsync } from '../helpers/cli.js';
 import { shape } from '../helpers/output-schema.js';
 import { holdMount, TEST_IMAGE } from '../helpers/docker.js';
 import { twoEngines } from '../helpers/two-engines.js';
@@ -30,7 +30,7 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
   /** Writes the file (agents lines, extra engines) and runs the binary on it with DOCKER_HOST = A. */
   function run(args: string[], agents: string[], extraEngines: string[] = []) {
     writeFileSync(path.join(t.dir, 'agents.yaml'), t.fileText(PROJECT, agents, extraEngines));
-    return agentctl([...args, '-f', 'agents.yaml'], { cwd: t.dir, env: { DOCKER_HOST: t.a.host } });
+    return agentctlAsync([...args, '-f', 'agents.yaml'], { cwd: t.dir, env: { DOCKER_HOST: t.a.host } });
   }
   const json = <T>(stdout: string) => JSON.parse(stdout) as T;
   type Row = { agent: string; engine: string; state: string; homeEngine: string | null; stray: boolean };
@@ -54,7 +54,7 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
     expect((await reconcile(single, { port: t.localPort, prune: false })).report.ok).toBe(true);
 
     const agents = ['  x: {}', '  y: { engine: b }', '  z: { engine: b }'];
-    const j = run(['ps', '-o', 'json'], agents);
+    const j = await run(['ps', '-o', 'json'], agents);
     expect(j.status, j.stderr).toBe(0);
     expect(json<Row[]>(j.stdout).map((r) => [r.agent, r.engine, r.state, r.homeEngine, r.stray])).toEqual([
       ['x', 'local', 'running', 'local', false],
@@ -62,13 +62,13 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
       ['y', 'local', 'running', 'b', true],
       ['z', 'b', 'missing', 'b', false],
     ]);
-    const text = run(['ps'], agents);
+    const text = await run(['ps'], agents);
     expect(text.status, text.stderr).toBe(0);
     const lines = text.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^AGENT\s+ENGINE\s+CONTAINER\s+STATE\s+IMAGE/);
     expect(lines[3]).toMatch(/^y \(stray: the file puts it on engine b\)\s+local\s+claude-agent-y\s+running/);
 
-    const withGone = run(['ps', '-o', 'json'], [...agents, '  w: { engine: gone }'], [gone()]);
+    const withGone = await run(['ps', '-o', 'json'], [...agents, '  w: { engine: gone }'], [gone()]);
     expect(withGone.status).toBe(1);
     expect(withGone.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(
@@ -84,7 +84,7 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
       'running',
       'missing',
     ]);
-    const gonetext = run(['ps', '--state', 'unknown'], [...agents, '  w: { engine: gone }'], [gone()]);
+    const gonetext = await run(['ps', '--state', 'unknown'], [...agents, '  w: { engine: gone }'], [gone()]);
     expect(gonetext.stdout).toMatch(/^w\s+gone\s+claude-agent-w\s+unknown \(engine unreachable\)/m);
   }, 180_000);
 
@@ -101,7 +101,7 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
     const foreign = `i13o-foreign-${process.pid}`;
     holdMount(t.a.docker, foreign, workDir(rtB(), 'w'), '/data');
 
-    const dry = run(['down', '--data', '--dry-run'], agents);
+    const dry = await run(['down', '--data', '--dry-run'], agents);
     expect(dry.status, dry.stderr).toBe(1); // w's data would be kept
     expect(dry.stdout.split('\n').slice(0, 8)).toEqual([
       'engine b:',
@@ -116,7 +116,7 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
     expect(t.names(t.b, PROJECT)).toEqual(['claude-agent-w running', 'claude-agent-y running']);
 
     // An engine of this host that cannot be asked: containers go everywhere else, no data goes here.
-    const blind = run(['down', '--data', '-o', 'json'], [...agents, '  z: { engine: gone }'], [gone()]);
+    const blind = await run(['down', '--data', '-o', 'json'], [...agents, '  z: { engine: gone }'], [gone()]);
     expect(blind.status).toBe(1);
     expect(blind.stderr).toMatch(
       /^agentctl: engine gone \(unix:\/\/.*nowhere\.sock\): .*; agent z not looked at$/m,
@@ -149,7 +149,7 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
     expect(t.names(t.b, PROJECT)).toEqual([]);
     expect(existsSync(workDir(rtA(), 'x')) && existsSync(workDir(rtB(), 'y'))).toBe(true);
 
-    const done = run(['down', '--data'], agents);
+    const done = await run(['down', '--data'], agents);
     expect(done.status).toBe(1); // w kept
     expect(done.stdout).toContain(`deleted ${workDir(rtB(), 'y')} on engine b\n`);
     expect(done.stdout).toContain(`deleted ${workDir(rtA(), 'x')} on engine local\n`);
@@ -201,13 +201,13 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
     };
     const cl = (extra: string[], extraEngines: string[] = []) => {
       writeFileSync(path.join(t.dir, 'agents.yaml'), t.fileText(P, agents, extraEngines));
-      return agentctl(['cleanup', '--older-than', '0s', ...extra, '-f', 'agents.yaml'], {
+      return agentctlAsync(['cleanup', '--older-than', '0s', ...extra, '-f', 'agents.yaml'], {
         cwd: t.dir,
         env: { DOCKER_HOST: t.a.host },
       });
     };
 
-    const dry = cl(['--dry-run', '-o', 'json']);
+    const dry = await cl(['--dry-run', '-o', 'json']);
     expect(dry.status, dry.stderr).toBe(0);
     shape('cleanup')(json(dry.stdout));
     const d = json<Out>(dry.stdout);
@@ -230,7 +230,7 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
     // An engine of this host that cannot be asked: containers go on the others, no directory of the
     // host is deleted (one of its containers might mount it), and it is named; exit 1.
     const gone = `  gone: { host: "unix://${t.dir}/nowhere.sock", runtimeDir: ${t.dir}/rt-gone }`;
-    const blind = cl(['-o', 'json'], [gone]);
+    const blind = await cl(['-o', 'json'], [gone]);
     expect(blind.status, blind.stderr).toBe(1);
     shape('cleanup')(json(blind.stdout));
     const b = json<Out>(blind.stdout);
@@ -253,7 +253,7 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
     expect(existsSync(workDir(rtA(), 'orphan-a')) && existsSync(workDir(rtB(), 'orphan-b'))).toBe(true);
 
     // Every engine answering: both orphans go, `held` and the declared agents' data stay.
-    const real = cl([]);
+    const real = await cl([]);
     expect(real.status, real.stdout + real.stderr).toBe(0);
     expect(real.stdout).toContain(`deleted ${workDir(rtB(), 'orphan-b')} on engine b (`);
     expect(real.stdout).toContain(`deleted ${workDir(rtA(), 'orphan-a')} on engine local (`);
@@ -272,7 +272,7 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
       path.join(t.dir, 'agents.yaml'),
       t.fileText(P, agents).replace(`runtimeDir: ${rtB()}`, `runtimeDir: ${link}`),
     );
-    const sym = agentctl(['cleanup', '--older-than', '0s', '-f', 'agents.yaml'], {
+    const sym = await agentctlAsync(['cleanup', '--older-than', '0s', '-f', 'agents.yaml'], {
       cwd: t.dir,
       env: { DOCKER_HOST: t.a.host },
     });
@@ -342,7 +342,10 @@ describe('ps, down and cleanup over several engines (real dockerds, built binary
       ['rm', '--engine', 'also', 'y', '--data'],
       ['mcp', '--project', P],
     ]) {
-      const r = agentctl([...cmd, '--file', 'agents.yaml'], { cwd: t.dir, env: { DOCKER_HOST: t.a.host } });
+      const r = await agentctlAsync([...cmd, '--file', 'agents.yaml'], {
+        cwd: t.dir,
+        env: { DOCKER_HOST: t.a.host },
+      });
       expect(r.status, `${cmd.join(' ')}: ${r.stdout}${r.stderr}`).toBe(1);
       expect(r.stderr, cmd.join(' ')).toContain(same);
     }
