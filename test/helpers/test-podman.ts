@@ -8,6 +8,7 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_pr
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { runAsync } from './cli.js';
 import { TEST_IMAGE } from './docker.js';
 import { eventually } from './eventually.js';
 
@@ -21,7 +22,7 @@ export interface TestPodman {
   podman(...args: string[]): string;
   /** Like podman(), never throws. */
   run(...args: string[]): { status: number; stdout: string; stderr: string };
-  loadTestImage(): void;
+  loadTestImage(): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -76,11 +77,15 @@ export function testPodman(tag: string): TestPodman {
         stdio: ['ignore', 'pipe', 'pipe'],
       }).trim(),
     run,
-    loadTestImage() {
-      const load = spawnSync('sh', ['-c', `docker save ${TEST_IMAGE} | podman ${storage.join(' ')} load`], {
-        encoding: 'utf8',
-        env,
-      });
+    async loadTestImage() {
+      // Asynchronously: copying the image takes seconds, which would block the test worker.
+      const load = await runAsync(
+        'sh',
+        ['-c', `docker save ${TEST_IMAGE} | podman ${storage.join(' ')} load`],
+        {
+          env,
+        },
+      );
       if (load.status !== 0) throw new Error(`loading the test image into podman failed: ${load.stderr}`);
     },
     async cleanup() {

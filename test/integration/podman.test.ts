@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerEngine } from '../../src/docker/engine.js';
 import { AgentManager } from '../../src/ops/agent-manager.js';
-import { agentctl } from '../helpers/cli.js';
+import { agentctlAsync } from '../helpers/cli.js';
 import { type TestProject, testProject } from '../helpers/project.js';
 import { type TestPodman, testPodman } from '../helpers/test-podman.js';
 import { which } from '../helpers/which.js';
@@ -38,7 +38,7 @@ describe.skipIf(!PODMAN || !CATATONIT)('Podman (a podman system service of the t
   beforeAll(async () => {
     pm = testPodman('ac13');
     await pm.start();
-    pm.loadTestImage();
+    await pm.loadTestImage();
   });
   afterAll(async () => {
     await pm?.cleanup();
@@ -53,9 +53,9 @@ describe.skipIf(!PODMAN || !CATATONIT)('Podman (a podman system service of the t
   }
   const sh = (name: string, script: string) => pm.run('exec', name, 'sh', '-c', script);
 
-  it('runs a hardened non-root agent: its tmpfs is its own, init is catatonit, the root has no writable tmpfs', () => {
+  it('runs a hardened non-root agent: its tmpfs is its own, init is catatonit, the root has no writable tmpfs', async () => {
     const p = project('ac13pa', 'agents:\n  a: {}');
-    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
+    const r = await agentctlAsync(['apply'], { cwd: p.dir, env: env() });
     expect(r.status, r.stderr).toBe(0);
     const name = `${p.prefix}a`;
     expect(sh(name, 'id -u').stdout).toBe('1000');
@@ -66,14 +66,14 @@ describe.skipIf(!PODMAN || !CATATONIT)('Podman (a podman system service of the t
       expect(w.status, `${dir} is writable`).not.toBe(0);
       expect(w.stderr).toMatch(/Read-only file system/);
     }
-    expect(agentctl(['diff'], { cwd: p.dir, env: env() }).status).toBe(0);
+    expect((await agentctlAsync(['diff'], { cwd: p.dir, env: env() })).status).toBe(0);
   });
 
-  it('runs an agent without nproc (the default): its only process limit that binds is its pids cgroup', () => {
+  it('runs an agent without nproc (the default): its only process limit that binds is its pids cgroup', async () => {
     // Podman 4's own default nproc (1048576) is more than this rootful service without CAP_SYS_RESOURCE
     // may grant: the container failed to start with `error setting rlimit type 6`.
     const p = project('ac13pn', 'agents:\n  a: {}');
-    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
+    const r = await agentctlAsync(['apply'], { cwd: p.dir, env: env() });
     expect(r.status, r.stderr).toBe(0);
     const name = `${p.prefix}a`;
     expect(pm.podman('inspect', '--format', '{{.State.Status}} {{.HostConfig.PidsLimit}}', name)).toBe(
@@ -82,17 +82,17 @@ describe.skipIf(!PODMAN || !CATATONIT)('Podman (a podman system service of the t
     const limits = sh(name, 'grep -E "^Max (processes|open files)" /proc/1/limits').stdout;
     expect(limits).toMatch(new RegExp(`^Max processes +${PID_MAX} +${PID_MAX} +processes`, 'm'));
     expect(limits).toMatch(/^Max open files +1024 +2048 +files/m);
-    expect(agentctl(['diff'], { cwd: p.dir, env: env() }).status).toBe(0);
+    expect((await agentctlAsync(['diff'], { cwd: p.dir, env: env() })).status).toBe(0);
   });
 
-  it('refuses a healthcheck (the default one included) on a Podman without systemd, before anything is created', () => {
+  it('refuses a healthcheck (the default one included) on a Podman without systemd, before anything is created', async () => {
     const p = testProject('ac13ph');
     dirs.push(p.dir);
     p.write(
       'agents:\n  a: {}\n  b: { healthcheck: { command: ["true"] } }\n  c: { healthcheck: none }',
       '  network: none',
     );
-    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
+    const r = await agentctlAsync(['apply'], { cwd: p.dir, env: env() });
     expect(r.status).toBe(1);
     for (const id of ['a', 'b'])
       expect(r.stderr).toMatch(
@@ -104,30 +104,30 @@ describe.skipIf(!PODMAN || !CATATONIT)('Podman (a podman system service of the t
     for (const id of ['a', 'b', 'c']) expect(pm.run('inspect', `${p.prefix}${id}`).status).not.toBe(0);
   });
 
-  it('recreates an agent whose limits changed, as Podman has no container update, and then is in sync', () => {
+  it('recreates an agent whose limits changed, as Podman has no container update, and then is in sync', async () => {
     const p = project('ac13pu', 'agents:\n  a: {}');
-    expect(agentctl(['apply'], { cwd: p.dir, env: env() }).status).toBe(0);
+    expect((await agentctlAsync(['apply'], { cwd: p.dir, env: env() })).status).toBe(0);
     const before = pm.podman('inspect', '--format', '{{.Id}}', `${p.prefix}a`);
     writeFileSync(path.join(p.workDir('a'), 'keep'), 'data');
 
     p.write('agents:\n  a: { memory: 96m }', FLEET);
-    const plan = agentctl(['diff'], { cwd: p.dir, env: env() });
+    const plan = await agentctlAsync(['diff'], { cwd: p.dir, env: env() });
     expect(plan.status).toBe(2);
     expect(plan.stdout).toMatch(
       /a will be recreated .*memory differs? from the file, and Podman's Docker-compatible API cannot update a container/,
     );
-    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
+    const r = await agentctlAsync(['apply'], { cwd: p.dir, env: env() });
     expect(r.status, r.stderr).toBe(0);
     expect(pm.podman('inspect', '--format', '{{.Id}} {{.HostConfig.Memory}}', `${p.prefix}a`)).toMatch(
       new RegExp(`^(?!${before})\\w+ ${96 * 1024 ** 2}$`),
     );
     expect(readFileSync(path.join(p.workDir('a'), 'keep'), 'utf8')).toBe('data');
-    expect(agentctl(['diff'], { cwd: p.dir, env: env() }).status).toBe(0);
+    expect((await agentctlAsync(['diff'], { cwd: p.dir, env: env() })).status).toBe(0);
   });
 
   it('executeCommand runs commands (the image has no bash: the fallback to sh needs "never started" told right)', async () => {
     const p = project('ac13px', 'agents:\n  a: {}');
-    expect(agentctl(['apply'], { cwd: p.dir, env: env() }).status).toBe(0);
+    expect((await agentctlAsync(['apply'], { cwd: p.dir, env: env() })).status).toBe(0);
     const mgr = new AgentManager({
       project: p.project,
       namePrefix: p.prefix,
@@ -141,14 +141,17 @@ describe.skipIf(!PODMAN || !CATATONIT)('Podman (a podman system service of the t
     expect(missing.exitCode).toBe(127);
     expect(readFileSync(path.join(p.workDir('a'), 'count'), 'utf8')).toBe('once\n');
     // Podman's exit code for an exec that never started is 127 or, racing, 1: its message is the proof.
-    const x = agentctl(['exec', '-f', p.file, 'a', '--', '/nonexistent'], { cwd: p.dir, env: env() });
+    const x = await agentctlAsync(['exec', '-f', p.file, 'a', '--', '/nonexistent'], {
+      cwd: p.dir,
+      env: env(),
+    });
     expect(x.status).not.toBe(0);
     expect(x.stderr).toMatch(/"\/nonexistent": stat \/nonexistent: no such file or directory/);
   });
 
-  it('refuses a runtime Podman would ignore, before anything is created', () => {
+  it('refuses a runtime Podman would ignore, before anything is created', async () => {
     const p = project('ac13pr', 'agents:\n  a: { runtime: runc }');
-    const r = agentctl(['apply'], { cwd: p.dir, env: env() });
+    const r = await agentctlAsync(['apply'], { cwd: p.dir, env: env() });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(
       /agent a: runtime "runc": Podman's Docker-compatible API ignores the runtime a container asks for, so the agent would silently run under Podman's default runtime/,
