@@ -11,9 +11,5 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     globalSetup: ['test/helpers/global-setup.ts'],
-    // Unhandled errors still fail the run: the reporter decides, and tolerates only vitest's own worker
-    // RPC timeout (see the reporter).
-    dangerouslyIgnoreUnhandledErrors: true,
-    reporters: ['default', './test/helpers/unhandled-errors-reporter.ts'],
   },
 });
