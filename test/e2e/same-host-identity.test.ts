@@ -43,7 +43,7 @@ describe('engines of one machine by the host name they give, whatever their addr
       tlsDockerd('i13idb', { name: 'i13idb0', cidr: '10.213.57.1/24' }, [ALIAS]),
       local.start(),
     ]);
-    local.loadTestImage();
+    await local.loadTestImage();
     dir = mkdtempSync('/tmp/i13-ident-');
     const { tls, port } = lab;
     writeCoderOnEngine(dir, PROJECT, 'local', [
