@@ -37,29 +37,21 @@ function fleet(allow: string[], deny: string[]): void {
 const ALLOW = ['web.test:8080', '*.corp.test:8080', 'localhost:8080'];
 const DENY = ['bad.corp.test'];
 
-/** A plain HTTP request through the gateway, from inside the agent, as a proxy-aware client sends it. */
-async function viaProxy(url: string): Promise<string> {
-  return (
-    await dockerTryAsync(
-      'exec',
-      coder,
-      'sh',
-      '-c',
-      `printf 'GET ${url} HTTP/1.0\\r\\n\\r\\n' | nc -w 5 agentctl-egress-gateway 3128`,
-    )
-  ).stdout;
+/** What the gateway answers to `request` (printf escapes), sent from inside the agent. */
+async function toGateway(request: string): Promise<string> {
+  const nc = `printf '${request}' | nc -w 5 agentctl-egress-gateway 3128`;
+  return (await dockerTryAsync('exec', coder, 'sh', '-c', nc)).stdout;
 }
 
-async function connect(hostPort: string): Promise<string> {
-  return (
-    await dockerTryAsync(
-      'exec',
-      coder,
-      'sh',
-      '-c',
-      `printf 'CONNECT ${hostPort} HTTP/1.1\\r\\nHost: ${hostPort}\\r\\n\\r\\nGET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 5 agentctl-egress-gateway 3128`,
-    )
-  ).stdout;
+/** A plain HTTP request through the gateway, as a proxy-aware client sends it. */
+function viaProxy(url: string): Promise<string> {
+  return toGateway(`GET ${url} HTTP/1.0\\r\\n\\r\\n`);
+}
+
+function connect(hostPort: string): Promise<string> {
+  return toGateway(
+    `CONNECT ${hostPort} HTTP/1.1\\r\\nHost: ${hostPort}\\r\\n\\r\\nGET /index.html HTTP/1.0\\r\\n\\r\\n`,
+  );
 }
 
 async function apply(): Promise<void> {
