@@ -26,7 +26,7 @@ export const ADDABLE_CAPABILITIES: readonly string[] = [
 export const BASELINE_CAPABILITIES: readonly string[] = ['CHOWN', 'DAC_OVERRIDE', 'SETGID', 'SETUID'];
 
 /** Every Linux capability, so that a typo in `drop` is caught here rather than by the engine. */
-const LINUX_CAPABILITIES = new Set([
+export const LINUX_CAPABILITIES: ReadonlySet<string> = new Set([
   ...ADDABLE_CAPABILITIES,
   'AUDIT_CONTROL',
   'AUDIT_READ',

@@ -16,10 +16,14 @@
  *   message instead (RUNTIME_START_FAILURE).
  * - A file without `nproc` gets no process limit but its pids cgroup; a rootful Podman 4 would set an
  *   nproc it may not be able to grant (podmanUlimits).
+ * - Podman gives a non-root user every capability CapAdd names in its effective (and ambient) set,
+ *   where dockerd leaves them in the bounding set only: the kept capabilities are said as a drop list
+ *   instead (podmanCapabilities).
  * - Healthchecks run from systemd timers: a Podman without systemd never runs the probe, so an agent
  *   with one is refused there (podmanHealthcheckProblem, in preflight).
  */
 import type { CreateContainerBody } from './port.js';
+import { ADDABLE_CAPABILITIES, LINUX_CAPABILITIES } from '../config/capabilities.js';
 import { isInitProbe } from '../config/healthcheck.js';
 import type { AgentSpec, EngineInfo } from '../types.js';
 
@@ -54,9 +58,32 @@ export function podmanCreateBody(body: CreateContainerBody, host: PodmanHost = {
       ...body.HostConfig,
       Tmpfs: tmpfs,
       Ulimits: podmanUlimits(body.HostConfig.Ulimits, host.pidMax),
+      ...podmanCapabilities(body.HostConfig.CapDrop, body.HostConfig.CapAdd),
     },
     ...(body.Healthcheck && { Healthcheck: podmanHealthcheck(body.Healthcheck) }),
   };
+}
+
+/**
+ * The capabilities dockerd would give, said so that Podman gives no more. Under dockerd, what CapAdd adds
+ * back is the container's bounding set; a non-root agent's effective set is empty (as for any non-root
+ * process: no-new-privileges keeps setuid files from raising it). Podman 4 also puts each CapAdd
+ * capability into a non-root user's ambient, permitted and effective sets: uid 1000 could setuid(0),
+ * chown, and read or write any file of the container at will. Dropping every capability but the kept
+ * ones and adding none gives Podman's bounding set exactly the kept ones (whatever its
+ * default_capabilities) and a non-root agent none in effect. The cost, on Podman only: a root agent gets
+ * those of the kept ones that are in Podman's default set (Podman 4's has no AUDIT_WRITE, MKNOD or
+ * NET_RAW); never more than under dockerd.
+ */
+function podmanCapabilities(
+  drop: readonly string[],
+  add: readonly string[],
+): Pick<CreateContainerBody['HostConfig'], 'CapDrop' | 'CapAdd'> {
+  const kept = new Set([
+    ...(drop.includes('ALL') ? [] : ADDABLE_CAPABILITIES.filter((c) => !drop.includes(c))),
+    ...add,
+  ]);
+  return { CapDrop: [...LINUX_CAPABILITIES].filter((c) => !kept.has(c)).sort(), CapAdd: [] };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LINUX_CAPABILITIES } from '../../src/config/capabilities.js';
 import type { CreateContainerBody } from '../../src/docker/port.js';
 import {
   isPodmanVersion,
@@ -15,7 +16,7 @@ function body(
   ulimits: CreateContainerBody['HostConfig']['Ulimits'] = [],
 ): CreateContainerBody {
   return {
-    HostConfig: { Tmpfs: tmpfs, ReadonlyRootfs: readOnly, Ulimits: ulimits },
+    HostConfig: { Tmpfs: tmpfs, ReadonlyRootfs: readOnly, Ulimits: ulimits, CapDrop: ['ALL'], CapAdd: [] },
   } as unknown as CreateContainerBody;
 }
 
@@ -43,6 +44,29 @@ describe('podmanCreateBody: the same sandbox on Podman', () => {
     ['a writable root needs no sealing', body({ '/x': 'rw,size=1m' }, false), { '/x': 'rw,size=1m' }],
   ])('%s', (_name, input, tmpfs) => {
     expect(podmanCreateBody(input).HostConfig.Tmpfs).toEqual(tmpfs);
+  });
+});
+
+describe('podmanCreateBody: no capability in effect that dockerd would not give', () => {
+  const caps = (drop: string[], add: string[]) => {
+    const b = body({}, true);
+    return podmanCreateBody({ ...b, HostConfig: { ...b.HostConfig, CapDrop: drop, CapAdd: add } }).HostConfig;
+  };
+  it('says drop ALL + add as a drop of every other capability, adding none (Podman would make an add effective)', () => {
+    const hc = caps(['ALL'], ['CHOWN', 'DAC_OVERRIDE', 'SETGID', 'SETUID']);
+    expect(hc.CapAdd).toEqual([]);
+    expect(hc.CapDrop).toHaveLength(LINUX_CAPABILITIES.size - 4);
+    expect(hc.CapDrop).toContain('SYS_ADMIN');
+    expect(hc.CapDrop).toContain('NET_RAW');
+    for (const kept of ['CHOWN', 'DAC_OVERRIDE', 'SETGID', 'SETUID']) expect(hc.CapDrop).not.toContain(kept);
+  });
+  it("keeps Docker's default set less a drop without ALL, plus the adds", () => {
+    const hc = caps(['NET_RAW', 'MKNOD'], ['SYS_ADMIN']);
+    expect(hc.CapAdd).toEqual([]);
+    expect(hc.CapDrop).toContain('NET_RAW');
+    expect(hc.CapDrop).toContain('MKNOD');
+    expect(hc.CapDrop).not.toContain('SYS_ADMIN');
+    expect(hc.CapDrop).not.toContain('CHOWN');
   });
 });
 
