@@ -2,10 +2,11 @@
  * Podman's Docker-compatible API for real: a `podman system service` the test starts (own socket,
  * storage and network namespace), driven by the built binary through DOCKER_HOST, and by the library
  * for executeCommand. Each way Podman differs from dockerd either works or is refused before anything is
- * created: non-root tmpfs ownership, init (catatonit), a read-only root without Podman's writable /tmp,
- * /run and /var/tmp, limit changes without /containers/{id}/update (recreate), exec's Pid 0, the
- * default (no nproc) on a rootful Podman without CAP_SYS_RESOURCE, a healthcheck on a Podman without
- * systemd (nothing would run it), and a `runtime:` Podman would ignore.
+ * created: non-root tmpfs ownership, a non-root agent's capabilities (bounding set only, as under
+ * dockerd), init (catatonit), a read-only root without Podman's writable /tmp, /run and /var/tmp, limit
+ * changes without /containers/{id}/update (recreate), exec's Pid 0, the default (no nproc) on a rootful
+ * Podman without CAP_SYS_RESOURCE, a healthcheck on a Podman without systemd (nothing would run it), and
+ * a `runtime:` Podman would ignore.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -67,6 +68,57 @@ describe.skipIf(!PODMAN || !CATATONIT)('Podman (a podman system service of the t
       expect(w.stderr).toMatch(/Read-only file system/);
     }
     expect((await agentctlAsync(['diff'], { cwd: p.dir, env: env() })).status).toBe(0);
+  });
+
+  it("holds the rest of the file's hardening from inside: capabilities, no-new-privileges, memory without swap, cpus, pids", async () => {
+    const p = project('ac13pc', 'agents:\n  a: {}');
+    const r = await agentctlAsync(['apply'], { cwd: p.dir, env: env() });
+    expect(r.status, r.stderr).toBe(0);
+    const name = `${p.prefix}a`;
+    // CHOWN 0, DAC_OVERRIDE 1, SETGID 6, SETUID 7: the only ones the file keeps, as the bounding set. The
+    // agent is uid 1000, so as under dockerd none of them is in effect (Podman would make an add effective).
+    const kept = [0, 1, 6, 7].reduce((mask, bit) => mask | (1n << BigInt(bit)), 0n);
+    expect(kept).toBe(0xc3n);
+    for (const pid of ['self', '1']) {
+      const status = sh(name, `cat /proc/${pid}/status`).stdout;
+      const field = (key: string) => status.match(new RegExp(`^${key}:\\s+(\\S+)$`, 'm'))?.[1];
+      const mask = (key: string) => BigInt(`0x${field(key) ?? 'missing'}`);
+      expect(mask('CapBnd'), `${pid} CapBnd`).toBe(kept);
+      for (const key of ['CapEff', 'CapPrm', 'CapAmb', 'CapInh']) expect(mask(key), `${pid} ${key}`).toBe(0n);
+      expect(field('NoNewPrivs'), `${pid} NoNewPrivs`).toBe('1');
+    }
+    // The agent's own cgroup of each controller, from /proc/self/cgroup: its path under /sys/fs/cgroup
+    // when the whole tree is visible, else the root there (the engine mounts the container's own cgroup
+    // at the root). The shell's own pid in its cgroup.procs proves the directory is the agent's.
+    const cgroup = sh(
+      name,
+      [
+        'if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo v2; fi',
+        'dir() { if [ -f /sys/fs/cgroup/cgroup.controllers ]; then base=/sys/fs/cgroup; rel=$(sed -n "s/^0:://p" /proc/self/cgroup)',
+        '  else base=/sys/fs/cgroup/$1; rel=$(awk -F: -v c=$1 \'{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3 }\' /proc/self/cgroup); fi',
+        '  if [ -d "$base$rel" ]; then d=$base$rel; else d=$base; fi',
+        '  grep -qx $$ $d/cgroup.procs && echo $d; }',
+        'for f in memory.max memory.swap.max cpu.max pids.max; do c=${f%%.*}; echo "$f=$(cat $(dir $c)/$f 2>/dev/null)"; done',
+        'for f in memory.limit_in_bytes memory.memsw.limit_in_bytes cpu.cfs_quota_us cpu.cfs_period_us pids.max; do c=${f%%.*}; echo "v1.$f=$(cat $(dir $c)/$f 2>/dev/null)"; done',
+      ].join('\n'),
+    );
+    expect(cgroup.status, cgroup.stderr).toBe(0);
+    const value = (key: string) =>
+      cgroup.stdout.match(new RegExp(`^${key.replace(/\./g, '\\.')}=(.*)$`, 'm'))?.[1];
+    const memory = String(64 * 1024 ** 2);
+    if (/^v2$/m.test(cgroup.stdout)) {
+      expect(value('memory.max')).toBe(memory);
+      expect(value('memory.swap.max')).toBe('0');
+      const [, quota, period] = /^(\d+) (\d+)$/.exec(value('cpu.max') ?? '') ?? [];
+      expect(Number(quota) / Number(period)).toBe(0.5);
+      expect(value('pids.max')).toBe('1024');
+    } else {
+      expect(value('v1.memory.limit_in_bytes')).toBe(memory);
+      // memory + swap is the memory alone: no swap.
+      expect(value('v1.memory.memsw.limit_in_bytes')).toBe(memory);
+      expect(Number(value('v1.cpu.cfs_quota_us')) / Number(value('v1.cpu.cfs_period_us'))).toBe(0.5);
+      expect(value('v1.pids.max')).toBe('1024');
+    }
   });
 
   it('runs an agent without nproc (the default): its only process limit that binds is its pids cgroup', async () => {
