@@ -15,6 +15,9 @@ export function stopOnClosedPipe(): void {
   listening = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
+      // A command that listens for its own output's errors ends itself: exec first stops the command it
+      // runs in the agent (output-sink.ts), the MCP server its sessions.
+      if (stream.listenerCount('error') > 1) return;
       if (err.code === 'EPIPE') process.exit(quiet ? (process.exitCode ?? EXIT.ok) : EXIT.closedPipe);
       throw err;
     });
