@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostLimits, hostLimitWarnings } from '../../src/reconcile/host-limits.js';
+import { hostLimits, hostLimitWarnings, tasksOfLoadavg } from '../../src/reconcile/host-limits.js';
 import { spec } from '../helpers/specs.js';
 
 const agents = (n: number, over: Parameters<typeof spec>[1] = {}) =>
@@ -54,5 +54,16 @@ describe('host limit warnings', () => {
     expect(l.pidMax).toBeGreaterThan(0);
     expect(l.tasks).toBeGreaterThan(0);
     expect(l.nofile).toBeGreaterThan(0);
+  });
+});
+
+describe('the host task count', () => {
+  it.each([
+    ['0.92 6.02 9.75 2/3677 12345\n', 3677],
+    ['0.00 0.00 0.00 1/83 7\n', 83],
+    ['', undefined],
+    ['garbage', undefined],
+  ])('%j -> %s', (text, tasks) => {
+    expect(tasksOfLoadavg(text)).toBe(tasks);
   });
 });
