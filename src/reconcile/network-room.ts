@@ -101,12 +101,15 @@ export function networkRoomProblems(
   rooms: readonly NetworkRoom[],
 ): RunProblem[] {
   const { taking, freeing } = roomChanges(desired, actions);
+  const freed = [...freeing];
+  // Exact ids first: a prefix is looked for only for an id that is not one of the freed as given.
+  const isFreed = (id: string) => freeing.has(id) || freed.some((f) => sameContainer(f, id));
   const out: RunProblem[] = [];
   for (const { network, info } of rooms) {
     const more = taking.filter((a) => a.network === network);
     if (more.length === 0) continue;
     const attached = info.attached ?? [];
-    const staying = attached.filter((id) => ![...freeing].some((f) => sameContainer(f, id))).length;
+    const staying = attached.filter((id) => !isFreed(id)).length;
     const limits: { capacity: number | undefined; text: (capacity: number, past: string) => string }[] = [
       {
         capacity: info.bridge === undefined ? undefined : BRIDGE_MAX_PORTS,
