@@ -89,6 +89,12 @@ function roomChanges(
   return { taking, freeing };
 }
 
+/** The networks the run's agents take room on (the host's, none and another container's take none). */
+export function roomNetworks(desired: DesiredState, actions: readonly Action[]): string[] {
+  const networks = new Set(roomChanges(desired, actions).taking.map((a) => a.network));
+  return [...networks].filter((n) => n !== 'none' && n !== 'host' && !n.startsWith('container:'));
+}
+
 /** Container ids as the engine gives them (full) or as a list row may (short): a prefix matches. */
 function sameContainer(a: string, b: string): boolean {
   return a.length > 0 && b.length > 0 && (a.startsWith(b) || b.startsWith(a));

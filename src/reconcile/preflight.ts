@@ -19,7 +19,7 @@ import { formatBytes, formatCpus } from '../render/units.js';
 import { assertNoSymlinks, WORKDIRS } from './workdir.js';
 import { egressNetworkName } from '../egress/names.js';
 import type { RunProblem } from './guards.js';
-import { networkRoomProblems } from './network-room.js';
+import { networkRoomProblems, roomNetworks } from './network-room.js';
 
 const BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none']);
 
@@ -141,7 +141,7 @@ export async function preflightProblems(
   const egressNet = egressNetworkName(desired.project);
   const mustExist = new Set(needContainer.map((s) => s.network).filter((n) => !BUILTIN_NETWORKS.has(n)));
   const infos = await inspectNetworks(
-    [...new Set([...mustExist, ...roomNetworks(desired, p)])]
+    [...new Set([...mustExist, ...roomNetworks(desired, p.actions)])]
       // The egress network is made by the plan's own egress steps, before any agent is created on it,
       // and the planner gives its agents their addresses (slots) within its subnet.
       .filter((n) => n !== egressNet)
@@ -228,23 +228,6 @@ function runtimeProblems(spec: AgentSpec, engine: EngineInfo, builtInPids: Reado
     );
   }
   return out;
-}
-
-/** The networks agents that the plan starts join (the host's and none take no room on a network). */
-function roomNetworks(desired: DesiredState, p: Plan): string[] {
-  const ids = new Set(
-    p.actions
-      .filter(
-        (a) =>
-          a.kind === 'start' ||
-          ((a.kind === 'create' || a.kind === 'recreate') && a.spec.state === 'running'),
-      )
-      .map((a) => a.agentId),
-  );
-  return desired.agents
-    .filter((a) => ids.has(a.id))
-    .map((a) => a.network)
-    .filter((n) => n !== 'none' && n !== 'host' && !n.startsWith('container:'));
 }
 
 /**
