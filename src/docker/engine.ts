@@ -389,7 +389,6 @@ export class DockerEngine implements DockerPort {
       subnet,
       labels: n.Labels ?? {},
       ...(n.Driver ? { driver: n.Driver } : {}),
-      endpoints: Object.keys(n.Containers ?? {}).length,
       attached: Object.keys(n.Containers ?? {}),
       ...(ipv4Pools.length > 0 ? { ipv4Pools } : {}),
       ...(bridge ? { bridge } : {}),

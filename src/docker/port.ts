@@ -62,9 +62,10 @@ export interface NetworkInfo {
   options?: Record<string, string>;
   /** Its driver (`bridge`, `overlay`...). */
   driver?: string;
-  /** Containers attached now: on a bridge network, one port each on its Linux bridge. */
-  endpoints?: number;
-  /** The ids of the containers attached now (running ones: a stopped container holds no endpoint). */
+  /**
+   * The ids of the containers attached now (running ones: a stopped container holds no endpoint): on a
+   * bridge network, one port each on its Linux bridge.
+   */
   attached?: readonly string[];
   /** Its IPv4 address pools (IPAM config), from which each attached container takes an address. */
   ipv4Pools?: readonly IPv4Pool[];
