@@ -8,6 +8,7 @@
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_SOCKET } from '../docker/engine-address.js';
+import { softOpenFiles } from '../util/proc-number.js';
 
 /**
  * Descriptors one idle agent adds, measured with the busybox test image (50 agents on the default
@@ -120,12 +121,12 @@ export async function engineProcesses(procs: EngineProcs, socket: string): Promi
         fs.readdir(`/proc/${p.pid}/fd`).catch(() => undefined),
       ]);
       if (!fds) return undefined;
-      const soft = /^Max open files\s+(\d+)/m.exec(limits);
+      const soft = softOpenFiles(limits);
       return {
         name: p.comm as EngineProcess['name'],
         pid: p.pid,
         fds: fds.length,
-        ...(soft ? { softLimit: Number(soft[1]) } : {}),
+        ...(soft !== undefined ? { softLimit: soft } : {}),
       };
     }),
   );

@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import type { AgentSpec } from '../types.js';
-import { readPidMax, readProcNumber } from '../util/proc-number.js';
+import { readPidMax, readProcNumber, softOpenFiles } from '../util/proc-number.js';
 import { CONTAINERD_FDS_PER_AGENT, DOCKERD_FDS_PER_AGENT, SHIM_FDS_PER_AGENT } from './engine-descriptors.js';
 
 /** The system's file handles one agent takes (see engine-descriptors.ts). */
@@ -49,12 +49,12 @@ export async function hostLimits(): Promise<HostLimits> {
     fs.readFile('/proc/self/limits', 'utf8').catch(() => ''),
   ]);
   const avail = /^MemAvailable:\s+(\d+) kB/m.exec(meminfo);
-  const nofile = /^Max open files\s+(\d+)/m.exec(limits);
+  const nofile = softOpenFiles(limits);
   return {
     pidMax,
     tasks: await countTasks(),
     memAvailableBytes: avail ? Number(avail[1]) * 1024 : os.freemem(),
-    ...(nofile ? { nofile: Number(nofile[1]) } : {}),
+    ...(nofile !== undefined ? { nofile } : {}),
     fileMax,
     fileNr,
     inotifyWatches,

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { watch as chokidarWatch } from 'chokidar';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileWatchLimitError, type WatchLimits } from '../errors.js';
+import { readProcNumberSync, softOpenFiles } from '../util/proc-number.js';
 
 export interface FileWatch {
   close(): Promise<void>;
@@ -49,18 +50,16 @@ export async function watchFile(
 
 /** Read when a watch failed (rarely, and a few bytes): synchronously, so the error is said at once. */
 function watchLimits(): WatchLimits {
-  const read = (file: string, re: RegExp) => {
-    try {
-      const n = Number(re.exec(readFileSync(file, 'utf8'))?.[1]);
-      return Number.isFinite(n) && n > 0 ? n : undefined;
-    } catch {
-      return undefined;
-    }
-  };
+  let limits = '';
+  try {
+    limits = readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    // unreadable: the limit is not named
+  }
   return {
-    maxUserInstances: read('/proc/sys/fs/inotify/max_user_instances', /(\d+)/),
-    maxUserWatches: read('/proc/sys/fs/inotify/max_user_watches', /(\d+)/),
-    nofile: read('/proc/self/limits', /^Max open files\s+(\d+)/m),
+    maxUserInstances: readProcNumberSync('/proc/sys/fs/inotify/max_user_instances'),
+    maxUserWatches: readProcNumberSync('/proc/sys/fs/inotify/max_user_watches'),
+    nofile: softOpenFiles(limits),
     openFiles: openFiles(),
   };
 }
