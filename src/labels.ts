@@ -1,3 +1,5 @@
+import { parseJsonObject } from './util/json.js';
+
 /**
  * The labels that mark a container as ours. We only ever touch containers carrying LABEL.project with
  * the project's name; a container with one of our names but not our labels is someone else's.
@@ -27,3 +29,14 @@ export const LABEL = {
    */
   hostFsHelper: 'agentctl.host-fs-helper',
 } as const;
+
+/**
+ * The hashed spec a container was created from, as its LABEL.spec records it; undefined without one (an
+ * older agentctl, someone else's container) or when it does not read as an object. Read where it is
+ * needed, not by observe: a no-op apply of 1000 agents compares hashes and never looks at the spec.
+ */
+export function createdSpec(
+  labels: Readonly<Record<string, string>> | undefined,
+): Record<string, unknown> | undefined {
+  return parseJsonObject(labels?.[LABEL.spec]);
+}

@@ -230,8 +230,6 @@ export interface ObservedContainer {
   image: string;
   imageId: string;
   specHash?: string;
-  /** The hashed part of the spec it was created from (parsed from our label), for field-level diffs. */
-  spec?: Record<string, unknown>;
   /** A replacement left behind by an interrupted recreate. */
   temporary: boolean;
   /** Read from inspect; undefined for containers the planner will not keep (not inspected). */

@@ -9,6 +9,7 @@
  * - an engine that could not be observed: its agents are withheld and reported, the others go on.
  * Every action carries its engine. Same inputs, same plan, same order.
  */
+import { createdSpec } from '../labels.js';
 import type {
   Action,
   Conflict,
@@ -228,6 +229,6 @@ function removal(c: ObservedContainer, engine: string, cause: string): Action {
 
 /** The working directory the container was created with (from its spec label). */
 function workDirOf(c: ObservedContainer): string | undefined {
-  const dir = c.spec?.workDir;
+  const dir = createdSpec(c.labels)?.workDir;
   return typeof dir === 'string' ? dir : undefined;
 }

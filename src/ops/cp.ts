@@ -11,14 +11,13 @@ import { AGENT_MOUNT } from '../docker/container-config.js';
 import type { DockerPort } from '../docker/port.js';
 import { packTar } from '../docker/tar-writer.js';
 import { AgentctlError } from '../errors.js';
-import { LABEL } from '../labels.js';
+import { createdSpec } from '../labels.js';
 import { OwnerResolver } from '../reconcile/workdir.js';
 import { type LocateOptions, locateAgent } from './locate-agent.js';
 import { type ExtractTally, extractToHost } from './host-extract.js';
 import { hostEntries, type PackTally } from './host-pack.js';
 import { streamFromAgent, streamIntoAgent } from './cp-stream.js';
 import type { ResolvedAgent } from './resolve-agent.js';
-import { parseJsonObject } from '../util/json.js';
 
 export type CopyEndpoint =
   | { kind: 'host'; path: string }
@@ -295,7 +294,7 @@ export async function symlinkOnPath(cwd: string, dest: string): Promise<string |
 /** The uid/gid the agent runs as, so what it is given is its own (root when it runs as root). */
 async function agentOwner(port: DockerPort, agent: ResolvedAgent): Promise<{ uid: number; gid: number }> {
   const details = await port.inspectContainer(agent.id);
-  const spec = parseJsonObject(details?.labels?.[LABEL.spec]);
+  const spec = createdSpec(details?.labels);
   const image = details?.image;
   if (!image) return { uid: 0, gid: 0 };
   const user = typeof spec?.user === 'string' ? spec.user : undefined;
@@ -305,7 +304,7 @@ async function agentOwner(port: DockerPort, agent: ResolvedAgent): Promise<{ uid
 /** Not found: say so, and why when the path is on a tmpfs mount (the archive API cannot see those). */
 async function missingInAgent(port: DockerPort, agent: ResolvedAgent, p: string): Promise<AgentctlError> {
   const details = await port.inspectContainer(agent.id);
-  const spec = parseJsonObject(details?.labels?.[LABEL.spec]);
+  const spec = createdSpec(details?.labels);
   const tmpfs = Object.keys((spec?.tmpfs as Record<string, string> | undefined) ?? {});
   const mount = tmpfs.find((m) => p === m || p.startsWith(`${m}/`));
   const hint = mount

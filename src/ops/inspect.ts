@@ -1,10 +1,9 @@
 /** inspect: one agent as a record: its spec (from our label), state, live limits, data and image. */
 import { AgentctlError } from '../errors.js';
-import { LABEL } from '../labels.js';
+import { createdSpec } from '../labels.js';
 import type { HealthStatus } from '../docker/port.js';
 import type { ContainerRunState, HealthProbe, LiveLimits } from '../types.js';
 import { type DiskPressure, diskPressure } from '../reconcile/free-space.js';
-import { parseJsonObject } from '../util/json.js';
 import { type LocateOptions, locateAgent } from './locate-agent.js';
 
 export const IMAGE_VERSION_LABEL = 'org.opencontainers.image.version';
@@ -68,7 +67,7 @@ export async function inspectAgent(id: string, opts: InspectOptions = {}): Promi
     imageId,
     imageVersion: image?.labels[IMAGE_VERSION_LABEL],
     limits: c.limits,
-    spec: parseJsonObject(c.labels?.[LABEL.spec]),
+    spec: createdSpec(c.labels),
     workDir: c.workDir,
     disk: disk && { bytes: disk.bytes, complete: disk.complete },
     filesystem,

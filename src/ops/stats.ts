@@ -9,8 +9,7 @@ import type { ContainerSummary, CpuSample, DockerPort, StatsSample } from '../do
 import { AgentctlError, toAgentctlError } from '../errors.js';
 import { enginesOf, hasOtherEngines } from '../fleet/engines-of.js';
 import { openFileEngines } from '../fleet/open-engines.js';
-import { parseJsonObject } from '../util/json.js';
-import { LABEL } from '../labels.js';
+import { createdSpec, LABEL } from '../labels.js';
 import { LOCAL_ENGINE } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { DiskUsage } from '../util/disk-usage.js';
@@ -175,7 +174,7 @@ export class StatsSampler {
  * slow stats endpoint. An agent without that label (an older agentctl) is asked of the engine.
  */
 function sampleOptions(c: ContainerSummary): { oneShot: true; runtime?: string } {
-  const spec = parseJsonObject(c.labels[LABEL.spec]);
+  const spec = createdSpec(c.labels);
   if (!spec) return { oneShot: true };
   return { oneShot: true, runtime: typeof spec.runtime === 'string' ? spec.runtime : '' };
 }

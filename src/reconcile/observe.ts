@@ -7,7 +7,6 @@ import { LABEL } from '../labels.js';
 import type { ContainerDetails, ContainerSummary, DockerPort } from '../docker/port.js';
 import type { DesiredState, ObservedContainer, ObservedState } from '../types.js';
 import { mapLimit } from '../util/concurrency.js';
-import { parseJsonObject } from '../util/json.js';
 import { GATEWAY_LABEL, egressNetworkName } from '../egress/names.js';
 import { observeEgress } from '../egress/observe.js';
 import { naturalCompare } from '../util/natural-sort.js';
@@ -121,7 +120,6 @@ async function toObserved(
     image: s.image,
     imageId: s.imageId,
     specHash: s.labels[LABEL.specHash],
-    spec: parseJsonObject(s.labels[LABEL.spec]),
     temporary: s.labels[LABEL.name] !== undefined && s.labels[LABEL.name] !== s.name,
     limits: details?.limits,
     noLiveUpdate: details?.noLiveUpdate,

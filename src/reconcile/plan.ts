@@ -2,6 +2,7 @@
  * The planner: a pure, synchronous function from (desired, observed) to a Plan. It makes every decision;
  * the executor only carries the plan out. Same inputs, same plan, same order.
  */
+import { createdSpec } from '../labels.js';
 import { hashedPart, specHash } from '../spec-hash.js';
 import type {
   Action,
@@ -245,7 +246,8 @@ function whyRecreate(
   const reasons: string[] = [];
   let changes: FieldChange[] = [];
   if (c.specHash !== specHash(spec)) {
-    changes = c.spec ? fieldChanges(c.spec, hashedPart(spec) as unknown as Record<string, unknown>) : [];
+    const created = createdSpec(c.labels);
+    changes = created ? fieldChanges(created, hashedPart(spec) as unknown as Record<string, unknown>) : [];
     reasons.push(
       changes.length > 0
         ? `changed: ${changes.map((ch) => ch.path).join(', ')}`

@@ -1,4 +1,5 @@
 /** Builders for pure planner tests: specs as the config layer would make them, containers as observed. */
+import { LABEL } from '../../src/labels.js';
 import { canonicalJson, hashedPart, specHash } from '../../src/spec-hash.js';
 import type { AgentSpec, DesiredState, ObservedContainer, ObservedState } from '../../src/types.js';
 
@@ -60,10 +61,9 @@ export function container(s: AgentSpec, over: Partial<ObservedContainer> = {}): 
     image: s.image,
     imageId: IMAGE_ID,
     specHash: specHash(s),
-    spec: JSON.parse(canonicalJson(hashedPart(s))) as Record<string, unknown>,
     temporary: false,
     limits: { memoryBytes: s.memoryBytes, nanoCpus: s.nanoCpus, pids: s.pids, restart: s.restart },
-    labels: {},
+    labels: { [LABEL.spec]: canonicalJson(hashedPart(s)) },
     ...over,
   };
 }

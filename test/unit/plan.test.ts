@@ -218,7 +218,7 @@ const cases: Case[] = [
   {
     name: 'created by an older agentctl without a spec label: recreate',
     desired: desired([a]),
-    observed: observed([container(a, { specHash: 'old', spec: undefined })]),
+    observed: observed([container(a, { specHash: 'old', labels: {} })]),
     expect: ['recreate a'],
     cause: /different spec/,
   },
