@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, specHash } from '../../src/spec-hash.js';
+import { canonicalJson, hashedPart, specHash } from '../../src/spec-hash.js';
+import type { AgentSpec } from '../../src/types.js';
 import { spec } from '../helpers/specs.js';
 
 describe('canonicalJson', () => {
@@ -14,6 +15,24 @@ describe('canonicalJson', () => {
 });
 
 describe('specHash', () => {
+  // Pinned: the hashes existing containers carry in their label. A change here recreates every container
+  // on upgrade; change them only with a migration that says so.
+  it('is the hash existing containers carry', () => {
+    const s = spec('a', {
+      env: { Z: 'é"\\\n', A: '1' },
+      secretEnv: { K: { ref: 'fromEnv:K' } },
+    } as Partial<AgentSpec>);
+    expect(specHash(s)).toBe('b3852b8e8083a26de791386092af4227b9180cee2ce59e7a84767f562d9c9e53');
+    expect(specHash(spec('a'))).toBe('4a9e68cc992741f3b2150be0f330efc1d7dd5e28915c6319be3439b3e164a52e');
+  });
+
+  it('leaves out the fields changed in place or kept outside the container', () => {
+    const part = hashedPart(spec('a', { engine: 'b', egressSlot: 3 } as Partial<AgentSpec>));
+    for (const f of ['memoryBytes', 'nanoCpus', 'pids', 'restart', 'state', 'egress', 'egressSlot', 'engine'])
+      expect(part).not.toHaveProperty(f);
+    expect(part).toHaveProperty('image', 'claude-agent:latest');
+  });
+
   it('ignores key order', () => {
     const s = spec('a');
     const reordered = Object.fromEntries(Object.entries(s).reverse()) as typeof s;
