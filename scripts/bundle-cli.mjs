@@ -5,8 +5,30 @@
 // (src/cli/bin.ts) loads either the full program or, for `exec` and `shell` (an agent's hot path), only
 // their own chunks: code splitting keeps YAML, the schema and the planner out of that path. The library
 // (dist/index.js) stays unbundled.
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { build } from 'esbuild';
+
+/**
+ * The build's id (src/cli/build-id.ts): a digest of everything the bundle is made from (the sources,
+ * the locked dependencies, this script), so that two builds that could parse a file differently never
+ * share a parse-cache entry.
+ */
+function buildId() {
+  const files = ['package-lock.json', 'scripts/bundle-cli.mjs'];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else files.push(p);
+    }
+  };
+  walk('src');
+  const hash = createHash('sha256');
+  for (const f of files.sort()) hash.update(`${f}\0`).update(readFileSync(f)).update('\0');
+  return hash.digest('hex').slice(0, 32);
+}
 
 // Chunk names carry content hashes: clear out the previous build's.
 rmSync('dist/cli-chunks', { recursive: true, force: true });
@@ -30,6 +52,7 @@ await build({
   // Heavy and only needed by streaming commands (dockerode) or ssh engines (ssh2, which also has optional
   // native parts a bundle cannot hold): loaded on demand from node_modules.
   external: ['dockerode', 'ssh2'],
+  define: { __AGENTCTL_BUILD_ID__: JSON.stringify(buildId()) },
 });
 
 // The remote HostFs helper's program: one self-contained file, run by the host's node binary in a helper

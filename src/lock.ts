@@ -14,6 +14,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AgentctlError, InterruptedError } from './errors.js';
 import { processAlive, processStart } from './util/process-start.js';
+import { ensurePrivateDir } from './util/private-dir.js';
 
 export interface LockOptions {
   /** How long to wait for another run to finish (0 = fail at once). */
@@ -71,7 +72,7 @@ export function lockDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export async function acquireLock(project: string, opts: LockOptions = {}): Promise<Release> {
   const dir = opts.dir ?? lockDir();
-  await ensurePrivateDir(dir);
+  await ensureLockDir(dir);
   const file = path.join(dir, `${project}.lock`);
   const deadline = Date.now() + (opts.waitMs ?? 0);
   const me: Holder = {
@@ -184,11 +185,8 @@ async function takeOver(file: string, dead: Holder | 'corrupt'): Promise<void> {
 const TAKEOVER_STALE_MS = 5000;
 
 /** The lock directory must be ours alone: anyone who can write it can lock us out or fake a holder. */
-async function ensurePrivateDir(dir: string): Promise<void> {
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const st = await fs.lstat(dir);
-  const uid = process.getuid?.();
-  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+async function ensureLockDir(dir: string): Promise<void> {
+  if (!(await ensurePrivateDir(dir, 0o022))) {
     throw new AgentctlError(
       'unsafe',
       `lock directory ${dir} is not a private directory of this user; remove it, or set AGENTCTL_LOCK_DIR to one`,

@@ -1,10 +1,12 @@
 /** Shared plumbing for the thin command layer: options, stdin, output. */
 import { Option } from 'commander';
 import { loadConfig } from '../config/load.js';
+import { cacheDir, fileParseCache, type ParseCache } from '../config/parse-cache.js';
 import { AgentctlError, formatAt } from '../errors.js';
 import { jsonText } from '../render/json.js';
 import type { DesiredState } from '../types.js';
 import { parseSince } from '../util/duration.js';
+import { BUILD_ID } from './build-id.js';
 
 export type OutputFormat = 'text' | 'json';
 
@@ -25,11 +27,17 @@ export async function loadDesired(
   file: string,
   opts: { quietWarnings?: boolean } = {},
 ): Promise<DesiredState> {
-  const desired = await loadConfig(file, { cwd: process.cwd(), readStdin });
+  const desired = await loadConfig(file, { cwd: process.cwd(), readStdin, cache: cliParseCache() });
   if (!opts.quietWarnings) {
     for (const w of desired.warnings) process.stderr.write(`${formatAt(w.pos, `warning: ${w.message}`)}\n`);
   }
   return desired;
+}
+
+/** The bundled CLI keeps parsed files (config/parse-cache.ts); run from source, it has no build id to key them by. */
+function cliParseCache(): ParseCache | undefined {
+  const dir = cacheDir();
+  return BUILD_ID !== undefined && dir !== undefined ? fileParseCache(dir, BUILD_ID) : undefined;
 }
 
 /** JSON on stdout, with the conventions of render/json.ts (an unknown value is `null`). */

@@ -8,6 +8,7 @@ import type { DesiredState } from '../types.js';
 import { Diagnostics } from './diagnostics.js';
 import { normalize } from './normalize.js';
 import type { NormalizeOptions } from './normalize.js';
+import type { ParseCache } from './parse-cache.js';
 import { readConfigFile, readStdin } from './read-source.js';
 import { projectFromDirName } from './rules.js';
 import { checkSchema } from './validate.js';
@@ -41,11 +42,12 @@ export function parseConfig(text: string, opts: NormalizeOptions): DesiredState 
 
 /**
  * `fileArg` is resolved against `cwd`; `-` reads stdin. The default project is the name of the
- * file's directory (the current directory for stdin).
+ * file's directory (the current directory for stdin). `cache`: where a file's earlier parse is kept
+ * (the CLI's; stdin is always parsed).
  */
 export async function loadConfig(
   fileArg: string,
-  opts: { cwd?: string; readStdin?: () => Promise<string> } = {},
+  opts: { cwd?: string; readStdin?: () => Promise<string>; cache?: ParseCache } = {},
 ): Promise<DesiredState> {
   const cwd = opts.cwd ?? process.cwd();
   if (fileArg === '-') {
@@ -59,7 +61,12 @@ export async function loadConfig(
   const file = resolve(cwd, fileArg);
   const baseDir = dirname(file);
   const text = await readConfigFile(file);
-  const desired = parseConfig(text, { file, baseDir, defaultProject: projectFromDirName(basename(baseDir)) });
+  const parseOpts = { file, baseDir, defaultProject: projectFromDirName(basename(baseDir)) };
+  let desired = await opts.cache?.get(text, parseOpts);
+  if (!desired) {
+    desired = parseConfig(text, parseOpts);
+    await opts.cache?.put(text, parseOpts, desired);
+  }
   // What the agentctl.file label records: the same file reached through a symlink is the same owner.
   return { ...desired, realFile: await realpath(file).catch(() => file) };
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -17,6 +17,17 @@ describe('project lock', () => {
     await release();
     const again = await acquireLock('p', { dir });
     await again();
+  });
+
+  it.each([
+    ['writable by its group', (d: string) => mkdirSync(d, { mode: 0o770 }), 0o770],
+    ['writable by anyone', (d: string) => mkdirSync(d), 0o777],
+    ['a symlink to a directory', (d: string) => symlinkSync(dir, d), undefined],
+  ])('refuses a lock directory %s: others could lock us out or fake a holder', async (_what, make, mode) => {
+    const other = path.join(dir, `other-${Math.random().toString(36).slice(2)}`);
+    make(other);
+    if (mode !== undefined) chmodSync(other, mode);
+    await expect(acquireLock('p', { dir: other })).rejects.toThrow(/is not a private directory of this user/);
   });
 
   it('waits for the holder to release when asked to', async () => {
