@@ -7,8 +7,10 @@
 //
 //   cold apply                 vs  raw create+start of the same bodies (same parallelism)
 //   no-op apply, ps            vs  a node process doing one list call and an inspect of every container
-//                              (scripts/bench-observe-floor.mjs); the three alternate, ROUNDS times, and
-//                              each figure is its median, so that load from elsewhere hits them alike
+//                              (scripts/bench-observe-floor.mjs); they alternate, ROUNDS times, and each
+//                              figure is its median, so that load from elsewhere hits them alike. Also a
+//                              no-op apply right after the file was saved (its parse not kept yet)
+//   engine idle CPU            dockerd + containerd + shims (and the runc they wait for) over 30 s
 //   stats --no-stream          absolute (target 3 s), median of 3
 //   apply --watch              a saved change of one agent -> converged, vs a raw update call; idle CPU
 //                              over 10 s; RSS
@@ -25,13 +27,22 @@
 //                              trials among cold, noop, stats, watch, down (default: all). Without cold
 //                              and down there is no floor fleet; without cold the fleet is still made by
 //                              an apply (not a trial), without down it is still removed (not a trial)
+//   BENCH_ROUNDS=15            more no-op rounds, for a tighter median on a noisy host
 //   BENCH_KEEP=1               leaves the agentctl fleet running and prints its directory
 //   BENCH_DIR=<that directory> runs the trials on that fleet instead of making one (N must match);
 //                              leaves it running. E.g. make it once with BENCH_ONLY=cold BENCH_KEEP=1,
 //                              then BENCH_ONLY=watch BENCH_DIR=... as often as needed
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CLI, engineClient, median, pool, ROOT, SOCKET, writeFleet } from './bench-lib.mjs';
@@ -42,8 +53,9 @@ const N = Number(argN > 0 ? process.argv[argN + 1] : (process.env.BENCH_N ?? 100
 if (!Number.isInteger(N) || N < 1) throw new Error(`bad N: ${N}`);
 const PARALLEL = 4;
 const GRACE = 10;
-/** Alternating rounds of (floor, no-op apply, ps). */
-const ROUNDS = 5;
+/** Alternating rounds of (floor, no-op apply, ps, apply of a just-saved file): BENCH_ROUNDS, default 5. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`bad BENCH_ROUNDS: ${ROUNDS}`);
 const FLOOR = path.join(ROOT, 'scripts', 'bench-observe-floor.mjs');
 const TRIALS = ['cold', 'noop', 'stats', 'watch', 'down'];
 const ONLY = new Set(
@@ -108,9 +120,28 @@ function vmKb(pid, field) {
   }
 }
 
-function cpuTicks(pid) {
+function cpuTicks(pid, { children = false } = {}) {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(f[11]) + Number(f[12]); // utime + stime
+  // utime + stime, and with `children` the time of its children it waited for (cutime + cstime).
+  return Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+}
+
+/**
+ * The engine's CPU over `ms` while nothing is asked of it, in cores: dockerd, containerd and the shims,
+ * with the short-lived processes they wait for (runc, which each health probe's exec starts).
+ */
+async function engineIdleCpu(ms) {
+  const ticks = () =>
+    engineProcs().reduce((n, p) => {
+      try {
+        return n + cpuTicks(p.pid, { children: true });
+      } catch {
+        return n; // gone
+      }
+    }, 0);
+  const t0 = ticks();
+  await sleep(ms);
+  return (ticks() - t0) / 100 / (ms / 1000); // clock ticks are 1/100 s
 }
 
 /** The engine's processes: the dockerd serving our socket, its containerd, and that containerd's shims. */
@@ -426,11 +457,20 @@ async function main() {
     if (ONLY.has('noop')) {
       // The floor and agentctl alternate, the order rotating each round, so that load from elsewhere on
       // the machine (which comes and goes) weighs on each about equally; each figure is a median.
-      const times = { floor: [], apply: [], ps: [] };
+      const times = { floor: [], apply: [], ps: [], saved: [] };
+      const file = path.join(dir, 'agents.yaml');
+      const text = readFileSync(file, 'utf8');
+      let saves = 0;
       const runs = {
         floor: () => nodeProcess([FLOOR, project], dir),
         apply: () => cli(['apply'], dir),
         ps: () => cli(['ps'], dir),
+        // The file just saved with nothing changed but a comment: its parse is not kept yet (see
+        // src/config/parse-cache.ts), as in the first apply after an edit.
+        saved: () => {
+          writeFileSync(file, `${text}# saved ${++saves}\n`);
+          return cli(['apply'], dir);
+        },
       };
       const order = Object.keys(runs);
       const roundsLoad = [os.loadavg()[0]];
@@ -441,10 +481,12 @@ async function main() {
         }
       }
       roundsLoad.push(os.loadavg()[0]);
+      writeFileSync(file, text);
       console.log(`no-op rounds: 1-min load average ${roundsLoad.map((l) => l.toFixed(1)).join(' -> ')}`);
       const floorMs = median(times.floor);
       for (const [which, name] of [
         ['apply', 'no-op apply'],
+        ['saved', 'no-op apply, file just saved'],
         ['ps', 'ps'],
       ]) {
         row(
@@ -454,6 +496,15 @@ async function main() {
           `<= 1.25x (${(median(times[which]) / floorMs).toFixed(2)}x)`,
         );
       }
+    }
+    if (ONLY.has('noop')) {
+      const cores = await engineIdleCpu(30_000);
+      row(
+        `engine CPU while ${N} agents idle (30 s; each agent's health probe runs every 5 min)`,
+        `${(cores * 100).toFixed(1)} % of a core`,
+        '-',
+        'reported',
+      );
     }
     if (ONLY.has('stats')) {
       const stats = [];
