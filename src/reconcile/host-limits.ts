@@ -28,6 +28,8 @@ export interface HostLimits {
   fileNr?: number;
   inotifyWatches?: number;
   inotifyInstances?: number;
+  /** CPUs this process may run on (the engine's host: see the header). */
+  cpus?: number;
 }
 
 /**
@@ -37,6 +39,15 @@ export interface HostLimits {
  */
 export const TASKS_PER_AGENT = 12;
 export const ENGINE_BYTES_PER_AGENT = 5 * 1024 * 1024;
+
+/**
+ * Engine CPU of one health probe (an exec through the engine: dockerd, the shim, runc): 1000 busybox
+ * agents probing every 5 min took 62 % of a core of the engine's processes while they idled
+ * (scripts/bench-scale.mjs, engine idle CPU). The cost is per probe, whatever the probe runs.
+ */
+export const PROBE_ENGINE_CPU_MS = 185;
+/** The share of the host's CPUs the fleet's probes may take before apply says so. */
+const PROBE_CPU_SHARE = 0.1;
 
 export async function hostLimits(): Promise<HostLimits> {
   const [pidMax, fileMax, fileNr, inotifyWatches, inotifyInstances, meminfo, limits] = await Promise.all([
@@ -59,6 +70,7 @@ export async function hostLimits(): Promise<HostLimits> {
     fileNr,
     inotifyWatches,
     inotifyInstances,
+    cpus: os.availableParallelism(),
   };
 }
 
@@ -111,10 +123,29 @@ export function hostLimitWarnings(
       );
     }
   }
+  const probes = probeCpu(fleet);
+  if (limits.cpus !== undefined && probes.cores > limits.cpus * PROBE_CPU_SHARE) {
+    const pct = (x: number) => `${Math.round(x * 100)} %`;
+    out.push(
+      `engine CPU: the health probes of ${probes.agents} running agent(s) (each ${PROBE_ENGINE_CPU_MS} ms of engine CPU) take about ${pct(probes.cores)} of a core, ${pct(probes.cores / limits.cpus)} of this host's ${limits.cpus} CPU(s), even while every agent idles. Probe less often (healthcheck: { interval: 30m }) or not at all (healthcheck: none) where a probe tells little`,
+    );
+  }
   if (limits.memAvailableBytes !== undefined && k * ENGINE_BYTES_PER_AGENT > limits.memAvailableBytes) {
     out.push(
       `host memory: ${Math.round(limits.memAvailableBytes / 2 ** 20)} MiB available; the engine alone needs about ${Math.round((k * ENGINE_BYTES_PER_AGENT) / 2 ** 20)} MiB for ${k} more agent(s), before what they run`,
     );
   }
   return out;
+}
+
+/** What the running agents' own probes cost the engine, in cores (an image's HEALTHCHECK is not known). */
+function probeCpu(fleet: readonly AgentSpec[]): { agents: number; cores: number } {
+  let agents = 0;
+  let cores = 0;
+  for (const a of fleet) {
+    if (a.state !== 'running' || typeof a.healthcheck !== 'object') continue;
+    agents++;
+    cores += PROBE_ENGINE_CPU_MS / a.healthcheck.intervalMs;
+  }
+  return { agents, cores };
 }

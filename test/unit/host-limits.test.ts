@@ -38,11 +38,42 @@ describe('host limit warnings', () => {
       ],
     ],
     ['room for file handles', { fileMax: 2 ** 63, fileNr: 16000 }, 1000, []],
+    [
+      "1000 agents' health probes on 2 CPUs (every 5 min)",
+      { cpus: 2 },
+      1000,
+      [
+        /^engine CPU: the health probes of 1000 running agent\(s\) \(each 185 ms of engine CPU\) take about 62 % of a core, 31 % of this host's 2 CPU\(s\)/,
+      ],
+    ],
+    ["300 agents' probes on 2 CPUs: under a tenth of the host", { cpus: 2 }, 300, []],
+    ["1000 agents' probes on 8 CPUs", { cpus: 8 }, 1000, []],
   ] as const)('%s', (_, limits, n, expected) => {
     const fleet = agents(n);
     const got = hostLimitWarnings(limits, fleet, fleet);
     expect(got).toHaveLength(expected.length);
     expected.forEach((re, i) => expect(got[i]).toMatch(re));
+  });
+
+  it.each([
+    ['no healthcheck', { healthcheck: 'none' as const }],
+    ["the image's own (its interval is not known)", { healthcheck: 'image' as const }],
+    ['stopped agents (no probes)', { state: 'stopped' as const }],
+    [
+      'a probe every 30 min',
+      {
+        healthcheck: {
+          command: ['/sbin/docker-init', '--version'],
+          intervalMs: 1_800_000,
+          timeoutMs: 30_000,
+          retries: 3,
+          startPeriodMs: 0,
+        },
+      },
+    ],
+  ])('counts no probe CPU for %s', (_what, over) => {
+    const fleet = agents(1000, over);
+    expect(hostLimitWarnings({ cpus: 2 }, fleet, fleet)).toEqual([]);
   });
 
   it('does not warn when nothing starts', () => {
