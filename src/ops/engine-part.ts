@@ -16,7 +16,12 @@ import { AgentctlError } from '../errors.js';
 import { execute, type ProgressEvent } from '../reconcile/execute.js';
 import { diskPressure, type FreeSpaceMinimum, freeSpaceMinimum, shortText } from '../reconcile/free-space.js';
 import { hostLimits, hostLimitWarnings } from '../reconcile/host-limits.js';
-import { descriptorWarnings, engineProcesses, engineProcs } from '../reconcile/engine-descriptors.js';
+import {
+  descriptorWarnings,
+  engineProcesses,
+  engineProcs,
+  nofileWarnings,
+} from '../reconcile/engine-descriptors.js';
 import { foreignProblems, massPruneProblem, type RunProblem } from '../reconcile/guards.js';
 import { type PreflightProblem, preflightProblems } from '../reconcile/preflight.js';
 import { WORKDIRS } from '../reconcile/workdir.js';
@@ -24,6 +29,7 @@ import type { SecretValues } from '../secrets/values.js';
 import {
   type Action,
   type ActionResult,
+  type AgentSpec,
   type DesiredState,
   LOCAL_ENGINE,
   type ObservedState,
@@ -196,7 +202,7 @@ export async function hostWarnings(
  */
 async function engineDescriptorWarnings(
   here: readonly Pick<EnginePart, 'engine' | 'plan' | 'port'>[],
-  startingOf: (x: Pick<EnginePart, 'plan'>) => readonly unknown[],
+  startingOf: (x: Pick<EnginePart, 'plan'>) => readonly AgentSpec[],
 ): Promise<string[]> {
   const sockets = here.filter((x) => x.port.socketPath !== undefined && startingOf(x).length > 0);
   if (sockets.length === 0) return [];
@@ -205,7 +211,10 @@ async function engineDescriptorWarnings(
     sockets.map(async (x) => {
       const found = await engineProcesses(procs, x.port.socketPath as string);
       const where = x.engine === LOCAL_ENGINE ? '' : `engine ${x.engine}: `;
-      return descriptorWarnings(found, startingOf(x).length).map((w) => `${where}${w}`);
+      const starting = startingOf(x);
+      return [...descriptorWarnings(found, starting.length), ...nofileWarnings(found, starting)].map(
+        (w) => `${where}${w}`,
+      );
     }),
   );
   return lists.flat();

@@ -8,7 +8,8 @@
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_SOCKET } from '../docker/engine-address.js';
-import { softOpenFiles } from '../util/proc-number.js';
+import type { AgentSpec } from '../types.js';
+import { hardOpenFiles, softOpenFiles } from '../util/proc-number.js';
 
 /**
  * Descriptors one idle agent adds, measured with the busybox test image (50 agents on the default
@@ -29,6 +30,8 @@ export interface EngineProcess {
   fds: number;
   /** Its soft "Max open files" (undefined: unlimited, or unreadable). */
   softLimit?: number;
+  /** Its hard one: what the processes it starts (containerd's: the shims, runc, the agents) may raise theirs to. */
+  hardLimit?: number;
 }
 
 export interface EngineProc {
@@ -122,11 +125,13 @@ export async function engineProcesses(procs: EngineProcs, socket: string): Promi
       ]);
       if (!fds) return undefined;
       const soft = softOpenFiles(limits);
+      const hard = hardOpenFiles(limits);
       return {
         name: p.comm as EngineProcess['name'],
         pid: p.pid,
         fds: fds.length,
         ...(soft !== undefined ? { softLimit: soft } : {}),
+        ...(hard !== undefined ? { hardLimit: hard } : {}),
       };
     }),
   );
@@ -146,4 +151,28 @@ export function descriptorWarnings(procs: readonly EngineProcess[], starting: nu
     );
   }
   return out;
+}
+
+/**
+ * Agents whose `nofile` hard limit is above the engine's: runc, started by containerd's shim with
+ * containerd's limits, cannot raise a limit past its own hard one, and the agent's start fails ("error
+ * setting rlimit type 7: operation not permitted"; seen with a dockerd started under a hard limit of
+ * 400 and the default nofile of 2048). containerd's limit decides; dockerd's when its containerd was not
+ * found (it started it: the same limit). Pure.
+ */
+export function nofileWarnings(procs: readonly EngineProcess[], starting: readonly AgentSpec[]): string[] {
+  const parent = procs.find((p) => p.name === 'containerd') ?? procs.find((p) => p.name === 'dockerd');
+  const limit = parent?.hardLimit;
+  if (parent === undefined || limit === undefined) return [];
+  const over = starting.filter((a) => (a.ulimits.nofile?.hard ?? 0) > limit);
+  if (over.length === 0) return [];
+  const asked = Math.max(...over.map((a) => a.ulimits.nofile?.hard ?? 0));
+  const names =
+    over
+      .slice(0, 5)
+      .map((a) => a.id)
+      .join(', ') + (over.length > 5 ? `, ... (${over.length})` : '');
+  return [
+    `engine open-files limit: ${over.length} agent(s) (${names}) ask for nofile up to ${asked}, above the hard limit ${limit} that ${parent.name} (pid ${parent.pid}) starts them under: their start will fail ("error setting rlimit type 7: operation not permitted"). Lower ulimits.nofile to at most ${limit}, or raise the engine's limit (LimitNOFILE= in its systemd unit, or ulimit -Hn before it starts) and restart it`,
+  ];
 }

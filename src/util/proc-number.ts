@@ -26,5 +26,11 @@ export function softOpenFiles(limits: string): number | undefined {
   return soft ? Number(soft[1]) : undefined;
 }
 
+/** The hard "Max open files" of a /proc/PID/limits text (undefined: unlimited, or not there). */
+export function hardOpenFiles(limits: string): number | undefined {
+  const hard = /^Max open files\s+\S+\s+(\d+)/m.exec(limits);
+  return hard ? Number(hard[1]) : undefined;
+}
+
 /** kernel.pid_max: the most tasks (processes and threads) this host can have at once. */
 export const readPidMax = (): Promise<number | undefined> => readProcNumber('/proc/sys/kernel/pid_max');

@@ -49,6 +49,11 @@ export interface TestDockerdOptions {
   bridge?: { name: string; cidr: string };
   /** More dockerd arguments (`--host tcp://...`, `--tlsverify`...). */
   extraArgs?: string[];
+  /**
+   * Its open-files limit, soft and hard (what a dockerd started from a shell inherits; Go raises the
+   * soft limit to the hard one at start, so both are set). Its containerd inherits it.
+   */
+  openFiles?: number;
 }
 
 export function testDockerd(tag: string, opts: TestDockerdOptions = {}): TestDockerd {
@@ -106,11 +111,19 @@ export function testDockerd(tag: string, opts: TestDockerdOptions = {}): TestDoc
       } else {
         net.push('--bridge', 'none');
       }
-      // `unshare` execs dockerd in place, so the child's pid is dockerd's: signals reach dockerd itself.
+      // `unshare` and `prlimit` exec what follows in place, so the child's pid is dockerd's: signals
+      // reach dockerd itself.
+      const launch = [
+        ...(opts.openFiles !== undefined
+          ? ['prlimit', `--nofile=${opts.openFiles}:${opts.openFiles}`, '--']
+          : []),
+        ...(opts.bridge ? [] : ['unshare', '--net', '--']),
+        'dockerd',
+      ];
       daemon = spawn(
-        opts.bridge ? 'dockerd' : 'unshare',
+        launch[0] as string,
         [
-          ...(opts.bridge ? [] : ['--net', '--', 'dockerd']),
+          ...launch.slice(1),
           '--host',
           host,
           ...(opts.extraArgs ?? []),

@@ -3,9 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   descriptorWarnings,
   dockerdSockets,
+  nofileWarnings,
   type EngineProc,
   pickEngine,
 } from '../../src/reconcile/engine-descriptors.js';
+import { hardOpenFiles, softOpenFiles } from '../../src/util/proc-number.js';
+import { spec } from '../helpers/specs.js';
 
 describe("a dockerd's sockets, from its command line", () => {
   it.each([
@@ -80,5 +83,53 @@ describe("warnings before the engine's open files run out", () => {
     const got = descriptorWarnings(found, starting);
     expect(got).toHaveLength(expected.length);
     expected.forEach((re, i) => expect(got[i]).toMatch(re));
+  });
+});
+
+describe("agents' nofile against the engine's hard limit", () => {
+  const dockerd = { name: 'dockerd', pid: 100, fds: 30, softLimit: 400, hardLimit: 400 } as const;
+  const containerd = { name: 'containerd', pid: 101, fds: 20, softLimit: 400, hardLimit: 400 } as const;
+  const nofile = (hard: number) => ({ ulimits: { nofile: { soft: Math.min(hard, 1024), hard } } });
+  const agents = (n: number, hard = 2048) =>
+    Array.from({ length: n }, (_, i) => spec(`a${i + 1}`, nofile(hard)));
+  it.each([
+    [
+      "the default 2048 above containerd's 400",
+      [dockerd, containerd],
+      agents(2),
+      [
+        /^engine open-files limit: 2 agent\(s\) \(a1, a2\) ask for nofile up to 2048, above the hard limit 400 that containerd \(pid 101\) starts them under: their start will fail \("error setting rlimit type 7: operation not permitted"\)\. Lower ulimits\.nofile to at most 400/,
+      ],
+    ],
+    [
+      "dockerd's, when its containerd was not found",
+      [dockerd],
+      agents(7),
+      [
+        /^engine open-files limit: 7 agent\(s\) \(a1, a2, a3, a4, a5, \.\.\. \(7\)\) .* that dockerd \(pid 100\)/,
+      ],
+    ],
+    ['agents within it', [dockerd, containerd], agents(3, 400), []],
+    ['no agent without a nofile limit', [dockerd, containerd], [spec('a', { ulimits: {} })], []],
+    ['an unlimited engine', [{ ...containerd, hardLimit: undefined }], agents(2), []],
+    ['nothing starts', [dockerd, containerd], [], []],
+  ] as const)('%s', (_, found, starting, expected) => {
+    const got = nofileWarnings(found, starting);
+    expect(got).toHaveLength(expected.length);
+    expected.forEach((re, i) => expect(got[i]).toMatch(re));
+  });
+});
+
+describe('Max open files of /proc/PID/limits', () => {
+  const text = (soft: string, hard: string) =>
+    `Limit                     Soft Limit           Hard Limit           Units\nMax processes             127437               127437               processes\nMax open files            ${soft}                 ${hard}                 files\n`;
+  it.each([
+    [text('1024', '4096'), 1024, 4096],
+    [text('400', '400'), 400, 400],
+    [text('unlimited', 'unlimited'), undefined, undefined],
+    ['', undefined, undefined],
+  ])('soft and hard', (limits, soft, hard) => {
+    expect(softOpenFiles(limits)).toBe(soft);
+    expect(hardOpenFiles(limits)).toBe(hard);
   });
 });
