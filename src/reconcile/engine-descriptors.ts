@@ -8,8 +8,9 @@
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_SOCKET } from '../docker/engine-address.js';
+import { someOf } from '../render/some-of.js';
 import type { AgentSpec } from '../types.js';
-import { hardOpenFiles, softOpenFiles } from '../util/proc-number.js';
+import { openFilesLimits } from '../util/proc-number.js';
 
 /**
  * Descriptors one idle agent adds, measured with the busybox test image (50 agents on the default
@@ -124,8 +125,7 @@ export async function engineProcesses(procs: EngineProcs, socket: string): Promi
         fs.readdir(`/proc/${p.pid}/fd`).catch(() => undefined),
       ]);
       if (!fds) return undefined;
-      const soft = softOpenFiles(limits);
-      const hard = hardOpenFiles(limits);
+      const { soft, hard } = openFilesLimits(limits);
       return {
         name: p.comm as EngineProcess['name'],
         pid: p.pid,
@@ -167,11 +167,7 @@ export function nofileWarnings(procs: readonly EngineProcess[], starting: readon
   const over = starting.filter((a) => (a.ulimits.nofile?.hard ?? 0) > limit);
   if (over.length === 0) return [];
   const asked = Math.max(...over.map((a) => a.ulimits.nofile?.hard ?? 0));
-  const names =
-    over
-      .slice(0, 5)
-      .map((a) => a.id)
-      .join(', ') + (over.length > 5 ? `, ... (${over.length})` : '');
+  const names = someOf(over.map((a) => a.id));
   return [
     `engine open-files limit: ${over.length} agent(s) (${names}) ask for nofile up to ${asked}, above the hard limit ${limit} that ${parent.name} (pid ${parent.pid}) starts them under: their start will fail ("error setting rlimit type 7: operation not permitted"). Lower ulimits.nofile to at most ${limit}, or raise the engine's limit (LimitNOFILE= in its systemd unit, or ulimit -Hn before it starts) and restart it`,
   ];

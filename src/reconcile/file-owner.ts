@@ -11,6 +11,7 @@
  *
  * Pure: whether a file exists is observed (ObservedState.otherFiles).
  */
+import { someOf } from '../render/some-of.js';
 import { LABEL } from '../labels.js';
 import type { Action, AdoptedAgent, DesiredState, ObservedContainer, ObservedState } from '../types.js';
 import { naturalCompare } from '../util/natural-sort.js';
@@ -81,8 +82,7 @@ export function describeForeign(actions: readonly Action[]): string {
   return [...byFile]
     .sort(([x], [y]) => x.localeCompare(y))
     .map(([file, ids]) => {
-      const shown = ids.slice(0, 5).join(', ') + (ids.length > 5 ? `, and ${ids.length - 5} more` : '');
-      return `${ids.length} agent(s) created by ${file} (${shown})`;
+      return `${ids.length} agent(s) created by ${file} (${someOf(ids)})`;
     })
     .join('; ');
 }

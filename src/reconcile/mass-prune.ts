@@ -5,6 +5,7 @@
  * Pure, so that one-shot apply (against what the engine has) and the watcher (against its last good
  * file) decide alike.
  */
+import { someOf } from '../render/some-of.js';
 
 /** The agents a change would remove, or undefined when it is no mass removal. */
 export function massRemoval(
@@ -19,7 +20,5 @@ export function massRemoval(
 }
 
 export function describeMassRemoval(m: { removed: string[]; of: number }, whose = "the project's"): string {
-  const shown =
-    m.removed.slice(0, 5).join(', ') + (m.removed.length > 5 ? `, and ${m.removed.length - 5} more` : '');
-  return `${m.removed.length} of ${whose} ${m.of} agents (${shown})`;
+  return `${m.removed.length} of ${whose} ${m.of} agents (${someOf(m.removed)})`;
 }

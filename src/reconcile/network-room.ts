@@ -11,6 +11,7 @@ import type { IPv4Pool, NetworkInfo } from '../docker/port.js';
 import { ipv4ToInt } from '../egress/rules.js';
 import type { Action, AgentSpec, DesiredState } from '../types.js';
 import type { RunProblem } from './guards.js';
+import { someOf } from '../render/some-of.js';
 
 /**
  * A Linux bridge's port numbers are 10 bits (BR_MAX_PORTS, 1024) and port 0 is reserved, so it holds
@@ -138,11 +139,6 @@ export function networkRoomProblems(
     }
   }
   return out;
-}
-
-function someOf(ids: readonly string[]): string {
-  const shown = ids.slice(0, 5).join(', ');
-  return ids.length > 5 ? `${shown} and ${ids.length - 5} more` : shown;
 }
 
 function poolsText(pools: readonly IPv4Pool[]): string {

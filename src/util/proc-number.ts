@@ -20,16 +20,16 @@ function firstNumber(text: string): number | undefined {
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
-/** The soft "Max open files" of a /proc/PID/limits text (undefined: unlimited, or not there). */
-export function softOpenFiles(limits: string): number | undefined {
-  const soft = /^Max open files\s+(\d+)/m.exec(limits);
-  return soft ? Number(soft[1]) : undefined;
+/** The soft and hard "Max open files" of a /proc/PID/limits text (undefined: unlimited, or not there). */
+export function openFilesLimits(limits: string): { soft?: number; hard?: number } {
+  const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(limits);
+  const n = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
+  return { soft: n(m?.[1]), hard: n(m?.[2]) };
 }
 
-/** The hard "Max open files" of a /proc/PID/limits text (undefined: unlimited, or not there). */
-export function hardOpenFiles(limits: string): number | undefined {
-  const hard = /^Max open files\s+\S+\s+(\d+)/m.exec(limits);
-  return hard ? Number(hard[1]) : undefined;
+/** The soft "Max open files" of a /proc/PID/limits text (undefined: unlimited, or not there). */
+export function softOpenFiles(limits: string): number | undefined {
+  return openFilesLimits(limits).soft;
 }
 
 /** kernel.pid_max: the most tasks (processes and threads) this host can have at once. */

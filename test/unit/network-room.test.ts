@@ -65,7 +65,7 @@ describe('room on a network for the agents a run starts', () => {
       docker0,
       [
         [
-          /^network bridge: its Linux bridge docker0 has 1000 port\(s\) taken and holds 1023; 30 more agent\(s\) on it leave 7 \(a-0024, a-0025, a-0026, a-0027, a-0028 and 2 more\) without one/,
+          /^network bridge: its Linux bridge docker0 has 1000 port\(s\) taken and holds 1023; 30 more agent\(s\) on it leave 7 \(a-0024, a-0025, a-0026, a-0027, a-0028, and 2 more\) without one/,
           7,
         ],
       ],
@@ -77,7 +77,7 @@ describe('room on a network for the agents a run starts', () => {
       { attached: ids(250), ipv4Pools: [{ subnet: '10.1.2.0/24', gateway: '10.1.2.1' }] },
       [
         [
-          /^network bridge: its IPv4 pool \(10\.1\.2\.0\/24\) gives containers 253 address\(es\), 250 taken; 10 more agent\(s\) on it leave 7 \(a-0004, a-0005, a-0006, a-0007, a-0008 and 2 more\) without one: their start would fail \("no available IPv4 addresses"\)/,
+          /^network bridge: its IPv4 pool \(10\.1\.2\.0\/24\) gives containers 253 address\(es\), 250 taken; 10 more agent\(s\) on it leave 7 \(a-0004, a-0005, a-0006, a-0007, a-0008, and 2 more\) without one: their start would fail \("no available IPv4 addresses"\)/,
           7,
         ],
       ],
@@ -92,7 +92,7 @@ describe('room on a network for the agents a run starts', () => {
       },
       [
         [
-          /gives containers 253 address\(es\), 0 taken; 300 more agent\(s\) on it leave 47 \(a-0254, [^)]*and 42 more\) without one/,
+          /gives containers 253 address\(es\), 0 taken; 300 more agent\(s\) on it leave 47 \(a-0254, [^)]*, and 42 more\) without one/,
           47,
         ],
       ],
