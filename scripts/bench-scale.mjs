@@ -496,8 +496,6 @@ async function main() {
           `<= 1.25x (${(median(times[which]) / floorMs).toFixed(2)}x)`,
         );
       }
-    }
-    if (ONLY.has('noop')) {
       const cores = await engineIdleCpu(30_000);
       row(
         `engine CPU while ${N} agents idle (30 s; each agent's health probe runs every 5 min)`,

@@ -1,7 +1,7 @@
 /**
  * Parsed agents files, kept between CLI runs. Reading, validating and normalising a 1000-agent file is
  * most of what a no-op `apply` or `ps` does besides asking the engine (about 0.15 s of CPU of 1.1 s,
- * against 0.02 s to read the kept result back; see README "Measured at 1000 agents"). Parsing is pure:
+ * against 0.03 s to read the kept result back; see README "Measured at 1000 agents"). Parsing is pure:
  * the same bytes, at the same path, parsed by the same build of agentctl, give the same DesiredState. So
  * the result is kept under a key made of exactly those, and a file whose bytes changed in any way is
  * parsed again.
